@@ -1,0 +1,59 @@
+//! Registering apps and finding the signed-in developer's own apps.
+
+use crate::db::{self, apps, apps::App, apps::AppSummary, DbPool};
+use crate::domain::{AppName, ClientId, RedirectUris};
+use anyhow::Context;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppsError {
+    /// Another developer's app and a missing one look the same.
+    #[error("App not found.")]
+    NotFound,
+    #[error(transparent)]
+    Unexpected(#[from] anyhow::Error),
+}
+
+pub async fn create_app(
+    pool: &DbPool,
+    owner_id: i32,
+    name: AppName,
+    redirect_uris: RedirectUris,
+) -> Result<App, AppsError> {
+    db::run(pool, move |conn| {
+        let client_id = ClientId::generate();
+        let new = apps::NewApp {
+            owner_id,
+            name: name.as_str(),
+            client_id: client_id.as_str(),
+            redirect_uris: &redirect_uris.to_stored(),
+            created_at: db::now(),
+        };
+        apps::insert(conn, &new)
+            .context("inserting an app")
+            .map_err(AppsError::from)
+    })
+    .await
+}
+
+/// The app with this id if `owner_id` owns it. The id comes straight from the URL: anything that
+/// is not one of the owner's app ids is [`AppsError::NotFound`].
+pub async fn owned_app(pool: &DbPool, raw_id: &str, owner_id: i32) -> Result<App, AppsError> {
+    let Ok(id) = raw_id.parse::<i32>() else {
+        return Err(AppsError::NotFound);
+    };
+    db::run(pool, move |conn| {
+        apps::find_owned(conn, id, owner_id)
+            .context("loading an app")?
+            .ok_or(AppsError::NotFound)
+    })
+    .await
+}
+
+pub async fn my_apps(pool: &DbPool, owner_id: i32) -> Result<Vec<AppSummary>, AppsError> {
+    db::run(pool, move |conn| {
+        apps::list_owned_with_summary(conn, owner_id)
+            .context("listing apps")
+            .map_err(AppsError::from)
+    })
+    .await
+}

@@ -1,0 +1,149 @@
+//! A typed view of the cookie session, and the extractor for pages that need a signed-in user.
+
+use super::accounts::{self, Account};
+use crate::error::AppError;
+use crate::startup::AppState;
+use actix_session::{Session, SessionExt};
+use actix_web::dev::Payload;
+use actix_web::{web, FromRequest, HttpRequest};
+use anyhow::anyhow;
+use futures_util::future::LocalBoxFuture;
+use serde::{Deserialize, Serialize};
+use std::future::{ready, Ready};
+
+/// A one-shot message shown on the next page (Post/Redirect/Get).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Flash {
+    pub is_error: bool,
+    pub message: String,
+}
+
+impl Flash {
+    pub fn success(message: impl Into<String>) -> Self {
+        Flash {
+            is_error: false,
+            message: message.into(),
+        }
+    }
+
+    pub fn error(message: impl Into<String>) -> Self {
+        Flash {
+            is_error: true,
+            message: message.into(),
+        }
+    }
+}
+
+/// The session with named, typed fields instead of string keys scattered over handlers.
+pub struct TypedSession(Session);
+
+impl TypedSession {
+    const USER_ID: &'static str = "user_id";
+    const EMAIL: &'static str = "email";
+    const CSRF: &'static str = "csrf";
+    const FLASH: &'static str = "flash";
+
+    pub fn from_session(session: Session) -> Self {
+        TypedSession(session)
+    }
+
+    /// Starts a signed-in session under a fresh cookie, with a fresh CSRF token.
+    pub fn log_in(&self, account: &Account) -> Result<(), AppError> {
+        self.0.renew();
+        self.0.clear();
+        self.insert(Self::USER_ID, account.id)?;
+        self.insert(Self::EMAIL, &account.email)?;
+        self.insert(Self::CSRF, crate::domain::random_base62(43))
+    }
+
+    /// Ends the session and removes the cookie.
+    pub fn log_out(&self) {
+        self.0.purge();
+    }
+
+    pub fn user_id(&self) -> Option<i32> {
+        self.0.get(Self::USER_ID).ok().flatten()
+    }
+
+    pub fn email(&self) -> Option<String> {
+        self.0.get(Self::EMAIL).ok().flatten()
+    }
+
+    /// The per-session CSRF token, created on first use. It is not single-use, so several tabs
+    /// can each submit their forms.
+    pub fn csrf_token(&self) -> Result<String, AppError> {
+        if let Some(token) = self.0.get::<String>(Self::CSRF).ok().flatten() {
+            return Ok(token);
+        }
+        let token = crate::domain::random_base62(43);
+        self.insert(Self::CSRF, &token)?;
+        Ok(token)
+    }
+
+    /// The stored token without creating one: a session without a token has not seen a form.
+    pub fn existing_csrf_token(&self) -> Option<String> {
+        self.0.get(Self::CSRF).ok().flatten()
+    }
+
+    pub fn set_flash(&self, flash: Flash) -> Result<(), AppError> {
+        self.insert(Self::FLASH, flash)
+    }
+
+    pub fn take_flash(&self) -> Option<Flash> {
+        self.0.remove_as::<Flash>(Self::FLASH).and_then(Result::ok)
+    }
+
+    fn insert(&self, key: &str, value: impl Serialize) -> Result<(), AppError> {
+        self.0
+            .insert(key, value)
+            .map_err(|e| AppError::Unexpected(anyhow!("writing the session: {e}")))
+    }
+}
+
+impl FromRequest for TypedSession {
+    type Error = actix_web::Error;
+    type Future = Ready<Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(Ok(TypedSession(req.get_session())))
+    }
+}
+
+/// A signed-in user whose account still exists. Pages that take this redirect anyone else to
+/// the login page, and bring them back afterwards.
+pub struct CurrentUser(pub Account);
+
+impl FromRequest for CurrentUser {
+    type Error = AppError;
+    type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let session = TypedSession(req.get_session());
+        let state = req.app_data::<web::Data<AppState>>().cloned();
+        // Only a GET can be replayed after logging in; anything else goes to the start page.
+        let next = if req.method() == actix_web::http::Method::GET {
+            req.uri()
+                .path_and_query()
+                .map(|pq| pq.as_str().to_owned())
+                .unwrap_or_else(|| "/apps".into())
+        } else {
+            "/apps".into()
+        };
+        Box::pin(async move {
+            let state = state.ok_or_else(|| anyhow!("application state is missing"))?;
+            let Some(user_id) = session.user_id() else {
+                return Err(AppError::LoginRequired { next });
+            };
+            match accounts::find(&state.pool, user_id)
+                .await
+                .map_err(|e| AppError::Unexpected(e.into()))?
+            {
+                Some(account) => Ok(CurrentUser(account)),
+                None => {
+                    session.log_out();
+                    Err(AppError::LoginRequired { next })
+                }
+            }
+        })
+    }
+}

@@ -1,0 +1,93 @@
+//! Settings, read once at start-up from the environment (and a `.env` file when present).
+//!
+//! Every setting is documented here and listed in `.env.example`.
+
+use anyhow::{bail, Context};
+use secrecy::SecretString;
+
+/// Everything the server needs to start. Secrets are wrapped so `Debug` prints `[REDACTED]`.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// `KEYTURN_BIND`: address and port to listen on. Port 0 picks a free port (tests).
+    pub bind: String,
+    /// `DATABASE_URL`: path of the SQLite file, created and migrated on first start.
+    pub database_url: String,
+    /// `KEYTURN_BCRYPT_COST`: bcrypt work factor for passwords and client secrets.
+    pub bcrypt_cost: u32,
+    /// `KEYTURN_PUBLIC_URL`: the URL users and clients reach us at; decides the `Secure` cookie
+    /// flag and the origin that state-changing browser requests must come from.
+    /// `None` means `http://<bind>` with the port actually bound.
+    pub public_url: Option<String>,
+    /// `KEYTURN_SESSION_KEY`: at least 32 bytes used to sign and encrypt session cookies.
+    /// `None` means a random key generated once and kept in the database.
+    pub session_key: Option<SecretString>,
+    /// `KEYTURN_ACCESS_TOKEN_TTL`: lifetime of issued access tokens, in seconds.
+    pub access_token_ttl_seconds: i64,
+}
+
+impl Settings {
+    /// Defaults suitable for a developer machine: `cargo run --release` needs nothing else.
+    pub fn defaults() -> Self {
+        Settings {
+            bind: "127.0.0.1:8080".into(),
+            database_url: "keyturn.db".into(),
+            bcrypt_cost: 12,
+            public_url: None,
+            session_key: None,
+            access_token_ttl_seconds: 3600,
+        }
+    }
+
+    /// Reads `.env` (if present) and then the process environment over the defaults.
+    pub fn from_env() -> anyhow::Result<Self> {
+        // A missing .env file is the normal case; a malformed one is worth stopping for.
+        match dotenvy::dotenv() {
+            Ok(_) => {}
+            Err(e) if e.not_found() => {}
+            Err(e) => return Err(e).context("reading .env"),
+        }
+        let mut settings = Settings::defaults();
+        if let Some(bind) = var("KEYTURN_BIND") {
+            settings.bind = bind;
+        }
+        if let Some(url) = var("DATABASE_URL") {
+            settings.database_url = url;
+        }
+        if let Some(cost) = var("KEYTURN_BCRYPT_COST") {
+            let cost: u32 = cost
+                .parse()
+                .context("KEYTURN_BCRYPT_COST must be a whole number")?;
+            if !(4..=31).contains(&cost) {
+                bail!("KEYTURN_BCRYPT_COST must be between 4 and 31, got {cost}");
+            }
+            settings.bcrypt_cost = cost;
+        }
+        if let Some(url) = var("KEYTURN_PUBLIC_URL") {
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                bail!("KEYTURN_PUBLIC_URL must start with http:// or https://");
+            }
+            settings.public_url = Some(url.trim_end_matches('/').to_owned());
+        }
+        if let Some(key) = var("KEYTURN_SESSION_KEY") {
+            if key.len() < 32 {
+                bail!("KEYTURN_SESSION_KEY must be at least 32 bytes long");
+            }
+            settings.session_key = Some(SecretString::from(key));
+        }
+        if let Some(ttl) = var("KEYTURN_ACCESS_TOKEN_TTL") {
+            let ttl: i64 = ttl
+                .parse()
+                .context("KEYTURN_ACCESS_TOKEN_TTL must be a whole number of seconds")?;
+            if !(60..=86_400).contains(&ttl) {
+                bail!("KEYTURN_ACCESS_TOKEN_TTL must be between 60 and 86400 seconds");
+            }
+            settings.access_token_ttl_seconds = ttl;
+        }
+        Ok(settings)
+    }
+}
+
+/// An unset or empty variable both mean "use the default".
+fn var(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}

@@ -1,0 +1,85 @@
+//! Database access: the connection pool, per-connection settings, embedded migrations, and one
+//! module per table. Query functions are synchronous and take `&mut SqliteConnection`; async code
+//! reaches them only through [`run`], which moves the work onto the blocking thread pool.
+
+pub mod apps;
+pub mod schema;
+pub mod secrets;
+pub mod server_settings;
+pub mod tokens;
+pub mod users;
+
+use anyhow::{anyhow, Context};
+use diesel::connection::SimpleConnection;
+use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool, PooledConnection};
+use diesel::SqliteConnection;
+use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+use std::time::Duration;
+
+pub type Conn = SqliteConnection;
+pub type DbPool = Pool<ConnectionManager<Conn>>;
+pub type PooledConn = PooledConnection<ConnectionManager<Conn>>;
+
+const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
+
+/// Applied to every connection the pool opens: WAL for concurrent readers, a busy timeout so
+/// writers queue instead of failing, and foreign keys (off by default in SQLite).
+#[derive(Debug)]
+struct SqlitePragmas;
+
+impl CustomizeConnection<Conn, diesel::r2d2::Error> for SqlitePragmas {
+    fn on_acquire(&self, conn: &mut Conn) -> Result<(), diesel::r2d2::Error> {
+        conn.batch_execute(
+            "PRAGMA busy_timeout = 10000;
+             PRAGMA journal_mode = WAL;
+             PRAGMA synchronous = NORMAL;
+             PRAGMA foreign_keys = ON;",
+        )
+        .map_err(diesel::r2d2::Error::QueryError)
+    }
+}
+
+/// Turns `DATABASE_URL` into a path SQLite understands; `sqlite://` prefixes are accepted.
+fn sqlite_path(database_url: &str) -> &str {
+    database_url
+        .strip_prefix("sqlite://")
+        .or_else(|| database_url.strip_prefix("sqlite:"))
+        .unwrap_or(database_url)
+}
+
+/// Creates the database file if needed, applies pending migrations, and builds the pool.
+pub fn connect_and_migrate(database_url: &str) -> anyhow::Result<DbPool> {
+    let manager = ConnectionManager::<Conn>::new(sqlite_path(database_url));
+    let pool = Pool::builder()
+        .max_size(8)
+        .connection_timeout(Duration::from_secs(15))
+        .connection_customizer(Box::new(SqlitePragmas))
+        .build(manager)
+        .with_context(|| format!("opening the database at {database_url}"))?;
+    let mut conn = pool.get().context("getting a connection to migrate")?;
+    conn.run_pending_migrations(MIGRATIONS)
+        .map_err(|e| anyhow!("applying migrations: {e}"))?;
+    Ok(pool)
+}
+
+/// Runs `work` with a pooled connection on the blocking thread pool, so neither the wait for a
+/// connection nor the query ever stalls an async worker.
+pub async fn run<T, E, F>(pool: &DbPool, work: F) -> Result<T, E>
+where
+    F: FnOnce(&mut Conn) -> Result<T, E> + Send + 'static,
+    T: Send + 'static,
+    E: From<anyhow::Error> + Send + 'static,
+{
+    let pool = pool.clone();
+    actix_web::web::block(move || {
+        let mut conn = pool.get().context("getting a database connection")?;
+        work(&mut conn)
+    })
+    .await
+    .map_err(|e| E::from(anyhow!("blocking task failed: {e}")))?
+}
+
+/// Current time as stored in the database (UTC, microsecond precision).
+pub fn now() -> chrono::NaiveDateTime {
+    chrono::Utc::now().naive_utc()
+}

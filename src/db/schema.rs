@@ -1,0 +1,69 @@
+// @generated automatically by Diesel CLI.
+
+diesel::table! {
+    access_tokens (id) {
+        id -> Integer,
+        token_hash -> Text,
+        app_id -> Integer,
+        secret_id -> Nullable<Integer>,
+        scope -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        revoked_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    apps (id) {
+        id -> Integer,
+        owner_id -> Integer,
+        name -> Text,
+        client_id -> Text,
+        redirect_uris -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    client_secrets (id) {
+        id -> Integer,
+        app_id -> Integer,
+        public_id -> Text,
+        secret_hash -> Text,
+        hint -> Text,
+        created_at -> Timestamp,
+        last_used_at -> Nullable<Timestamp>,
+        revoked_at -> Nullable<Timestamp>,
+        request_nonce -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    server_settings (name) {
+        name -> Text,
+        value -> Text,
+    }
+}
+
+diesel::table! {
+    users (id) {
+        id -> Integer,
+        email -> Text,
+        password_hash -> Text,
+        is_admin -> Bool,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(access_tokens -> apps (app_id));
+diesel::joinable!(access_tokens -> client_secrets (secret_id));
+diesel::joinable!(apps -> users (owner_id));
+diesel::joinable!(client_secrets -> apps (app_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    access_tokens,
+    apps,
+    client_secrets,
+    server_settings,
+    users,
+);

@@ -1,0 +1,18 @@
+use super::schema::server_settings;
+use super::Conn;
+use diesel::prelude::*;
+
+/// Stores `value` under `name` unless a value is already there, and returns the stored one.
+/// Concurrent first starts therefore agree on a single value.
+pub fn get_or_insert(conn: &mut Conn, name: &str, value: &str) -> QueryResult<String> {
+    diesel::insert_or_ignore_into(server_settings::table)
+        .values((
+            server_settings::name.eq(name),
+            server_settings::value.eq(value),
+        ))
+        .execute(conn)?;
+    server_settings::table
+        .find(name)
+        .select(server_settings::value)
+        .first(conn)
+}

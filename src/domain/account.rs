@@ -1,0 +1,106 @@
+use secrecy::{ExposeSecret, SecretString};
+
+/// A lower-cased, plausibly deliverable email address.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Email(String);
+
+impl Email {
+    pub const MAX_LEN: usize = 254;
+
+    pub fn parse(raw: &str) -> Result<Self, &'static str> {
+        let email = raw.trim().to_lowercase();
+        if email.is_empty() {
+            return Err("Enter your email address.");
+        }
+        if email.len() > Self::MAX_LEN {
+            return Err("Email must be at most 254 characters.");
+        }
+        let valid = match email.rsplit_once('@') {
+            Some((local, domain)) => {
+                !local.is_empty()
+                    && local.len() <= 64
+                    && !domain.is_empty()
+                    && domain.contains('.')
+                    && !domain.starts_with('.')
+                    && !domain.ends_with('.')
+                    && !domain.contains('@')
+                    && email.chars().all(|c| {
+                        !c.is_whitespace() && !c.is_control() && !"<>()[],;:\\\"".contains(c)
+                    })
+            }
+            None => false,
+        };
+        if valid {
+            Ok(Email(email))
+        } else {
+            Err("Enter an email address like name@example.com.")
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A password of 8 to 72 bytes. bcrypt ignores everything after 72 bytes, so longer passwords
+/// are refused rather than silently truncated.
+#[derive(Debug)]
+pub struct Password(SecretString);
+
+impl Password {
+    pub const MIN_BYTES: usize = 8;
+    pub const MAX_BYTES: usize = 72;
+
+    pub fn parse(raw: SecretString) -> Result<Self, &'static str> {
+        let len = raw.expose_secret().len();
+        if len < Self::MIN_BYTES {
+            Err("Password must be at least 8 characters.")
+        } else if len > Self::MAX_BYTES {
+            Err("Password must be at most 72 bytes (bcrypt ignores anything longer).")
+        } else {
+            Ok(Password(raw))
+        }
+    }
+
+    pub fn expose(&self) -> &str {
+        self.0.expose_secret()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emails_are_trimmed_and_lower_cased() {
+        assert_eq!(
+            Email::parse("  Ada@Example.COM ").unwrap().as_str(),
+            "ada@example.com"
+        );
+    }
+
+    #[test]
+    fn malformed_emails_are_refused() {
+        for bad in [
+            "",
+            "ada",
+            "@example.com",
+            "ada@",
+            "ada@example",
+            "a da@example.com",
+            "ada@.com",
+        ] {
+            assert!(Email::parse(bad).is_err(), "{bad:?} was accepted");
+        }
+    }
+
+    #[test]
+    fn passwords_must_be_8_to_72_bytes() {
+        assert!(Password::parse("1234567".to_string().into()).is_err());
+        assert!(Password::parse("12345678".to_string().into()).is_ok());
+        assert!(Password::parse("x".repeat(72).into()).is_ok());
+        assert!(Password::parse("x".repeat(73).into()).is_err());
+        // 24 three-byte characters are 72 bytes; one more is over the limit.
+        assert!(Password::parse("€".repeat(25).into()).is_err());
+    }
+}

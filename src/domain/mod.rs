@@ -1,0 +1,19 @@
+//! Types that are valid by construction. Handlers parse raw form input into these on their
+//! first line; nothing past that point ever sees an unchecked value.
+
+mod account;
+mod app;
+mod secret;
+mod token;
+
+pub use account::{Email, Password};
+pub use app::{AppName, ClientId, RedirectUris};
+pub use secret::{ClientSecret, SecretHint, SecretStatus};
+pub use token::AccessToken;
+
+use rand::distr::{Alphanumeric, SampleString};
+
+/// `len` characters of `[A-Za-z0-9]`, uniformly distributed, from rand's OS-seeded CSPRNG.
+pub(crate) fn random_base62(len: usize) -> String {
+    Alphanumeric.sample_string(&mut rand::rng(), len)
+}

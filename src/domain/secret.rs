@@ -1,0 +1,170 @@
+use super::random_base62;
+use chrono::NaiveDateTime;
+use secrecy::{ExposeSecret, SecretString};
+use std::fmt;
+
+const PREFIX: &str = "kts_";
+const PUBLIC_ID_LEN: usize = 12;
+/// 43 base62 characters carry 43 × log2(62) ≈ 256.0 bits.
+const RANDOM_LEN: usize = 43;
+const CHECKSUM_LEN: usize = 6;
+const LEN: usize = PREFIX.len() + PUBLIC_ID_LEN + 1 + RANDOM_LEN + CHECKSUM_LEN;
+const BASE62: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+
+/// A client secret in plaintext, always well-formed:
+/// `kts_` + 12-character public id + `_` + 256 random bits (43 base62 characters) + a 6-character
+/// CRC32 checksum. The prefix and checksum let secret scanners (and our own parser) tell a Keyturn
+/// secret from noise without a database lookup; the public id finds the one row to verify.
+///
+/// The plaintext is zeroized on drop and never printed by `Debug`.
+pub struct ClientSecret(SecretString);
+
+impl ClientSecret {
+    /// A fresh secret from rand's OS-seeded generator.
+    pub fn generate() -> Self {
+        let body = format!(
+            "{PREFIX}{}_{}",
+            random_base62(PUBLIC_ID_LEN),
+            random_base62(RANDOM_LEN)
+        );
+        let checksum = checksum(&body);
+        ClientSecret(SecretString::from(body + &checksum))
+    }
+
+    /// Accepts only strings in the exact format with a matching checksum, so that typos and
+    /// random guesses are turned away before any database or bcrypt work.
+    pub fn parse(raw: &str) -> Option<Self> {
+        let bytes = raw.as_bytes();
+        let separator = PREFIX.len() + PUBLIC_ID_LEN;
+        let well_formed = bytes.len() == LEN
+            && raw.starts_with(PREFIX)
+            && bytes[separator] == b'_'
+            && bytes[PREFIX.len()..]
+                .iter()
+                .enumerate()
+                .all(|(i, b)| i + PREFIX.len() == separator || b.is_ascii_alphanumeric());
+        if !well_formed {
+            return None;
+        }
+        let (body, sum) = raw.split_at(LEN - CHECKSUM_LEN);
+        (checksum(body) == sum).then(|| ClientSecret(SecretString::from(raw.to_owned())))
+    }
+
+    /// The id of the database row this secret belongs to; not secret on its own.
+    pub fn public_id(&self) -> &str {
+        &self.0.expose_secret()[PREFIX.len()..PREFIX.len() + PUBLIC_ID_LEN]
+    }
+
+    /// The last four characters, which is all the portal ever shows again.
+    pub fn hint(&self) -> SecretHint {
+        SecretHint(self.0.expose_secret()[LEN - 4..].to_owned())
+    }
+
+    /// The plaintext: for hashing, verifying, and the one response that shows it.
+    pub fn expose(&self) -> &str {
+        self.0.expose_secret()
+    }
+}
+
+impl fmt::Debug for ClientSecret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ClientSecret([REDACTED])")
+    }
+}
+
+fn checksum(body: &str) -> String {
+    let mut n = crc32fast::hash(body.as_bytes()) as usize;
+    let mut out = [b'0'; CHECKSUM_LEN];
+    for slot in out.iter_mut().rev() {
+        *slot = BASE62[n % 62];
+        n /= 62;
+    }
+    out.iter().map(|&b| b as char).collect()
+}
+
+/// The last four characters of a secret, displayed as `••••a1b2`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SecretHint(String);
+
+impl SecretHint {
+    pub fn from_stored(stored: String) -> Self {
+        SecretHint(stored)
+    }
+
+    pub fn last_four(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for SecretHint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "••••{}", self.0)
+    }
+}
+
+/// Whether a secret still authenticates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SecretStatus {
+    Active,
+    Revoked { at: NaiveDateTime },
+}
+
+impl SecretStatus {
+    pub fn from_revoked_at(revoked_at: Option<NaiveDateTime>) -> Self {
+        match revoked_at {
+            None => SecretStatus::Active,
+            Some(at) => SecretStatus::Revoked { at },
+        }
+    }
+
+    pub fn is_active(&self) -> bool {
+        matches!(self, SecretStatus::Active)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generated_secrets_parse_back_with_their_public_id() {
+        let secret = ClientSecret::generate();
+        assert_eq!(secret.expose().len(), LEN);
+        assert!(secret.expose().starts_with("kts_"));
+        let parsed = ClientSecret::parse(secret.expose()).expect("a generated secret parses");
+        assert_eq!(parsed.public_id(), secret.public_id());
+        assert_eq!(secret.hint().last_four(), &secret.expose()[LEN - 4..]);
+    }
+
+    #[test]
+    fn a_single_changed_character_fails_the_checksum() {
+        let secret = ClientSecret::generate();
+        let mut chars: Vec<char> = secret.expose().chars().collect();
+        chars[30] = if chars[30] == 'a' { 'b' } else { 'a' };
+        let typo: String = chars.into_iter().collect();
+        assert!(ClientSecret::parse(&typo).is_none());
+    }
+
+    #[test]
+    fn noise_is_not_a_secret() {
+        for noise in ["", "kts_", "hunter2", &"x".repeat(LEN), "kts_short_secret"] {
+            assert!(ClientSecret::parse(noise).is_none(), "{noise:?} parsed");
+        }
+    }
+
+    #[test]
+    fn debug_never_shows_the_plaintext() {
+        let secret = ClientSecret::generate();
+        let printed = format!("{secret:?}");
+        assert!(!printed.contains(secret.expose()));
+        assert!(!printed.contains(secret.public_id()));
+    }
+
+    #[test]
+    fn hints_display_with_a_mask() {
+        assert_eq!(
+            SecretHint::from_stored("a1b2".into()).to_string(),
+            "••••a1b2"
+        );
+    }
+}

@@ -1,0 +1,75 @@
+//! Errors of the browser pages. Each variant carries the message a user sees; the cause of an
+//! unexpected error is logged and never shown. Responses are turned into the site's error page
+//! by [`crate::web::error_page`], which knows the session and so can keep the navigation.
+
+use actix_web::http::{header, StatusCode};
+use actix_web::{HttpResponse, ResponseError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// Also used for other people's apps, so nobody can probe which ids exist.
+    #[error("Page not found.")]
+    NotFound,
+    #[error("{0}")]
+    Forbidden(&'static str),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("{0}")]
+    PayloadTooLarge(&'static str),
+    #[error("You need to log in to see this page.")]
+    LoginRequired { next: String },
+    #[error(transparent)]
+    Unexpected(#[from] anyhow::Error),
+}
+
+/// The user-facing message of an error response, picked up when the error page is rendered.
+#[derive(Debug, Clone)]
+pub struct UserMessage(pub String);
+
+impl ResponseError for AppError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            AppError::NotFound => StatusCode::NOT_FOUND,
+            AppError::Forbidden(_) => StatusCode::FORBIDDEN,
+            AppError::Conflict(_) => StatusCode::CONFLICT,
+            AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            AppError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            AppError::LoginRequired { .. } => StatusCode::SEE_OTHER,
+            AppError::Unexpected(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let message = match self {
+            AppError::LoginRequired { next } => {
+                let location = format!("/login?next={}", urlencode(next));
+                return HttpResponse::SeeOther()
+                    .insert_header((header::LOCATION, location))
+                    .finish();
+            }
+            AppError::Unexpected(cause) => {
+                tracing::error!(error = ?cause, "request failed");
+                "Something went wrong on our side. Nothing was changed; please try again."
+                    .to_owned()
+            }
+            other => other.to_string(),
+        };
+        let mut response = HttpResponse::build(self.status_code())
+            .content_type("text/plain; charset=utf-8")
+            .body(message.clone());
+        response.extensions_mut().insert(UserMessage(message));
+        response
+    }
+}
+
+impl From<askama::Error> for AppError {
+    fn from(e: askama::Error) -> Self {
+        AppError::Unexpected(anyhow::anyhow!("rendering a template: {e}"))
+    }
+}
+
+pub fn urlencode(value: &str) -> String {
+    url::form_urlencoded::byte_serialize(value.as_bytes()).collect()
+}

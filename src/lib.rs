@@ -1,0 +1,12 @@
+pub mod api;
+pub mod apps;
+pub mod auth;
+pub mod config;
+pub mod db;
+pub mod domain;
+pub mod error;
+pub mod oauth;
+pub mod secrets;
+pub mod startup;
+pub mod telemetry;
+pub mod web;

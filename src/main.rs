@@ -1,0 +1,62 @@
+use keyturn::auth::accounts;
+use keyturn::config::Settings;
+use keyturn::domain::{Email, Password};
+use keyturn::startup::Application;
+use keyturn::{db, telemetry};
+use std::io::BufRead;
+use std::process::ExitCode;
+
+const USAGE: &str = "usage: keyturn [serve]\n       keyturn create-admin --email EMAIL   (password on the first line of stdin)";
+
+#[actix_web::main]
+async fn main() -> ExitCode {
+    telemetry::init();
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args
+        .iter()
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .as_slice()
+    {
+        [] | ["serve"] => serve().await,
+        ["create-admin", "--email", email] => create_admin(email).await,
+        ["-h" | "--help" | "help"] => {
+            println!("{USAGE}");
+            Ok(())
+        }
+        _ => {
+            eprintln!("{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve() -> anyhow::Result<()> {
+    let settings = Settings::from_env()?;
+    Application::build(settings)
+        .await?
+        .run_until_stopped()
+        .await?;
+    Ok(())
+}
+
+async fn create_admin(email: &str) -> anyhow::Result<()> {
+    let settings = Settings::from_env()?;
+    let email = Email::parse(email).map_err(anyhow::Error::msg)?;
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line)?;
+    let password = Password::parse(line.trim_end_matches(['\r', '\n']).to_owned().into())
+        .map_err(anyhow::Error::msg)?;
+    let database_url = settings.database_url.clone();
+    let pool = actix_web::web::block(move || db::connect_and_migrate(&database_url)).await??;
+    let account = accounts::create_admin(&pool, settings.bcrypt_cost, email, password).await?;
+    println!("{} is now an admin.", account.email);
+    Ok(())
+}

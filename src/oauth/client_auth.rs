@@ -1,0 +1,179 @@
+//! Client authentication for every endpoint that takes a client secret: client_secret_basic
+//! (RFC 6749 §2.3.1, with the id and secret form-urlencoded before base64) and
+//! client_secret_post. Exactly one method per request.
+
+use super::OAuthError;
+use crate::secrets::{self, AuthenticatedClient};
+use crate::startup::AppState;
+use actix_web::http::header;
+use actix_web::HttpRequest;
+use base64::Engine;
+use secrecy::{ExposeSecret, SecretString};
+use std::collections::HashMap;
+
+/// The parameters of an OAuth form body. Parameters must not repeat (RFC 6749 §3.2).
+#[derive(Debug, Default)]
+pub struct OAuthParams(HashMap<String, String>);
+
+impl OAuthParams {
+    pub fn parse(req: &HttpRequest, body: &[u8]) -> Result<Self, OAuthError> {
+        let is_form = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| {
+                v.to_ascii_lowercase()
+                    .starts_with("application/x-www-form-urlencoded")
+            });
+        if !is_form {
+            return Err(OAuthError::InvalidRequest(
+                "The body must be application/x-www-form-urlencoded.",
+            ));
+        }
+        let mut params = HashMap::new();
+        for (name, value) in url::form_urlencoded::parse(body) {
+            if params
+                .insert(name.into_owned(), value.into_owned())
+                .is_some()
+            {
+                return Err(OAuthError::InvalidRequest(
+                    "A parameter was given more than once.",
+                ));
+            }
+        }
+        Ok(OAuthParams(params))
+    }
+
+    /// A parameter's value; an empty value counts as absent (RFC 6749 §3.1).
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .get(name)
+            .map(String::as_str)
+            .filter(|v| !v.is_empty())
+    }
+}
+
+/// A client id and the secret presented with it. The secret is never printed.
+#[derive(Debug)]
+pub struct ClientCredentials {
+    pub client_id: String,
+    pub secret: SecretString,
+}
+
+/// Reads the client's credentials from the Basic header or the body, not both.
+pub fn credentials(
+    req: &HttpRequest,
+    params: &OAuthParams,
+) -> Result<ClientCredentials, OAuthError> {
+    let basic = match req.headers().get(header::AUTHORIZATION) {
+        Some(value) => Some(parse_basic(
+            value.to_str().map_err(|_| OAuthError::InvalidClient)?,
+        )?),
+        None => None,
+    };
+    let body_id = params.get("client_id");
+    let body_secret = params.get("client_secret");
+    match basic {
+        Some(_) if body_secret.is_some() => Err(OAuthError::InvalidRequest(
+            "Use one client authentication method: HTTP Basic or client_secret in the body, not both.",
+        )),
+        Some(creds) if body_id.is_some_and(|id| id != creds.client_id) => Err(OAuthError::InvalidRequest(
+            "client_id in the body does not match the Authorization header.",
+        )),
+        Some(creds) => Ok(creds),
+        None => match (body_id, body_secret) {
+            (Some(id), Some(secret)) => Ok(ClientCredentials {
+                client_id: id.to_owned(),
+                secret: SecretString::from(secret.to_owned()),
+            }),
+            _ => Err(OAuthError::InvalidClient),
+        },
+    }
+}
+
+/// `Basic base64(urlencode(id) ":" urlencode(secret))`. Anything else is `invalid_client`.
+fn parse_basic(value: &str) -> Result<ClientCredentials, OAuthError> {
+    let (scheme, encoded) = value
+        .trim()
+        .split_once(' ')
+        .ok_or(OAuthError::InvalidClient)?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return Err(OAuthError::InvalidClient);
+    }
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(encoded.trim())
+        .map_err(|_| OAuthError::InvalidClient)?;
+    let decoded =
+        zeroize::Zeroizing::new(String::from_utf8(decoded).map_err(|_| OAuthError::InvalidClient)?);
+    let (id, secret) = decoded.split_once(':').ok_or(OAuthError::InvalidClient)?;
+    let client_id = form_decode(id);
+    let secret = form_decode(secret);
+    if client_id.is_empty() || secret.is_empty() {
+        return Err(OAuthError::InvalidClient);
+    }
+    Ok(ClientCredentials {
+        client_id,
+        secret: SecretString::from(secret),
+    })
+}
+
+/// application/x-www-form-urlencoded decoding of one value ('+' is a space).
+fn form_decode(value: &str) -> String {
+    url::form_urlencoded::parse(format!("v={value}").as_bytes())
+        .next()
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_default()
+}
+
+/// Authenticates the calling client; every failure is the same `invalid_client`.
+pub async fn authenticate(
+    state: &AppState,
+    req: &HttpRequest,
+    params: &OAuthParams,
+) -> Result<AuthenticatedClient, OAuthError> {
+    let creds = credentials(req, params)?;
+    secrets::authenticate_client(
+        &state.pool,
+        state.bcrypt_cost,
+        &creds.client_id,
+        creds.secret.expose_secret(),
+    )
+    .await?
+    .ok_or(OAuthError::InvalidClient)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn basic(raw: &str) -> String {
+        format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(raw)
+        )
+    }
+
+    #[test]
+    fn basic_credentials_are_form_decoded() {
+        let creds = parse_basic(&basic("ktc_a%2Bb:s+e%3Acret")).unwrap();
+        assert_eq!(creds.client_id, "ktc_a+b");
+        assert_eq!(creds.secret.expose_secret(), "s e:cret");
+    }
+
+    #[test]
+    fn malformed_basic_is_invalid_client() {
+        for bad in [
+            "Basic",
+            "Basic !!!",
+            "Bearer abc",
+            &basic("no-colon"),
+            &basic(":secret"),
+            &basic("id:"),
+        ] {
+            assert!(
+                matches!(parse_basic(bad), Err(OAuthError::InvalidClient)),
+                "{bad:?}"
+            );
+        }
+    }
+}

@@ -1,0 +1,150 @@
+//! Builds the application: database, session key, middleware and routes, bound to any port.
+
+use crate::config::Settings;
+use crate::db::{self, DbPool};
+use crate::{api, oauth, web as pages};
+use actix_session::config::CookieContentSecurity;
+use actix_session::storage::CookieSessionStore;
+use actix_session::SessionMiddleware;
+use actix_web::cookie::{Key, SameSite};
+use actix_web::dev::Server;
+use actix_web::middleware::{DefaultHeaders, ErrorHandlers};
+use actix_web::{web, App, HttpServer};
+use anyhow::Context;
+use base64::Engine;
+use secrecy::ExposeSecret;
+use std::net::TcpListener;
+use tracing_actix_web::TracingLogger;
+
+/// Shared by every handler.
+pub struct AppState {
+    pub pool: DbPool,
+    pub bcrypt_cost: u32,
+    /// The public URL without a trailing slash, e.g. `http://127.0.0.1:8080`.
+    pub public_url: String,
+    pub access_token_ttl_seconds: i64,
+}
+
+pub struct Application {
+    port: u16,
+    server: Server,
+}
+
+impl Application {
+    /// Migrates the database, binds the listener (port 0 picks a free port) and prepares the
+    /// server; nothing is served until [`Application::run_until_stopped`].
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        let database_url = settings.database_url.clone();
+        let pool = actix_web::web::block(move || db::connect_and_migrate(&database_url))
+            .await
+            .context("database setup task failed")??;
+        let listener = TcpListener::bind(&settings.bind)
+            .with_context(|| format!("binding {}", settings.bind))?;
+        let address = listener.local_addr().context("reading the bound address")?;
+        let public_url = settings
+            .public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{address}"));
+        let session_key = session_key(&settings, &pool).await?;
+        let state = web::Data::new(AppState {
+            pool,
+            bcrypt_cost: settings.bcrypt_cost,
+            public_url: public_url.trim_end_matches('/').to_owned(),
+            access_token_ttl_seconds: settings.access_token_ttl_seconds,
+        });
+        let secure_cookies = public_url.starts_with("https://");
+        let server = HttpServer::new(move || {
+            let session =
+                SessionMiddleware::builder(CookieSessionStore::default(), session_key.clone())
+                    .cookie_name("keyturn".into())
+                    .cookie_http_only(true)
+                    .cookie_same_site(SameSite::Lax)
+                    .cookie_secure(secure_cookies)
+                    .cookie_content_security(CookieContentSecurity::Private)
+                    .build();
+            App::new()
+                .app_data(state.clone())
+                .app_data(web::FormConfig::default().limit(64 * 1024))
+                .app_data(web::PayloadConfig::new(64 * 1024))
+                .wrap(ErrorHandlers::new().default_handler(pages::error_page))
+                .wrap(session)
+                .wrap(
+                    DefaultHeaders::new()
+                        .add(("X-Content-Type-Options", "nosniff"))
+                        .add(("Referrer-Policy", "no-referrer"))
+                        .add(("X-Frame-Options", "DENY")),
+                )
+                .wrap(TracingLogger::default())
+                .configure(routes)
+        })
+        .listen(listener)
+        .context("starting the HTTP server")?
+        .run();
+        tracing::info!(%address, %public_url, "Keyturn is listening");
+        Ok(Application {
+            port: address.port(),
+            server,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/", web::get().to(pages::home))
+        .route("/static/app.css", web::get().to(pages::stylesheet))
+        .route("/static/app.js", web::get().to(pages::script))
+        .route("/signup", web::get().to(pages::accounts::signup_form))
+        .route("/signup", web::post().to(pages::accounts::signup))
+        .route("/login", web::get().to(pages::accounts::login_form))
+        .route("/login", web::post().to(pages::accounts::login))
+        .route("/logout", web::post().to(pages::accounts::logout))
+        .route("/apps", web::get().to(pages::apps::list))
+        .route("/apps", web::post().to(pages::apps::create))
+        .route("/apps/new", web::get().to(pages::apps::new_form))
+        .route("/apps/{id}", web::get().to(pages::apps::show))
+        .route(
+            "/apps/{id}/secrets",
+            web::post().to(pages::secrets::generate),
+        )
+        .route(
+            "/apps/{id}/secrets/new",
+            web::get().to(pages::secrets::confirm_generate),
+        )
+        .route(
+            "/apps/{id}/secrets/{secret_id}/revoke",
+            web::get().to(pages::secrets::confirm_revoke),
+        )
+        .route(
+            "/apps/{id}/secrets/{secret_id}/revoke",
+            web::post().to(pages::secrets::revoke),
+        )
+        .route("/oauth/token", web::post().to(oauth::token::token))
+        .route("/api/v1/me", web::get().to(api::me));
+}
+
+/// The session cookie key: from `KEYTURN_SESSION_KEY`, or generated once and kept in the
+/// database so that sessions survive restarts and every instance on the database agrees.
+async fn session_key(settings: &Settings, pool: &DbPool) -> anyhow::Result<Key> {
+    if let Some(key) = &settings.session_key {
+        return Ok(Key::derive_from(key.expose_secret().as_bytes()));
+    }
+    let mut fresh = [0u8; 64];
+    rand::Rng::fill(&mut rand::rng(), &mut fresh[..]);
+    let candidate = base64::engine::general_purpose::STANDARD.encode(fresh);
+    let stored = db::run(pool, move |conn| {
+        db::server_settings::get_or_insert(conn, "session_key", &candidate)
+            .context("storing the session key")
+    })
+    .await?;
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(stored)
+        .context("the stored session key is not base64")?;
+    Key::try_from(bytes.as_slice()).context("the stored session key is too short")
+}

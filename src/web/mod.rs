@@ -1,0 +1,189 @@
+//! The browser side: server-rendered pages, one module per area.
+
+pub mod accounts;
+pub mod apps;
+pub mod secrets;
+
+use crate::auth::session::Flash;
+use crate::auth::TypedSession;
+use crate::error::{AppError, UserMessage};
+use actix_session::SessionExt;
+use actix_web::body::EitherBody;
+use actix_web::dev::ServiceResponse;
+use actix_web::http::{header, StatusCode};
+use actix_web::middleware::ErrorHandlerResponse;
+use actix_web::HttpResponse;
+use askama::Template;
+use chrono::NaiveDateTime;
+
+/// What every page's layout needs: who is signed in, the CSRF token for its forms (the
+/// "Log out" button is one), and a flash message left by the previous request.
+pub struct Page {
+    pub user_email: Option<String>,
+    pub csrf_token: String,
+    pub flash: Option<Flash>,
+}
+
+impl Page {
+    pub fn new(session: &TypedSession) -> Result<Self, AppError> {
+        Ok(Page {
+            user_email: session.user_id().and(session.email()),
+            csrf_token: session.csrf_token()?,
+            flash: session.take_flash(),
+        })
+    }
+}
+
+/// Renders a template as an HTML response with the given status.
+pub fn html(status: StatusCode, template: &impl Template) -> Result<HttpResponse, AppError> {
+    Ok(HttpResponse::build(status)
+        .content_type("text/html; charset=utf-8")
+        .body(template.render()?))
+}
+
+/// The Post/Redirect/Get answer to a successful form.
+pub fn see_other(location: &str) -> HttpResponse {
+    HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, location))
+        .finish()
+}
+
+/// A timestamp as shown on pages: relative words for people, RFC 3339 UTC for machines.
+pub struct TimeView {
+    pub iso: String,
+    pub relative: String,
+}
+
+impl TimeView {
+    pub fn new(at: NaiveDateTime, now: NaiveDateTime) -> Self {
+        TimeView {
+            iso: at
+                .and_utc()
+                .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            relative: relative_time(at, now),
+        }
+    }
+}
+
+fn relative_time(at: NaiveDateTime, now: NaiveDateTime) -> String {
+    let seconds = (now - at).num_seconds();
+    let plural = |n: i64, unit: &str| format!("{n} {unit}{} ago", if n == 1 { "" } else { "s" });
+    match seconds {
+        i64::MIN..=59 => "just now".to_owned(),
+        60..=3_599 => plural(seconds / 60, "minute"),
+        3_600..=86_399 => plural(seconds / 3_600, "hour"),
+        86_400..=2_591_999 => plural(seconds / 86_400, "day"),
+        _ => format!("on {}", at.format("%Y-%m-%d")),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage {
+    page: Page,
+    title: &'static str,
+    message: String,
+}
+
+/// Turns every plain error response of the browser side (ours and actix's own, such as an
+/// unknown route) into the site's error page. JSON and HTML responses are left as they are, so
+/// OAuth errors keep their RFC format and re-shown forms keep their content.
+pub fn error_page<B>(res: ServiceResponse<B>) -> actix_web::Result<ErrorHandlerResponse<B>> {
+    let content_type = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if content_type.starts_with("application/json") || content_type.starts_with("text/html") {
+        return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
+    }
+    let status = res.status();
+    let message = res
+        .response()
+        .extensions()
+        .get::<UserMessage>()
+        .map(|m| m.0.clone())
+        .unwrap_or_else(|| default_message(status).to_owned());
+    let session = TypedSession::from_session(res.request().get_session());
+    let page = Page {
+        user_email: session.user_id().and(session.email()),
+        csrf_token: session.existing_csrf_token().unwrap_or_default(),
+        flash: None,
+    };
+    let body = ErrorPage {
+        page,
+        title: status.canonical_reason().unwrap_or("Error"),
+        message,
+    }
+    .render()
+    .unwrap_or_else(|_| "Error".to_owned());
+    let (req, mut res) = res.into_parts();
+    res.headers_mut().insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    let res = ServiceResponse::new(req, res.set_body(body)).map_into_boxed_body();
+    Ok(ErrorHandlerResponse::Response(
+        res.map_body(|_, b| EitherBody::right(b)),
+    ))
+}
+
+fn default_message(status: StatusCode) -> &'static str {
+    match status {
+        StatusCode::NOT_FOUND => "Page not found.",
+        StatusCode::METHOD_NOT_ALLOWED => "That action is not available here.",
+        StatusCode::PAYLOAD_TOO_LARGE => "The request is too large.",
+        s if s.is_server_error() => "Something went wrong on our side. Please try again.",
+        _ => "The request could not be handled.",
+    }
+}
+
+/// The stylesheet and the one script, compiled into the binary so it runs from any directory.
+pub async fn stylesheet() -> HttpResponse {
+    static_file(
+        "text/css; charset=utf-8",
+        include_str!("../../static/app.css"),
+    )
+}
+
+pub async fn script() -> HttpResponse {
+    static_file(
+        "text/javascript; charset=utf-8",
+        include_str!("../../static/app.js"),
+    )
+}
+
+fn static_file(content_type: &'static str, body: &'static str) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type(content_type)
+        .insert_header((header::CACHE_CONTROL, "public, max-age=3600"))
+        .body(body)
+}
+
+/// `/`: the signed-in start page, or the login page.
+pub async fn home(session: TypedSession) -> HttpResponse {
+    see_other(if session.user_id().is_some() {
+        "/apps"
+    } else {
+        "/login"
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn relative_times_read_naturally() {
+        let now = chrono::DateTime::from_timestamp(1_800_000_000, 0)
+            .unwrap()
+            .naive_utc();
+        let ago = |s| relative_time(now - chrono::TimeDelta::seconds(s), now);
+        assert_eq!(ago(5), "just now");
+        assert_eq!(ago(60), "1 minute ago");
+        assert_eq!(ago(3 * 60 + 10), "3 minutes ago");
+        assert_eq!(ago(2 * 3600), "2 hours ago");
+        assert_eq!(ago(86_400), "1 day ago");
+        assert!(ago(90 * 86_400).starts_with("on "));
+    }
+}
