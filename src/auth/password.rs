@@ -4,10 +4,17 @@
 use anyhow::{anyhow, Context};
 use std::sync::OnceLock;
 
-/// Hashes `plaintext` off the async workers. Inputs over 72 bytes are an error, never truncated.
+/// bcrypt reads at most 72 bytes; longer inputs are refused, never truncated.
+pub const MAX_BYTES: usize = 72;
+
+/// Hashes `plaintext` off the async workers. Callers pass at most [`MAX_BYTES`] (the domain
+/// types guarantee it); longer input is an error here too.
 pub async fn hash(plaintext: String, cost: u32) -> anyhow::Result<String> {
+    if plaintext.len() > MAX_BYTES {
+        return Err(anyhow!("refusing to hash more than {MAX_BYTES} bytes"));
+    }
     let plaintext = zeroize::Zeroizing::new(plaintext);
-    actix_web::web::block(move || bcrypt::non_truncating_hash(plaintext.as_bytes(), cost))
+    actix_web::web::block(move || bcrypt::hash(plaintext.as_bytes(), cost))
         .await
         .map_err(|e| anyhow!("bcrypt task failed: {e}"))?
         .context("hashing with bcrypt")
@@ -19,15 +26,16 @@ pub async fn hash(plaintext: String, cost: u32) -> anyhow::Result<String> {
 pub async fn verify(plaintext: String, stored: Option<String>, cost: u32) -> anyhow::Result<bool> {
     let plaintext = zeroize::Zeroizing::new(plaintext);
     actix_web::web::block(move || {
-        let known = stored.is_some();
+        // Input over 72 bytes never matches (bcrypt would compare only its first 72 bytes), but
+        // still costs one verification so that its answer takes as long as any other.
+        let acceptable = stored.is_some() && plaintext.len() <= MAX_BYTES;
         let hash = match stored {
-            Some(hash) => hash,
-            None => dummy_hash(cost)?,
+            Some(hash) if acceptable => hash,
+            _ => dummy_hash(cost)?,
         };
-        // Inputs over 72 bytes cannot match anything we stored; bcrypt's own comparison is
-        // constant-time.
-        let matches = bcrypt::non_truncating_verify(plaintext.as_bytes(), &hash).unwrap_or(false);
-        Ok(known && matches)
+        // bcrypt compares the hashes in constant time.
+        let matches = bcrypt::verify(plaintext.as_bytes(), &hash).unwrap_or(false);
+        Ok(acceptable && matches)
     })
     .await
     .map_err(|e| anyhow!("bcrypt task failed: {e}"))?

@@ -1,0 +1,343 @@
+use keyturn::config::Settings;
+use keyturn::startup::Application;
+use reqwest::{Client, Response, StatusCode};
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::{LazyLock, Mutex};
+
+/// Everything the server logs during the test run, to check that no secret ever reaches it.
+static LOGS: LazyLock<Mutex<Vec<u8>>> = LazyLock::new(|| Mutex::new(Vec::new()));
+
+struct LogWriter;
+
+impl Write for LogWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        LOGS.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+static TRACING: LazyLock<()> = LazyLock::new(|| {
+    tracing_subscriber::fmt()
+        .with_env_filter("debug")
+        .with_writer(|| LogWriter)
+        .with_ansi(false)
+        .init();
+});
+
+pub fn captured_logs() -> String {
+    String::from_utf8_lossy(&LOGS.lock().unwrap()).into_owned()
+}
+
+pub const PASSWORD: &str = "correct horse battery";
+
+pub struct TestApp {
+    pub address: String,
+    pub db_path: PathBuf,
+    /// A browser with its own cookie jar; `new_browser` makes more.
+    pub browser: Browser,
+    _dir: tempfile::TempDir,
+}
+
+pub fn test_settings(db_path: &std::path::Path) -> Settings {
+    Settings {
+        bind: "127.0.0.1:0".into(),
+        database_url: db_path.to_string_lossy().into_owned(),
+        bcrypt_cost: 4,
+        ..Settings::defaults()
+    }
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
+    LazyLock::force(&TRACING);
+    let dir = tempfile::tempdir().unwrap();
+    let db_path = dir.path().join("keyturn.db");
+    let mut settings = test_settings(&db_path);
+    configure(&mut settings);
+    let (address, _) = start_server(settings).await;
+    TestApp {
+        browser: Browser::new(&address),
+        address,
+        db_path,
+        _dir: dir,
+    }
+}
+
+/// Starts a server and returns its base URL and port.
+pub async fn start_server(settings: Settings) -> (String, u16) {
+    let application = Application::build(settings).await.expect("the app builds");
+    let port = application.port();
+    tokio::spawn(application.run_until_stopped());
+    (format!("http://127.0.0.1:{port}"), port)
+}
+
+impl TestApp {
+    pub fn new_browser(&self) -> Browser {
+        Browser::new(&self.address)
+    }
+
+    /// A client without cookies, as an OAuth client would be.
+    pub fn machine(&self) -> Client {
+        Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap()
+    }
+
+    pub async fn token_basic(&self, client_id: &str, secret: &str) -> Response {
+        self.machine()
+            .post(format!("{}/oauth/token", self.address))
+            .basic_auth(form_encode(client_id), Some(form_encode(secret)))
+            .form(&[("grant_type", "client_credentials")])
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn token_post(&self, client_id: &str, secret: &str) -> Response {
+        self.machine()
+            .post(format!("{}/oauth/token", self.address))
+            .form(&[
+                ("grant_type", "client_credentials"),
+                ("client_id", client_id),
+                ("client_secret", secret),
+            ])
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Every byte the database holds on disk (main file and write-ahead log).
+    pub fn database_bytes(&self) -> Vec<u8> {
+        let mut bytes = Vec::new();
+        for suffix in ["", "-wal"] {
+            let mut path = self.db_path.clone().into_os_string();
+            path.push(suffix);
+            if let Ok(mut b) = std::fs::read(PathBuf::from(path)) {
+                bytes.append(&mut b);
+            }
+        }
+        bytes
+    }
+}
+
+pub fn form_encode(value: &str) -> String {
+    url::form_urlencoded::byte_serialize(value.as_bytes()).collect()
+}
+
+/// A person in a browser: a cookie jar, redirects not followed so tests see each step.
+pub struct Browser {
+    pub address: String,
+    pub client: Client,
+}
+
+impl Browser {
+    pub fn new(address: &str) -> Self {
+        Browser {
+            address: address.to_owned(),
+            client: Client::builder()
+                .cookie_store(true)
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
+        }
+    }
+
+    pub async fn get(&self, path: &str) -> Response {
+        self.client
+            .get(format!("{}{path}", self.address))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn get_html(&self, path: &str) -> String {
+        let response = self.get(path).await;
+        assert_eq!(response.status(), StatusCode::OK, "GET {path}");
+        response.text().await.unwrap()
+    }
+
+    /// Posts a form the way a browser does after loading `form_page`: with its CSRF token.
+    pub async fn submit(&self, form_page: &str, action: &str, fields: &[(&str, &str)]) -> Response {
+        let page = self.get_html(form_page).await;
+        let token = csrf_token(&page);
+        let mut all: Vec<(&str, &str)> = vec![("csrf_token", &token)];
+        all.extend_from_slice(fields);
+        self.post(action, &all).await
+    }
+
+    pub async fn post(&self, action: &str, fields: &[(&str, &str)]) -> Response {
+        self.client
+            .post(format!("{}{action}", self.address))
+            .form(fields)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn sign_up(&self, email: &str, password: &str) -> Response {
+        self.submit(
+            "/signup",
+            "/signup",
+            &[("email", email), ("password", password)],
+        )
+        .await
+    }
+
+    pub async fn log_in(&self, email: &str, password: &str) -> Response {
+        self.submit(
+            "/login",
+            "/login",
+            &[("email", email), ("password", password)],
+        )
+        .await
+    }
+
+    /// Signs up a new random developer and returns the email.
+    pub async fn signed_up(&self) -> String {
+        let email = format!("dev{}@example.com", rand_suffix());
+        let response = self.sign_up(&email, PASSWORD).await;
+        assert_eq!(response.status(), StatusCode::SEE_OTHER);
+        email
+    }
+
+    /// Creates an app and returns its id.
+    pub async fn create_app(&self, name: &str) -> String {
+        let response = self
+            .submit(
+                "/apps/new",
+                "/apps",
+                &[
+                    ("name", name),
+                    ("redirect_uris", "https://client.example/callback"),
+                ],
+            )
+            .await;
+        assert_eq!(response.status(), StatusCode::SEE_OTHER);
+        let location = location(&response);
+        location
+            .strip_prefix("/apps/")
+            .expect("redirects to the app page")
+            .to_owned()
+    }
+
+    pub async fn client_id(&self, app_id: &str) -> String {
+        let page = self.get_html(&format!("/apps/{app_id}")).await;
+        element_text(&page, "client-id")
+    }
+
+    /// Goes through the confirmation page and returns the shown-once plaintext.
+    pub async fn generate_secret(&self, app_id: &str) -> String {
+        let response = self.confirm_generate(app_id).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        element_text(&response.text().await.unwrap(), "new-secret")
+    }
+
+    /// Loads the confirmation page and presses "Confirm".
+    pub async fn confirm_generate(&self, app_id: &str) -> Response {
+        let page = self.get_html(&format!("/apps/{app_id}/secrets/new")).await;
+        assert!(page.contains(">Confirm</button>"), "{page}");
+        let fields = [
+            ("csrf_token", csrf_token(&page)),
+            ("request_nonce", input_value(&page, "request_nonce")),
+        ];
+        let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        self.post(&format!("/apps/{app_id}/secrets"), &fields).await
+    }
+
+    /// The revoke confirmation path of the row showing `secret`'s hint.
+    pub async fn revoke_path(&self, app_id: &str, secret: &str) -> String {
+        let page = self.get_html(&format!("/apps/{app_id}")).await;
+        revoke_path(&page, secret)
+    }
+
+    /// Confirms the revocation of `secret` and returns the response.
+    pub async fn revoke_secret(&self, app_id: &str, secret: &str) -> Response {
+        let path = self.revoke_path(app_id, secret).await;
+        self.submit(&path, &path, &[]).await
+    }
+}
+
+/// The `Location` header of a redirect.
+pub fn location(response: &Response) -> String {
+    response
+        .headers()
+        .get("location")
+        .expect("a Location header")
+        .to_str()
+        .unwrap()
+        .to_owned()
+}
+
+pub fn csrf_token(html: &str) -> String {
+    input_value(html, "csrf_token")
+}
+
+pub fn input_value(html: &str, name: &str) -> String {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = html
+        .find(&marker)
+        .unwrap_or_else(|| panic!("no {name} field in {html}"))
+        + marker.len();
+    let end = html[start..].find('"').unwrap() + start;
+    html[start..end].to_owned()
+}
+
+/// The text inside the element with this id (first text node).
+pub fn element_text(html: &str, id: &str) -> String {
+    let marker = format!("id=\"{id}\"");
+    let start = html
+        .find(&marker)
+        .unwrap_or_else(|| panic!("no #{id} in {html}"));
+    let open_end = html[start..].find('>').unwrap() + start + 1;
+    let close = html[open_end..].find('<').unwrap() + open_end;
+    html[open_end..close].trim().to_owned()
+}
+
+/// The table row (`<tr>...</tr>`) of the secret whose hint is `secret`'s last four characters.
+pub fn secret_row(html: &str, secret: &str) -> String {
+    let hint = format!("<code>••••{}</code>", &secret[secret.len() - 4..]);
+    let at = html
+        .find(&hint)
+        .unwrap_or_else(|| panic!("no row for {hint} in {html}"));
+    let start = html[..at].rfind("<tr").unwrap();
+    let end = html[at..].find("</tr>").unwrap() + at;
+    let row = &html[start..end];
+    // The row's confirmation <dialog> repeats its facts; the visible cells come before it.
+    row[..row.find("<dialog").unwrap_or(row.len())].to_owned()
+}
+
+fn revoke_path(html: &str, secret: &str) -> String {
+    let row = secret_row(html, secret);
+    let start = row
+        .find("action=\"/apps/")
+        .expect("an active row has a Revoke form")
+        + "action=\"".len();
+    let end = row[start..].find('"').unwrap() + start;
+    row[start..end].to_owned()
+}
+
+pub fn rand_suffix() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(0);
+    format!(
+        "{}{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// Signs up, creates an app, and returns (app id, client id).
+pub async fn app_with_owner(app: &TestApp) -> (String, String) {
+    app.browser.signed_up().await;
+    let app_id = app.browser.create_app("Shop").await;
+    let client_id = app.browser.client_id(&app_id).await;
+    (app_id, client_id)
+}

@@ -1,0 +1,321 @@
+use crate::helpers::{
+    app_with_owner, captured_logs, element_text, location, secret_row, spawn_app,
+};
+use reqwest::StatusCode;
+
+const MAX_MESSAGE: &str =
+    "You can only have a maximum of 2 active secrets. Revoke one before generating another.";
+
+#[tokio::test]
+async fn the_app_page_has_an_oauth_secrets_table_and_a_generate_button() {
+    let app = spawn_app().await;
+    let (app_id, _) = app_with_owner(&app).await;
+
+    let page = app.browser.get_html(&format!("/apps/{app_id}")).await;
+
+    assert!(page.contains("<caption>OAuth secrets</caption>"));
+    for column in ["Secret", "Created", "Last Used", "Status"] {
+        assert!(
+            page.contains(&format!(r#"<th scope="col">{column}</th>"#)),
+            "{column}"
+        );
+    }
+    assert!(page.contains(">Generate new secret</button>"));
+}
+
+#[tokio::test]
+async fn generating_goes_through_a_confirmation_and_shows_the_secret_exactly_once() {
+    let app = spawn_app().await;
+    let (app_id, _) = app_with_owner(&app).await;
+
+    let confirm = app
+        .browser
+        .get_html(&format!("/apps/{app_id}/secrets/new"))
+        .await;
+    assert!(confirm.contains(">Confirm</button>"));
+    let response = app.browser.confirm_generate(&app_id).await;
+
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()["cache-control"], "no-store");
+    let page = response.text().await.unwrap();
+    let secret = element_text(&page, "new-secret");
+    assert!(secret.starts_with("kts_"), "{secret}");
+    assert!(page.contains("will not be shown again"));
+    assert!(page.contains(">Copy</button>"));
+    // Revisiting shows only the hint.
+    let app_page = app.browser.get_html(&format!("/apps/{app_id}")).await;
+    assert!(!app_page.contains(&secret));
+    assert!(app_page.contains(&format!("••••{}", &secret[secret.len() - 4..])));
+    assert!(secret_row(&app_page, &secret).contains("Active"));
+    assert!(secret_row(&app_page, &secret).contains("Never"));
+}
+
+#[tokio::test]
+async fn resubmitting_the_same_confirmation_does_not_mint_a_second_secret() {
+    let app = spawn_app().await;
+    let (app_id, _) = app_with_owner(&app).await;
+    let confirm = app
+        .browser
+        .get_html(&format!("/apps/{app_id}/secrets/new"))
+        .await;
+    let fields = [
+        ("csrf_token", crate::helpers::csrf_token(&confirm)),
+        (
+            "request_nonce",
+            crate::helpers::input_value(&confirm, "request_nonce"),
+        ),
+    ];
+    let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let action = format!("/apps/{app_id}/secrets");
+
+    let first = app.browser.post(&action, &fields).await;
+    let reload = app.browser.post(&action, &fields).await;
+
+    assert_eq!(first.status(), StatusCode::OK);
+    assert_eq!(reload.status(), StatusCode::SEE_OTHER);
+    let page = app.browser.get_html(&location(&reload)).await;
+    assert!(page.contains("This confirmation was already used"));
+    assert_eq!(page.matches(">Active</span>").count(), 1);
+}
+
+#[tokio::test]
+async fn a_second_secret_does_not_revoke_the_first_and_both_authenticate() {
+    let app = spawn_app().await;
+    let (app_id, client_id) = app_with_owner(&app).await;
+
+    let first = app.browser.generate_secret(&app_id).await;
+    let second = app.browser.generate_secret(&app_id).await;
+
+    assert_ne!(first, second);
+    assert_eq!(
+        app.token_basic(&client_id, &first).await.status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        app.token_basic(&client_id, &second).await.status(),
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn with_two_active_secrets_generating_is_disabled_and_a_post_anyway_gets_409() {
+    let app = spawn_app().await;
+    let (app_id, _) = app_with_owner(&app).await;
+    app.browser.generate_secret(&app_id).await;
+    // Keep a confirmation form from before the limit was reached, as a second tab would.
+    let stale_confirm = app
+        .browser
+        .get_html(&format!("/apps/{app_id}/secrets/new"))
+        .await;
+    app.browser.generate_secret(&app_id).await;
+
+    let page = app.browser.get_html(&format!("/apps/{app_id}")).await;
+    assert!(page.contains(MAX_MESSAGE));
+    assert!(page.contains(r#"data-dialog="generate-dialog" disabled"#));
+    let confirm_page = app
+        .browser
+        .get_html(&format!("/apps/{app_id}/secrets/new"))
+        .await;
+    assert!(confirm_page.contains(MAX_MESSAGE));
+    assert!(!confirm_page.contains(">Confirm</button>"));
+
+    let response = app
+        .browser
+        .post(
+            &format!("/apps/{app_id}/secrets"),
+            &[
+                ("csrf_token", &crate::helpers::csrf_token(&stale_confirm)),
+                (
+                    "request_nonce",
+                    &crate::helpers::input_value(&stale_confirm, "request_nonce"),
+                ),
+            ],
+        )
+        .await;
+
+    assert_eq!(response.status(), StatusCode::CONFLICT);
+    assert!(response.text().await.unwrap().contains(MAX_MESSAGE));
+    let after = app.browser.get_html(&format!("/apps/{app_id}")).await;
+    assert_eq!(after.matches(">Active</span>").count(), 2);
+}
+
+#[tokio::test]
+async fn twenty_concurrent_generates_leave_exactly_two_active_secrets() {
+    let app = spawn_app().await;
+    let (app_id, _) = app_with_owner(&app).await;
+    let page = app.browser.get_html(&format!("/apps/{app_id}")).await;
+    let token = crate::helpers::csrf_token(&page);
+    let action = format!("/apps/{app_id}/secrets");
+
+    let fields = [("csrf_token", token.as_str())];
+    let requests = (0..20).map(|_| app.browser.post(&action, &fields));
+    let responses = futures_util::future::join_all(requests).await;
+
+    let statuses: Vec<StatusCode> = responses.iter().map(|r| r.status()).collect();
+    assert_eq!(
+        statuses.iter().filter(|s| **s == StatusCode::OK).count(),
+        2,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses
+            .iter()
+            .filter(|s| **s == StatusCode::CONFLICT)
+            .count(),
+        18,
+        "{statuses:?}"
+    );
+    let after = app.browser.get_html(&format!("/apps/{app_id}")).await;
+    assert_eq!(after.matches(">Active</span>").count(), 2);
+}
+
+#[tokio::test]
+async fn a_revoked_secret_is_rejected_on_the_next_request_and_the_other_keeps_working() {
+    let app = spawn_app().await;
+    let (app_id, client_id) = app_with_owner(&app).await;
+    let old = app.browser.generate_secret(&app_id).await;
+    let new = app.browser.generate_secret(&app_id).await;
+    assert_eq!(
+        app.token_basic(&client_id, &old).await.status(),
+        StatusCode::OK
+    );
+
+    let response = app.browser.revoke_secret(&app_id, &old).await;
+
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        app.token_basic(&client_id, &old).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        app.token_post(&client_id, &old).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        app.token_basic(&client_id, &new).await.status(),
+        StatusCode::OK
+    );
+    let page = app.browser.get_html(&location(&response)).await;
+    let hint = format!("••••{}", &old[old.len() - 4..]);
+    assert!(page.contains(&format!("Secret {hint} revoked.")));
+    let row = secret_row(&page, &old);
+    assert!(
+        row.contains(">Revoked</span> <time datetime=\""),
+        "revoked rows stay, with when: {row}"
+    );
+    assert!(!row.contains(">Revoke</button>"));
+}
+
+#[tokio::test]
+async fn the_revoke_confirmation_shows_the_secrets_hint_and_last_used() {
+    let app = spawn_app().await;
+    let (app_id, client_id) = app_with_owner(&app).await;
+    let secret = app.browser.generate_secret(&app_id).await;
+    app.token_basic(&client_id, &secret).await;
+
+    let path = app.browser.revoke_path(&app_id, &secret).await;
+    let page = app.browser.get_html(&path).await;
+
+    assert!(page.contains(&format!("••••{}", &secret[secret.len() - 4..])));
+    assert!(page.contains("<dt>Last Used</dt><dd><time datetime=\""));
+    assert!(page.contains("just now"));
+    assert!(page.contains(">Confirm</button>"));
+}
+
+#[tokio::test]
+async fn revoking_an_already_revoked_secret_changes_nothing_and_says_so() {
+    let app = spawn_app().await;
+    let (app_id, _) = app_with_owner(&app).await;
+    let secret = app.browser.generate_secret(&app_id).await;
+    let path = app.browser.revoke_path(&app_id, &secret).await;
+    let confirm = app.browser.get_html(&path).await;
+    let token = crate::helpers::csrf_token(&confirm);
+    app.browser.post(&path, &[("csrf_token", &token)]).await;
+    let before = app.browser.get_html(&format!("/apps/{app_id}")).await;
+    let revoked_at = secret_row(&before, &secret);
+
+    let again = app.browser.post(&path, &[("csrf_token", &token)]).await;
+
+    assert_eq!(again.status(), StatusCode::SEE_OTHER);
+    let page = app.browser.get_html(&location(&again)).await;
+    assert!(page.contains("was already revoked. Nothing changed."));
+    assert_eq!(
+        secret_row(&page, &secret),
+        revoked_at,
+        "the revocation time is unchanged"
+    );
+    let confirm_again = app.browser.get_html(&path).await;
+    assert!(confirm_again.contains("is already revoked"));
+    assert!(!confirm_again.contains(">Confirm</button>"));
+}
+
+#[tokio::test]
+async fn last_used_is_never_until_the_secret_authenticates_then_a_time() {
+    let app = spawn_app().await;
+    let (app_id, client_id) = app_with_owner(&app).await;
+    let secret = app.browser.generate_secret(&app_id).await;
+    let before = app.browser.get_html(&format!("/apps/{app_id}")).await;
+    assert!(secret_row(&before, &secret).contains("<td>Never</td>"));
+
+    app.token_post(&client_id, &secret).await;
+
+    let after = app.browser.get_html(&format!("/apps/{app_id}")).await;
+    let row = secret_row(&after, &secret);
+    assert!(!row.contains("<td>Never</td>"), "{row}");
+    // Created and Last Used are both RFC 3339 UTC times.
+    assert_eq!(row.matches("<time datetime=\"").count(), 2, "{row}");
+    assert!(row.contains("Z\" title="));
+    assert!(row.contains(">just now</time>"));
+}
+
+#[tokio::test]
+async fn a_failed_authentication_does_not_count_as_a_use() {
+    let app = spawn_app().await;
+    let (app_id, _) = app_with_owner(&app).await;
+    let secret = app.browser.generate_secret(&app_id).await;
+
+    app.token_basic("ktc_wrongclient", &secret).await;
+
+    let page = app.browser.get_html(&format!("/apps/{app_id}")).await;
+    assert!(secret_row(&page, &secret).contains("<td>Never</td>"));
+}
+
+#[tokio::test]
+async fn plaintext_secrets_never_reach_the_logs_the_database_or_later_pages() {
+    let app = spawn_app().await;
+    let (app_id, client_id) = app_with_owner(&app).await;
+    let first = app.browser.generate_secret(&app_id).await;
+    let second = app.browser.generate_secret(&app_id).await;
+    let token = app.token_basic(&client_id, &first).await;
+    let token: serde_json::Value = token.json().await.unwrap();
+    app.token_post(&client_id, &second).await;
+    app.token_post(&client_id, "kts_not_a_real_secret").await;
+    app.browser.revoke_secret(&app_id, &first).await;
+    app.token_basic(&client_id, &first).await;
+
+    let logs = captured_logs();
+    let database = app.database_bytes();
+    let pages = [
+        app.browser.get_html("/apps").await,
+        app.browser.get_html(&format!("/apps/{app_id}")).await,
+        app.browser
+            .get_html(&app.browser.revoke_path(&app_id, &second).await)
+            .await,
+    ];
+
+    assert!(logs.contains("/oauth/token"), "the log capture works");
+    let access_token = token["access_token"].as_str().unwrap();
+    for secret in [first.as_str(), second.as_str(), access_token] {
+        let random_part = &secret[secret.len() - 30..];
+        assert!(!logs.contains(random_part), "a secret is in the logs");
+        assert!(
+            !database
+                .windows(random_part.len())
+                .any(|w| w == random_part.as_bytes()),
+            "a secret is in the database file"
+        );
+        for page in &pages {
+            assert!(!page.contains(random_part));
+        }
+    }
+}

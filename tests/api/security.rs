@@ -1,0 +1,172 @@
+use crate::helpers::{csrf_token, spawn_app, spawn_app_with, PASSWORD};
+use reqwest::StatusCode;
+
+#[tokio::test]
+async fn a_post_without_the_csrf_token_is_refused_and_changes_nothing() {
+    let app = spawn_app().await;
+    app.browser.signed_up().await;
+
+    let response = app
+        .browser
+        .post("/apps", &[("name", "Forged"), ("redirect_uris", "")])
+        .await;
+    let wrong_token = app
+        .browser
+        .post(
+            "/apps",
+            &[
+                ("csrf_token", "guessed"),
+                ("name", "Forged"),
+                ("redirect_uris", ""),
+            ],
+        )
+        .await;
+
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    assert_eq!(wrong_token.status(), StatusCode::FORBIDDEN);
+    assert!(!app.browser.get_html("/apps").await.contains("Forged"));
+}
+
+#[tokio::test]
+async fn a_post_from_a_foreign_origin_is_refused_even_with_the_token() {
+    let app = spawn_app().await;
+    app.browser.signed_up().await;
+    let token = csrf_token(&app.browser.get_html("/apps/new").await);
+
+    let response = app
+        .browser
+        .client
+        .post(format!("{}/apps", app.address))
+        .header("origin", "https://evil.example")
+        .form(&[
+            ("csrf_token", token.as_str()),
+            ("name", "Forged"),
+            ("redirect_uris", ""),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let same_origin = app
+        .browser
+        .client
+        .post(format!("{}/apps", app.address))
+        .header("origin", &app.address)
+        .form(&[
+            ("csrf_token", token.as_str()),
+            ("name", "Legit"),
+            ("redirect_uris", ""),
+        ])
+        .send()
+        .await
+        .unwrap();
+
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    assert_eq!(same_origin.status(), StatusCode::SEE_OTHER);
+    let apps = app.browser.get_html("/apps").await;
+    assert!(!apps.contains("Forged"));
+    assert!(apps.contains("Legit"));
+}
+
+#[tokio::test]
+async fn logging_out_and_revoking_also_need_the_token() {
+    let app = spawn_app().await;
+    let app_id = {
+        app.browser.signed_up().await;
+        app.browser.create_app("Shop").await
+    };
+    let secret = app.browser.generate_secret(&app_id).await;
+    let revoke_path = app.browser.revoke_path(&app_id, &secret).await;
+
+    let logout = app.browser.post("/logout", &[]).await;
+    let revoke = app.browser.post(&revoke_path, &[]).await;
+
+    assert_eq!(logout.status(), StatusCode::FORBIDDEN);
+    assert_eq!(revoke.status(), StatusCode::FORBIDDEN);
+    let page = app.browser.get_html(&format!("/apps/{app_id}")).await;
+    assert!(
+        page.contains(">Active</span>"),
+        "still logged in and still active"
+    );
+}
+
+#[tokio::test]
+async fn the_session_cookie_is_http_only_and_same_site_lax() {
+    let app = spawn_app().await;
+
+    let response = app.browser.get("/login").await;
+
+    let cookie = response.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(cookie.starts_with("keyturn="));
+    assert!(cookie.contains("HttpOnly"));
+    assert!(cookie.contains("SameSite=Lax"));
+    assert!(
+        !cookie.contains("Secure"),
+        "plain http on loopback cannot use Secure cookies"
+    );
+}
+
+#[tokio::test]
+async fn the_session_cookie_is_secure_when_the_public_url_is_https() {
+    let app = spawn_app_with(|s| s.public_url = Some("https://keyturn.example".into())).await;
+
+    let response = app.browser.get("/login").await;
+
+    let cookie = response.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(cookie.contains("Secure"), "{cookie}");
+}
+
+#[tokio::test]
+async fn logging_in_issues_a_new_session_cookie() {
+    let app = spawn_app().await;
+    app.browser.sign_up("ada@example.com", PASSWORD).await;
+    let browser = app.new_browser();
+    let before = browser.get("/login").await;
+    let anonymous = before.headers()["set-cookie"].to_str().unwrap().to_owned();
+    let token = csrf_token(&before.text().await.unwrap());
+
+    let response = browser
+        .post(
+            "/login",
+            &[
+                ("csrf_token", &token),
+                ("email", "ada@example.com"),
+                ("password", PASSWORD),
+            ],
+        )
+        .await;
+
+    let signed_in = response.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert_ne!(anonymous.split(';').next(), signed_in.split(';').next());
+    // The pre-login CSRF token is replaced too.
+    let new_token = csrf_token(&browser.get_html("/apps").await);
+    assert_ne!(token, new_token);
+}
+
+#[tokio::test]
+async fn state_never_changes_on_get() {
+    let app = spawn_app().await;
+    app.browser.signed_up().await;
+    let app_id = app.browser.create_app("Shop").await;
+
+    for _ in 0..3 {
+        app.browser
+            .get(&format!("/apps/{app_id}/secrets/new"))
+            .await;
+        app.browser.get("/logout").await;
+    }
+
+    let page = app.browser.get_html(&format!("/apps/{app_id}")).await;
+    assert!(
+        page.contains("No secrets yet."),
+        "no secret was generated and we are still logged in"
+    );
+}

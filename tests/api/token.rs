@@ -1,0 +1,303 @@
+use crate::helpers::{app_with_owner, form_encode, spawn_app, spawn_app_with, TestApp};
+use base64::Engine;
+use reqwest::{Response, StatusCode};
+
+async fn assert_invalid_client(response: Response) {
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        response.headers()["www-authenticate"],
+        r#"Basic realm="keyturn""#
+    );
+    assert_eq!(
+        response.text().await.unwrap(),
+        r#"{"error":"invalid_client"}"#
+    );
+}
+
+async fn raw_token_request(app: &TestApp, authorization: Option<&str>, body: &str) -> Response {
+    let mut request = app
+        .machine()
+        .post(format!("{}/oauth/token", app.address))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(body.to_owned());
+    if let Some(value) = authorization {
+        request = request.header("authorization", value);
+    }
+    request.send().await.unwrap()
+}
+
+#[tokio::test]
+async fn client_credentials_with_basic_auth_issues_a_bearer_token() {
+    let app = spawn_app().await;
+    let (app_id, client_id) = app_with_owner(&app).await;
+    let secret = app.browser.generate_secret(&app_id).await;
+
+    let response = app.token_basic(&client_id, &secret).await;
+
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()["cache-control"], "no-store");
+    assert_eq!(response.headers()["pragma"], "no-cache");
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["token_type"], "Bearer");
+    assert_eq!(body["expires_in"], 3600);
+    assert!(body["access_token"].as_str().unwrap().starts_with("kta_"));
+}
+
+#[tokio::test]
+async fn client_credentials_with_body_parameters_issues_a_bearer_token() {
+    let app = spawn_app().await;
+    let (app_id, client_id) = app_with_owner(&app).await;
+    let secret = app.browser.generate_secret(&app_id).await;
+
+    let response = app.token_post(&client_id, &secret).await;
+
+    assert_eq!(response.status(), StatusCode::OK);
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["token_type"], "Bearer");
+}
+
+#[tokio::test]
+async fn basic_credentials_are_form_urlencoded_before_base64() {
+    let app = spawn_app().await;
+    let (app_id, client_id) = app_with_owner(&app).await;
+    let secret = app.browser.generate_secret(&app_id).await;
+    // Percent-encode every character, as RFC 6749 §2.3.1 allows; a raw-colon parser would fail.
+    let encoded_id: String = client_id.bytes().map(|b| format!("%{b:02X}")).collect();
+    let header = format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD
+            .encode(format!("{encoded_id}:{}", form_encode(&secret)))
+    );
+
+    let response = raw_token_request(&app, Some(&header), "grant_type=client_credentials").await;
+
+    assert_eq!(response.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn basic_and_body_credentials_at_once_are_an_invalid_request() {
+    let app = spawn_app().await;
+    let (app_id, client_id) = app_with_owner(&app).await;
+    let secret = app.browser.generate_secret(&app_id).await;
+
+    let response = app
+        .machine()
+        .post(format!("{}/oauth/token", app.address))
+        .basic_auth(&client_id, Some(&secret))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", &client_id),
+            ("client_secret", &secret),
+        ])
+        .send()
+        .await
+        .unwrap();
+
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["error"], "invalid_request");
+}
+
+#[tokio::test]
+async fn every_kind_of_bad_client_credential_gets_the_same_invalid_client_answer() {
+    let app = spawn_app().await;
+    let (app_id, client_id) = app_with_owner(&app).await;
+    let secret = app.browser.generate_secret(&app_id).await;
+    let revoked = app.browser.generate_secret(&app_id).await;
+    app.browser.revoke_secret(&app_id, &revoked).await;
+    app.browser.create_app("Other").await;
+    let wrong = {
+        // Same format and checksum rules, different random part: a well-formed wrong secret.
+        let other_app = app.browser.create_app("Third").await;
+        app.browser.generate_secret(&other_app).await
+    };
+    let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
+
+    // Unknown client, another app's secret, revoked, garbage, empty, missing.
+    assert_invalid_client(app.token_basic("ktc_nosuchclient000000000", &secret).await).await;
+    assert_invalid_client(app.token_basic(&client_id, &wrong).await).await;
+    assert_invalid_client(app.token_basic(&client_id, &revoked).await).await;
+    assert_invalid_client(app.token_post(&client_id, "hunter2").await).await;
+    assert_invalid_client(
+        app.token_post(&client_id, &secret[..secret.len() - 1])
+            .await,
+    )
+    .await;
+    let empty_body = format!("grant_type=client_credentials&client_id={client_id}&client_secret=");
+    assert_invalid_client(raw_token_request(&app, None, &empty_body).await).await;
+    let missing = format!("grant_type=client_credentials&client_id={client_id}");
+    assert_invalid_client(raw_token_request(&app, None, &missing).await).await;
+    assert_invalid_client(raw_token_request(&app, None, "grant_type=client_credentials").await)
+        .await;
+    // Malformed Basic headers.
+    for header in [
+        "Basic".to_owned(),
+        "Basic !!!notbase64".to_owned(),
+        format!("Basic {}", b64("no-colon-here")),
+        format!("Basic {}", b64(&format!("{client_id}:"))),
+        format!("Basic {}", b64(&format!(":{secret}"))),
+        "Bearer something".to_owned(),
+    ] {
+        assert_invalid_client(
+            raw_token_request(&app, Some(&header), "grant_type=client_credentials").await,
+        )
+        .await;
+    }
+    // The right secret still works after all that.
+    assert_eq!(
+        app.token_basic(&client_id, &secret).await.status(),
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn grant_type_must_be_present_and_supported() {
+    let app = spawn_app().await;
+    let (app_id, client_id) = app_with_owner(&app).await;
+    let secret = app.browser.generate_secret(&app_id).await;
+    let auth = format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("{client_id}:{secret}"))
+    );
+
+    let missing = raw_token_request(&app, Some(&auth), "").await;
+    let unsupported = raw_token_request(&app, Some(&auth), "grant_type=password").await;
+    let repeated = raw_token_request(
+        &app,
+        Some(&auth),
+        "grant_type=client_credentials&grant_type=client_credentials",
+    )
+    .await;
+
+    assert_eq!(missing.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(
+        missing.json::<serde_json::Value>().await.unwrap()["error"],
+        "invalid_request"
+    );
+    assert_eq!(unsupported.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(
+        unsupported.json::<serde_json::Value>().await.unwrap()["error"],
+        "unsupported_grant_type"
+    );
+    assert_eq!(repeated.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(
+        repeated.json::<serde_json::Value>().await.unwrap()["error"],
+        "invalid_request"
+    );
+}
+
+#[tokio::test]
+async fn a_json_body_is_an_invalid_request_not_a_server_error() {
+    let app = spawn_app().await;
+
+    let response = app
+        .machine()
+        .post(format!("{}/oauth/token", app.address))
+        .header("content-type", "application/json")
+        .body(r#"{"grant_type":"client_credentials"}"#)
+        .send()
+        .await
+        .unwrap();
+
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(
+        response.json::<serde_json::Value>().await.unwrap()["error"],
+        "invalid_request"
+    );
+}
+
+#[tokio::test]
+async fn the_access_token_reaches_the_api_and_bad_tokens_are_refused() {
+    let app = spawn_app().await;
+    let (app_id, client_id) = app_with_owner(&app).await;
+    let secret = app.browser.generate_secret(&app_id).await;
+    let token: serde_json::Value = app
+        .token_basic(&client_id, &secret)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let me = |auth: Option<String>| {
+        let mut request = app.machine().get(format!("{}/api/v1/me", app.address));
+        if let Some(auth) = auth {
+            request = request.header("authorization", auth);
+        }
+        request.send()
+    };
+
+    let ok = me(Some(format!(
+        "Bearer {}",
+        token["access_token"].as_str().unwrap()
+    )))
+    .await
+    .unwrap();
+    assert_eq!(ok.status(), StatusCode::OK);
+    let body: serde_json::Value = ok.json().await.unwrap();
+    assert_eq!(body["client_id"], client_id.as_str());
+    assert_eq!(body["app_name"], "Shop");
+
+    for auth in [
+        None,
+        Some("Bearer kta_unknown".to_owned()),
+        Some("Basic abc".to_owned()),
+    ] {
+        let refused = me(auth.clone()).await.unwrap();
+        assert_eq!(refused.status(), StatusCode::UNAUTHORIZED, "{auth:?}");
+        assert!(refused.headers()["www-authenticate"]
+            .to_str()
+            .unwrap()
+            .contains(r#"error="invalid_token""#));
+    }
+}
+
+#[tokio::test]
+async fn an_expired_access_token_is_refused() {
+    // A zero lifetime makes every token expired the moment it is issued.
+    let app = spawn_app_with(|s| s.access_token_ttl_seconds = 0).await;
+    let (app_id, client_id) = app_with_owner(&app).await;
+    let secret = app.browser.generate_secret(&app_id).await;
+    let token: serde_json::Value = app
+        .token_basic(&client_id, &secret)
+        .await
+        .json()
+        .await
+        .unwrap();
+
+    let response = app
+        .machine()
+        .get(format!("{}/api/v1/me", app.address))
+        .bearer_auth(token["access_token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        response.headers()["www-authenticate"],
+        r#"Bearer realm="keyturn", error="invalid_token""#
+    );
+}
+
+#[tokio::test]
+async fn tokens_issued_before_a_revoke_keep_working_so_rotation_logs_nobody_out() {
+    let app = spawn_app().await;
+    let (app_id, client_id) = app_with_owner(&app).await;
+    let secret = app.browser.generate_secret(&app_id).await;
+    let token: serde_json::Value = app
+        .token_basic(&client_id, &secret)
+        .await
+        .json()
+        .await
+        .unwrap();
+
+    app.browser.revoke_secret(&app_id, &secret).await;
+
+    let response = app
+        .machine()
+        .get(format!("{}/api/v1/me", app.address))
+        .bearer_auth(token["access_token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+}
