@@ -65,19 +65,28 @@ impl<T: DeserializeOwned + 'static> FromRequest for CsrfForm<T> {
     }
 }
 
-/// Browsers send `Origin` on cross-site POSTs; when present it must be the public URL's origin
-/// or the origin the request was addressed to. A request without `Origin` (old browsers,
-/// non-browser clients) still needs the token.
+/// Browsers send `Origin` on POSTs; when it names an origin, it must be the public URL's or
+/// the one the request was addressed to. `Origin: null` is what Chrome sends under our
+/// `Referrer-Policy: no-referrer`, so it proves nothing either way; then `Sec-Fetch-Site`
+/// (sent by current browsers) must not say cross-site. Requests with neither header (old
+/// browsers, scripts) still need the session's token, which a cross-site page cannot read.
 fn origin_is_ours(req: &HttpRequest) -> bool {
-    let Some(origin) = req.headers().get("origin") else {
-        return true;
+    let header = |name: &str| {
+        req.headers()
+            .get(name)
+            .map(|v| v.to_str().unwrap_or("invalid").to_owned())
     };
-    let Ok(origin) = origin.to_str() else {
+    if header("sec-fetch-site").is_some_and(|site| site == "cross-site" || site == "invalid") {
         return false;
+    }
+    let origin = match header("origin") {
+        None => return true,
+        Some(origin) if origin == "null" => return true,
+        Some(origin) => origin,
     };
     let public_url = req
         .app_data::<web::Data<AppState>>()
-        .map(|s| s.public_url.clone())
+        .map(|s| s.public_origin.clone())
         .unwrap_or_default();
     let info = req.connection_info();
     let addressed = format!("{}://{}", info.scheme(), info.host());

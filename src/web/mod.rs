@@ -98,6 +98,10 @@ pub fn error_page<B>(res: ServiceResponse<B>) -> actix_web::Result<ErrorHandlerR
         return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
     }
     let status = res.status();
+    let path = res.request().path();
+    if path.starts_with("/oauth/") || path.starts_with("/api/") {
+        return Ok(ErrorHandlerResponse::Response(machine_error(res, status)));
+    }
     let message = res
         .response()
         .extensions()
@@ -126,6 +130,27 @@ pub fn error_page<B>(res: ServiceResponse<B>) -> actix_web::Result<ErrorHandlerR
     Ok(ErrorHandlerResponse::Response(
         res.map_body(|_, b| EitherBody::right(b)),
     ))
+}
+
+/// Machines get JSON, never an HTML page: RFC 6749 §5.2 style for everything we did not
+/// answer ourselves (unknown route, oversized body, wrong method).
+fn machine_error<B>(res: ServiceResponse<B>, status: StatusCode) -> ServiceResponse<EitherBody<B>> {
+    let error = if status.is_server_error() {
+        "server_error"
+    } else if status == StatusCode::NOT_FOUND {
+        "not_found"
+    } else {
+        "invalid_request"
+    };
+    let (req, mut res) = res.into_parts();
+    res.headers_mut().insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static("application/json"),
+    );
+    let body = serde_json::json!({ "error": error }).to_string();
+    ServiceResponse::new(req, res.set_body(body))
+        .map_into_boxed_body()
+        .map_body(|_, b| EitherBody::right(b))
 }
 
 fn default_message(status: StatusCode) -> &'static str {

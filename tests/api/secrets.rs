@@ -319,3 +319,63 @@ async fn plaintext_secrets_never_reach_the_logs_the_database_or_later_pages() {
         }
     }
 }
+
+#[tokio::test]
+async fn the_database_itself_refuses_a_third_active_secret_and_an_unrevoke() {
+    use diesel::prelude::*;
+    use keyturn::db::{self, apps, secrets, users};
+    let app = spawn_app().await;
+    let pool = db::connect_and_migrate(app.db_path.to_str().unwrap()).unwrap();
+    let mut conn = pool.get().unwrap();
+    let user = users::insert(
+        &mut conn,
+        &users::NewUser {
+            email: "db@example.com",
+            password_hash: "x",
+            is_admin: false,
+            created_at: db::now(),
+        },
+    )
+    .unwrap();
+    let owned = apps::insert(
+        &mut conn,
+        &apps::NewApp {
+            owner_id: user.id,
+            name: "Direct",
+            client_id: "ktc_direct",
+            redirect_uris: "",
+            created_at: db::now(),
+        },
+    )
+    .unwrap();
+    let insert = |conn: &mut db::Conn, public_id: &str| {
+        secrets::insert(
+            conn,
+            &secrets::NewSecret {
+                app_id: owned.id,
+                public_id,
+                secret_hash: "x",
+                hint: "abcd",
+                created_at: db::now(),
+                request_nonce: None,
+            },
+        )
+    };
+
+    let first = insert(&mut conn, "a").unwrap();
+    insert(&mut conn, "b").unwrap();
+    let third = insert(&mut conn, "c");
+    secrets::revoke(&mut conn, first.id, db::now()).unwrap();
+    let unrevoke = diesel::update(db::schema::client_secrets::table.find(first.id))
+        .set(db::schema::client_secrets::revoked_at.eq(None::<chrono::NaiveDateTime>))
+        .execute(&mut conn);
+
+    assert!(third
+        .unwrap_err()
+        .to_string()
+        .contains("max_two_active_secrets"));
+    assert!(unrevoke
+        .unwrap_err()
+        .to_string()
+        .contains("revocation_is_final"));
+}

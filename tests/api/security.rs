@@ -170,3 +170,58 @@ async fn state_never_changes_on_get() {
         "no secret was generated and we are still logged in"
     );
 }
+
+#[tokio::test]
+async fn every_response_carries_the_security_headers() {
+    let app = spawn_app().await;
+
+    for path in ["/login", "/no/such/page", "/static/app.css"] {
+        let response = app.browser.get(path).await;
+        let headers = response.headers();
+        let csp = headers["content-security-policy"].to_str().unwrap();
+        assert!(csp.contains("default-src 'self'"), "{path}");
+        assert!(csp.contains("frame-ancestors 'none'"), "{path}");
+        assert_eq!(headers["x-content-type-options"], "nosniff", "{path}");
+        assert_eq!(headers["referrer-policy"], "no-referrer", "{path}");
+    }
+}
+
+#[tokio::test]
+async fn a_null_origin_relies_on_the_token_and_a_cross_site_fetch_is_refused() {
+    let app = spawn_app().await;
+    app.browser.signed_up().await;
+    let token = csrf_token(&app.browser.get_html("/apps/new").await);
+    let post = |headers: &'static [(&'static str, &'static str)], name: &'static str| {
+        let mut request = app.browser.client.post(format!("{}/apps", app.address));
+        for (k, v) in headers {
+            request = request.header(*k, *v);
+        }
+        request
+            .form(&[
+                ("csrf_token", token.as_str()),
+                ("name", name),
+                ("redirect_uris", ""),
+            ])
+            .send()
+    };
+
+    // Chrome sends `Origin: null` for same-site form posts under Referrer-Policy: no-referrer.
+    let chrome_like = post(
+        &[("origin", "null"), ("sec-fetch-site", "same-origin")],
+        "Mine",
+    )
+    .await
+    .unwrap();
+    let cross_site = post(
+        &[("origin", "null"), ("sec-fetch-site", "cross-site")],
+        "Forged",
+    )
+    .await
+    .unwrap();
+
+    assert_eq!(chrome_like.status(), StatusCode::SEE_OTHER);
+    assert_eq!(cross_site.status(), StatusCode::FORBIDDEN);
+    let apps = app.browser.get_html("/apps").await;
+    assert!(apps.contains("Mine"));
+    assert!(!apps.contains("Forged"));
+}

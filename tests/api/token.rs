@@ -301,3 +301,42 @@ async fn tokens_issued_before_a_revoke_keep_working_so_rotation_logs_nobody_out(
         .unwrap();
     assert_eq!(response.status(), StatusCode::OK);
 }
+
+#[tokio::test]
+async fn machine_endpoints_answer_json_even_for_errors_they_did_not_handle() {
+    let app = spawn_app().await;
+
+    let oversized = app
+        .machine()
+        .post(format!("{}/oauth/token", app.address))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!(
+            "grant_type=client_credentials&padding={}",
+            "x".repeat(200_000)
+        ))
+        .send()
+        .await
+        .unwrap();
+    let wrong_method = app
+        .machine()
+        .get(format!("{}/oauth/token", app.address))
+        .send()
+        .await
+        .unwrap();
+    let unknown = app
+        .machine()
+        .get(format!("{}/api/v1/nothing", app.address))
+        .send()
+        .await
+        .unwrap();
+
+    assert_eq!(oversized.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(
+        oversized.json::<serde_json::Value>().await.unwrap()["error"],
+        "invalid_request"
+    );
+    assert!(wrong_method.status().is_client_error());
+    assert_eq!(wrong_method.headers()["content-type"], "application/json");
+    assert_eq!(unknown.status(), StatusCode::NOT_FOUND);
+    assert_eq!(unknown.headers()["content-type"], "application/json");
+}
