@@ -379,3 +379,25 @@ async fn the_database_itself_refuses_a_third_active_secret_and_an_unrevoke() {
         .to_string()
         .contains("revocation_is_final"));
 }
+
+#[tokio::test]
+async fn last_used_is_written_at_most_once_a_minute_not_on_every_request() {
+    let app = spawn_app().await;
+    let (app_id, client_id) = app_with_owner(&app).await;
+    let secret = app.browser.generate_secret(&app_id).await;
+    let pool = keyturn::db::connect_and_migrate(app.db_path.to_str().unwrap()).unwrap();
+    let stored_last_used = || {
+        let mut conn = pool.get().unwrap();
+        let rows = keyturn::db::secrets::list_for_app(&mut conn, app_id.parse().unwrap()).unwrap();
+        rows[0].last_used_at
+    };
+
+    app.token_basic(&client_id, &secret).await;
+    let first = stored_last_used();
+    app.token_basic(&client_id, &secret).await;
+    app.token_post(&client_id, &secret).await;
+    let after_more_uses = stored_last_used();
+
+    assert!(first.is_some());
+    assert_eq!(first, after_more_uses, "uses within a minute do not write again");
+}
