@@ -9,4 +9,5 @@ pub mod oauth;
 pub mod secrets;
 pub mod startup;
 pub mod telemetry;
+pub mod tokens;
 pub mod web;

@@ -106,16 +106,23 @@ pub async fn generate_secret(
 /// What a revoke did.
 #[derive(Debug)]
 pub enum Revocation {
-    Revoked(SecretRow),
+    /// With how many tokens issued with the secret were revoked too (0 unless asked).
+    Revoked {
+        row: SecretRow,
+        tokens_revoked: usize,
+    },
     /// Revoking twice changes nothing.
     AlreadyRevoked(SecretRow),
 }
 
-/// Revokes one of `app_id`'s secrets. Effective for the very next authentication.
+/// Revokes one of `app_id`'s secrets, effective for the very next authentication. Tokens
+/// issued with it stay valid (rotation must not log users out) unless `also_tokens` is set,
+/// for the leaked-secret case.
 pub async fn revoke_secret(
     pool: &DbPool,
     app_id: i32,
     secret_id: i32,
+    also_tokens: bool,
 ) -> Result<Revocation, SecretError> {
     db::run(pool, move |conn| {
         conn.immediate_transaction(|conn| {
@@ -124,10 +131,19 @@ pub async fn revoke_secret(
             if row.revoked_at.is_some() {
                 return Ok(Revocation::AlreadyRevoked(row));
             }
-            secrets::revoke(conn, row.id, db::now())?;
+            let now = db::now();
+            secrets::revoke(conn, row.id, now)?;
+            let tokens_revoked = if also_tokens {
+                db::tokens::revoke_issued_with_secret(conn, row.id, now)?
+            } else {
+                0
+            };
             let row =
                 secrets::find_for_app(conn, app_id, secret_id)?.ok_or(SecretError::NotFound)?;
-            Ok(Revocation::Revoked(row))
+            Ok(Revocation::Revoked {
+                row,
+                tokens_revoked,
+            })
         })
     })
     .await

@@ -136,8 +136,28 @@ fn routes(cfg: &mut web::ServiceConfig) {
             "/apps/{id}/secrets/{secret_id}/revoke",
             web::post().to(pages::secrets::revoke),
         )
+        .route("/authorized-apps", web::get().to(pages::authorized::list))
+        .route(
+            "/authorized-apps/{app_id}/revoke",
+            web::post().to(pages::authorized::revoke),
+        )
+        .route(
+            "/.well-known/oauth-authorization-server",
+            web::get().to(oauth::metadata::metadata),
+        )
+        .route(
+            "/oauth/authorize",
+            web::get().to(oauth::authorize::authorize),
+        )
+        .route("/oauth/authorize", web::post().to(oauth::authorize::decide))
         .route("/oauth/token", web::post().to(oauth::token::token))
-        .route("/api/v1/me", web::get().to(api::me));
+        .route("/oauth/revoke", web::post().to(oauth::revoke::revoke))
+        .route(
+            "/oauth/introspect",
+            web::post().to(oauth::introspect::introspect),
+        )
+        .route("/api/v1/me", web::get().to(api::me))
+        .route("/api/v1/apps", web::get().to(api::my_apps));
 }
 
 /// The session cookie key: from `KEYTURN_SESSION_KEY`, or generated once and kept in the

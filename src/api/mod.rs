@@ -1,11 +1,12 @@
-//! The bearer-token API under `/api/v1`.
+//! The bearer-token API under `/api/v1` (RFC 6750).
 
-use crate::db::{self, tokens};
-use crate::domain::AccessToken;
+use crate::apps;
+use crate::db::tokens::TokenGrant;
+use crate::domain::{Scope, Scopes};
 use crate::startup::AppState;
-use actix_web::http::header;
+use crate::tokens;
+use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
-use anyhow::Context;
 use serde_json::json;
 
 #[derive(Debug, thiserror::Error)]
@@ -13,15 +14,18 @@ pub enum ApiError {
     /// Missing, unknown, revoked or expired: one answer (RFC 6750 §3.1).
     #[error("invalid_token")]
     InvalidToken,
+    #[error("insufficient_scope")]
+    InsufficientScope(Scope),
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
 }
 
 impl ResponseError for ApiError {
-    fn status_code(&self) -> actix_web::http::StatusCode {
+    fn status_code(&self) -> StatusCode {
         match self {
-            ApiError::InvalidToken => actix_web::http::StatusCode::UNAUTHORIZED,
-            ApiError::Unexpected(_) => actix_web::http::StatusCode::INTERNAL_SERVER_ERROR,
+            ApiError::InvalidToken => StatusCode::UNAUTHORIZED,
+            ApiError::InsufficientScope(_) => StatusCode::FORBIDDEN,
+            ApiError::Unexpected(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
@@ -33,6 +37,15 @@ impl ResponseError for ApiError {
                     r#"Bearer realm="keyturn", error="invalid_token""#,
                 ))
                 .json(json!({"error": "invalid_token"})),
+            ApiError::InsufficientScope(needed) => HttpResponse::Forbidden()
+                .insert_header((
+                    header::WWW_AUTHENTICATE,
+                    format!(
+                        r#"Bearer realm="keyturn", error="insufficient_scope", scope="{}""#,
+                        needed.as_str()
+                    ),
+                ))
+                .json(json!({"error": "insufficient_scope", "scope": needed.as_str()})),
             ApiError::Unexpected(cause) => {
                 tracing::error!(error = ?cause, "API request failed");
                 HttpResponse::InternalServerError().json(json!({"error": "server_error"}))
@@ -41,29 +54,69 @@ impl ResponseError for ApiError {
     }
 }
 
-/// `GET /api/v1/me`: who the token speaks for.
-pub async fn me(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    let token = bearer_token(&req).ok_or(ApiError::InvalidToken)?;
-    let hash = token.hash();
-    let grant = db::run(&state.pool, move |conn| {
-        tokens::find_active(conn, &hash, db::now()).context("looking up an access token")
-    })
-    .await?
-    .ok_or(ApiError::InvalidToken)?;
-    Ok(HttpResponse::Ok()
+/// The live access token in the `Authorization: Bearer` header.
+async fn authenticate(req: &HttpRequest, state: &AppState) -> Result<TokenGrant, ApiError> {
+    let value = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .ok_or(ApiError::InvalidToken)?;
+    let (scheme, token) = value.trim().split_once(' ').ok_or(ApiError::InvalidToken)?;
+    if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
+        return Err(ApiError::InvalidToken);
+    }
+    tokens::bearer(&state.pool, token.trim())
+        .await?
+        .ok_or(ApiError::InvalidToken)
+}
+
+/// For a user token, the user it acts for; `scope` must have been granted.
+fn require_user(grant: &TokenGrant, scope: Scope) -> Result<i32, ApiError> {
+    let granted = Scopes::parse_stored(&grant.scope).is_some_and(|s| s.contains(scope));
+    match grant.user_id {
+        Some(user_id) if granted => Ok(user_id),
+        _ => Err(ApiError::InsufficientScope(scope)),
+    }
+}
+
+fn no_store(body: serde_json::Value) -> HttpResponse {
+    HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-store"))
-        .json(json!({
+        .json(body)
+}
+
+/// `GET /api/v1/me`: the user (token with `profile`), or the app (client credentials token).
+pub async fn me(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let grant = authenticate(&req, &state).await?;
+    if grant.user_id.is_none() {
+        return Ok(no_store(json!({
             "client_id": grant.client_id,
             "app_name": grant.app_name,
             "scope": grant.scope,
-            "exp": grant.expires_at.and_utc().timestamp(),
-        })))
+        })));
+    }
+    let user_id = require_user(&grant, Scope::Profile)?;
+    Ok(no_store(json!({
+        "sub": user_id.to_string(),
+        "email": grant.user_email,
+        "client_id": grant.client_id,
+        "scope": grant.scope,
+    })))
 }
 
-fn bearer_token(req: &HttpRequest) -> Option<AccessToken> {
-    let value = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
-    let (scheme, token) = value.trim().split_once(' ')?;
-    let token = token.trim();
-    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty())
-        .then(|| AccessToken::presented(token))
+/// `GET /api/v1/apps`: the user's registered apps (token with `apps:read`).
+pub async fn my_apps(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let grant = authenticate(&req, &state).await?;
+    let user_id = require_user(&grant, Scope::AppsRead)?;
+    let apps = apps::my_apps(&state.pool, user_id)
+        .await
+        .map_err(|e| ApiError::Unexpected(e.into()))?;
+    let apps: Vec<_> = apps
+        .into_iter()
+        .map(|s| json!({"name": s.app.name, "client_id": s.app.client_id}))
+        .collect();
+    Ok(no_store(json!({ "apps": apps })))
 }

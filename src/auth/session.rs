@@ -131,19 +131,28 @@ impl FromRequest for CurrentUser {
         };
         Box::pin(async move {
             let state = state.ok_or_else(|| anyhow!("application state is missing"))?;
-            let Some(user_id) = session.user_id() else {
-                return Err(AppError::LoginRequired { next });
-            };
-            match accounts::find(&state.pool, user_id)
-                .await
-                .map_err(|e| AppError::Unexpected(e.into()))?
-            {
-                Some(account) => Ok(CurrentUser(account)),
-                None => {
-                    session.log_out();
-                    Err(AppError::LoginRequired { next })
-                }
-            }
+            signed_in(&state, &session)
+                .await?
+                .map(CurrentUser)
+                .ok_or(AppError::LoginRequired { next })
         })
     }
+}
+
+/// The account of the session's user, if someone is signed in and the account still exists.
+/// A session whose account was deleted is ended.
+pub async fn signed_in(
+    state: &AppState,
+    session: &TypedSession,
+) -> Result<Option<Account>, AppError> {
+    let Some(user_id) = session.user_id() else {
+        return Ok(None);
+    };
+    let account = accounts::find(&state.pool, user_id)
+        .await
+        .map_err(|e| AppError::Unexpected(e.into()))?;
+    if account.is_none() {
+        session.log_out();
+    }
+    Ok(account)
 }

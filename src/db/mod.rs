@@ -3,6 +3,7 @@
 //! reaches them only through [`run`], which moves the work onto the blocking thread pool.
 
 pub mod apps;
+pub mod grants;
 pub mod schema;
 pub mod secrets;
 pub mod server_settings;

@@ -10,6 +10,8 @@ diesel::table! {
         created_at -> Timestamp,
         expires_at -> Timestamp,
         revoked_at -> Nullable<Timestamp>,
+        user_id -> Nullable<Integer>,
+        grant_id -> Nullable<Integer>,
     }
 }
 
@@ -25,6 +27,20 @@ diesel::table! {
 }
 
 diesel::table! {
+    authorization_codes (id) {
+        id -> Integer,
+        code_hash -> Text,
+        grant_id -> Integer,
+        redirect_uri -> Text,
+        redirect_uri_explicit -> Bool,
+        code_challenge -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
     client_secrets (id) {
         id -> Integer,
         app_id -> Integer,
@@ -35,6 +51,30 @@ diesel::table! {
         last_used_at -> Nullable<Timestamp>,
         revoked_at -> Nullable<Timestamp>,
         request_nonce -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    grants (id) {
+        id -> Integer,
+        app_id -> Integer,
+        user_id -> Integer,
+        scope -> Text,
+        created_at -> Timestamp,
+        revoked_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    refresh_tokens (id) {
+        id -> Integer,
+        token_hash -> Text,
+        grant_id -> Integer,
+        secret_id -> Nullable<Integer>,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
+        revoked_at -> Nullable<Timestamp>,
     }
 }
 
@@ -57,13 +97,23 @@ diesel::table! {
 
 diesel::joinable!(access_tokens -> apps (app_id));
 diesel::joinable!(access_tokens -> client_secrets (secret_id));
+diesel::joinable!(access_tokens -> grants (grant_id));
+diesel::joinable!(access_tokens -> users (user_id));
 diesel::joinable!(apps -> users (owner_id));
+diesel::joinable!(authorization_codes -> grants (grant_id));
 diesel::joinable!(client_secrets -> apps (app_id));
+diesel::joinable!(grants -> apps (app_id));
+diesel::joinable!(grants -> users (user_id));
+diesel::joinable!(refresh_tokens -> client_secrets (secret_id));
+diesel::joinable!(refresh_tokens -> grants (grant_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     access_tokens,
     apps,
+    authorization_codes,
     client_secrets,
+    grants,
+    refresh_tokens,
     server_settings,
     users,
 );

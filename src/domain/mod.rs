@@ -3,13 +3,17 @@
 
 mod account;
 mod app;
+mod opaque;
+mod pkce;
+mod scope;
 mod secret;
-mod token;
 
 pub use account::{Email, Password};
 pub use app::{AppName, ClientId, RedirectUris};
+pub use opaque::{OpaqueToken, TokenKind};
+pub use pkce::CodeChallenge;
+pub use scope::{Scope, Scopes};
 pub use secret::{ClientSecret, SecretHint, SecretStatus};
-pub use token::AccessToken;
 
 use rand::distr::{Alphanumeric, SampleString};
 

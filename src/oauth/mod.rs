@@ -1,9 +1,15 @@
-//! The machine side: OAuth 2.0 endpoints that apps call with their client id and secret.
-//! Errors use the RFC 6749 §5.2 JSON format and never render HTML.
+//! The machine side: OAuth 2.0 endpoints that apps call with their client id and secret, and the
+//! authorization endpoint people pass through. Errors at the token, revocation and
+//! introspection endpoints use the RFC 6749 §5.2 JSON format and never render HTML.
 
+pub mod authorize;
 pub mod client_auth;
+pub mod introspect;
+pub mod metadata;
+pub mod revoke;
 pub mod token;
 
+use crate::tokens::GrantError;
 use actix_web::http::{header, StatusCode};
 use actix_web::{HttpResponse, ResponseError};
 use serde_json::json;
@@ -16,20 +22,32 @@ pub enum OAuthError {
     /// One answer for unknown client, wrong, revoked, empty or missing secret, malformed Basic.
     #[error("invalid_client")]
     InvalidClient,
+    #[error("invalid_grant: {0}")]
+    InvalidGrant(&'static str),
+    #[error("invalid_scope")]
+    InvalidScope,
     #[error("unsupported_grant_type")]
     UnsupportedGrantType,
     #[error(transparent)]
     ServerError(#[from] anyhow::Error),
 }
 
+impl From<GrantError> for OAuthError {
+    fn from(e: GrantError) -> Self {
+        match e {
+            GrantError::InvalidGrant(why) => OAuthError::InvalidGrant(why),
+            GrantError::InvalidScope => OAuthError::InvalidScope,
+            GrantError::Unexpected(cause) => OAuthError::ServerError(cause),
+        }
+    }
+}
+
 impl ResponseError for OAuthError {
     fn status_code(&self) -> StatusCode {
         match self {
-            OAuthError::InvalidRequest(_) | OAuthError::UnsupportedGrantType => {
-                StatusCode::BAD_REQUEST
-            }
             OAuthError::InvalidClient => StatusCode::UNAUTHORIZED,
             OAuthError::ServerError(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            _ => StatusCode::BAD_REQUEST,
         }
     }
 
@@ -39,9 +57,16 @@ impl ResponseError for OAuthError {
                 json!({"error": "invalid_request", "error_description": description})
             }
             OAuthError::InvalidClient => json!({"error": "invalid_client"}),
+            OAuthError::InvalidGrant(description) => {
+                json!({"error": "invalid_grant", "error_description": description})
+            }
+            OAuthError::InvalidScope => json!({
+                "error": "invalid_scope",
+                "error_description": "Unknown scope, or more than was granted. Client credentials tokens take no scope."
+            }),
             OAuthError::UnsupportedGrantType => json!({
                 "error": "unsupported_grant_type",
-                "error_description": "Supported grant types: client_credentials."
+                "error_description": "Supported grant types: authorization_code, refresh_token, client_credentials."
             }),
             OAuthError::ServerError(cause) => {
                 tracing::error!(error = ?cause, "OAuth request failed");
@@ -57,4 +82,12 @@ impl ResponseError for OAuthError {
         }
         response.json(body)
     }
+}
+
+/// A JSON answer no cache may keep (it may hold tokens).
+pub fn no_store_json(body: &impl serde::Serialize) -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .insert_header((header::PRAGMA, "no-cache"))
+        .json(body)
 }

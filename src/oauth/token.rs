@@ -1,14 +1,10 @@
-//! `POST /oauth/token` (RFC 6749 §4.4 client credentials grant).
+//! `POST /oauth/token`: authorization_code (with PKCE), refresh_token and client_credentials.
 
 use super::client_auth::{self, OAuthParams};
-use super::OAuthError;
-use crate::db::{self, tokens};
-use crate::domain::AccessToken;
+use super::{no_store_json, OAuthError};
 use crate::startup::AppState;
-use actix_web::http::header;
+use crate::tokens::{self, CodeExchange};
 use actix_web::{web, HttpRequest, HttpResponse};
-use anyhow::Context;
-use serde_json::json;
 
 pub async fn token(
     req: HttpRequest,
@@ -17,37 +13,28 @@ pub async fn token(
 ) -> Result<HttpResponse, OAuthError> {
     let params = OAuthParams::parse(&req, &body)?;
     let client = client_auth::authenticate(&state, &req, &params).await?;
-    match params.get("grant_type") {
-        None => Err(OAuthError::InvalidRequest("grant_type is required.")),
+    let ttl = state.access_token_ttl_seconds;
+    let owned = |name: &str| params.get(name).map(str::to_owned);
+    let response = match params.get("grant_type") {
+        None => return Err(OAuthError::InvalidRequest("grant_type is required.")),
         Some("client_credentials") => {
-            let ttl = state.access_token_ttl_seconds;
-            let token = AccessToken::generate();
-            let token_hash = token.hash();
-            db::run(&state.pool, move |conn| {
-                let now = db::now();
-                tokens::insert(
-                    conn,
-                    &tokens::NewAccessToken {
-                        token_hash: &token_hash,
-                        app_id: client.app_id,
-                        secret_id: Some(client.secret_id),
-                        scope: "",
-                        created_at: now,
-                        expires_at: now + chrono::TimeDelta::seconds(ttl),
-                    },
-                )
-                .context("storing an access token")
-            })
-            .await?;
-            Ok(HttpResponse::Ok()
-                .insert_header((header::CACHE_CONTROL, "no-store"))
-                .insert_header((header::PRAGMA, "no-cache"))
-                .json(json!({
-                    "access_token": token.expose(),
-                    "token_type": "Bearer",
-                    "expires_in": ttl,
-                })))
+            tokens::client_credentials(&state.pool, client, params.get("scope"), ttl).await?
         }
-        Some(_) => Err(OAuthError::UnsupportedGrantType),
-    }
+        Some("authorization_code") => {
+            let code = owned("code").ok_or(OAuthError::InvalidRequest("code is required."))?;
+            let exchange = CodeExchange {
+                code,
+                redirect_uri: owned("redirect_uri"),
+                code_verifier: owned("code_verifier"),
+            };
+            tokens::exchange_code(&state.pool, client, exchange, ttl).await?
+        }
+        Some("refresh_token") => {
+            let refresh_token = owned("refresh_token")
+                .ok_or(OAuthError::InvalidRequest("refresh_token is required."))?;
+            tokens::refresh(&state.pool, client, refresh_token, owned("scope"), ttl).await?
+        }
+        Some(_) => return Err(OAuthError::UnsupportedGrantType),
+    };
+    Ok(no_store_json(&response))
 }

@@ -2,6 +2,7 @@
 
 pub mod accounts;
 pub mod apps;
+pub mod authorized;
 pub mod secrets;
 
 use crate::auth::session::Flash;
@@ -99,7 +100,10 @@ pub fn error_page<B>(res: ServiceResponse<B>) -> actix_web::Result<ErrorHandlerR
     }
     let status = res.status();
     let path = res.request().path();
-    if path.starts_with("/oauth/") || path.starts_with("/api/") {
+    // The authorization endpoint is a page people see; the other OAuth endpoints are for machines.
+    let for_machines =
+        path.starts_with("/api/") || (path.starts_with("/oauth/") && path != "/oauth/authorize");
+    if for_machines {
         return Ok(ErrorHandlerResponse::Response(machine_error(res, status)));
     }
     let message = res

@@ -3,7 +3,6 @@
 use super::apps::SecretView;
 use super::{html, see_other, Page};
 use crate::apps;
-use crate::auth::csrf::NoFields;
 use crate::auth::session::Flash;
 use crate::auth::{CsrfForm, CurrentUser, TypedSession};
 use crate::db;
@@ -154,21 +153,39 @@ pub async fn confirm_revoke(
     )
 }
 
+#[derive(Deserialize)]
+pub struct RevokeFields {
+    /// The "Also revoke tokens issued with this secret" checkbox.
+    revoke_tokens: Option<String>,
+}
+
 pub async fn revoke(
     CurrentUser(user): CurrentUser,
     session: TypedSession,
     state: web::Data<AppState>,
     path: web::Path<(String, String)>,
-    _: CsrfForm<NoFields>,
+    CsrfForm(fields): CsrfForm<RevokeFields>,
 ) -> Result<HttpResponse, AppError> {
     let (app_id, secret_id) = path.into_inner();
     let app = apps::owned_app(&state.pool, &app_id, user.id).await?;
     let secret_id = secret_id.parse::<i32>().map_err(|_| AppError::NotFound)?;
-    let flash = match secrets::revoke_secret(&state.pool, app.id, secret_id).await? {
-        Revocation::Revoked(row) => Flash::success(format!(
-            "Secret {} revoked.",
-            SecretHint::from_stored(row.hint)
-        )),
+    let also_tokens = fields.revoke_tokens.is_some();
+    let flash = match secrets::revoke_secret(&state.pool, app.id, secret_id, also_tokens).await? {
+        Revocation::Revoked {
+            row,
+            tokens_revoked,
+        } => {
+            let hint = SecretHint::from_stored(row.hint);
+            Flash::success(match (also_tokens, tokens_revoked) {
+                (false, _) => format!("Secret {hint} revoked."),
+                (true, 1) => {
+                    format!("Secret {hint} revoked. 1 token issued with it was revoked too.")
+                }
+                (true, n) => {
+                    format!("Secret {hint} revoked. {n} tokens issued with it were revoked too.")
+                }
+            })
+        }
         Revocation::AlreadyRevoked(row) => Flash::error(format!(
             "Secret {} was already revoked. Nothing changed.",
             SecretHint::from_stored(row.hint)

@@ -399,5 +399,8 @@ async fn last_used_is_written_at_most_once_a_minute_not_on_every_request() {
     let after_more_uses = stored_last_used();
 
     assert!(first.is_some());
-    assert_eq!(first, after_more_uses, "uses within a minute do not write again");
+    assert_eq!(
+        first, after_more_uses,
+        "uses within a minute do not write again"
+    );
 }

@@ -1,0 +1,28 @@
+//! `POST /oauth/introspect` (RFC 7662).
+
+use super::client_auth::{self, OAuthParams};
+use super::{no_store_json, OAuthError};
+use crate::startup::AppState;
+use crate::tokens;
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde_json::json;
+
+/// Active tokens of the calling client are described; anything else is exactly
+/// `{"active":false}`, so callers learn nothing about other clients' tokens.
+pub async fn introspect(
+    req: HttpRequest,
+    body: web::Bytes,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, OAuthError> {
+    let params = OAuthParams::parse(&req, &body)?;
+    let client = client_auth::authenticate(&state, &req, &params).await?;
+    let token = params
+        .get("token")
+        .ok_or(OAuthError::InvalidRequest("token is required."))?;
+    Ok(
+        match tokens::introspect(&state.pool, client, token.to_owned()).await? {
+            Some(active) => no_store_json(&active),
+            None => no_store_json(&json!({"active": false})),
+        },
+    )
+}

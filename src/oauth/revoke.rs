@@ -1,0 +1,22 @@
+//! `POST /oauth/revoke` (RFC 7009).
+
+use super::client_auth::{self, OAuthParams};
+use super::OAuthError;
+use crate::startup::AppState;
+use crate::tokens;
+use actix_web::{web, HttpRequest, HttpResponse};
+
+/// 200 whether or not the token existed, so the endpoint cannot be used to probe for tokens.
+pub async fn revoke(
+    req: HttpRequest,
+    body: web::Bytes,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, OAuthError> {
+    let params = OAuthParams::parse(&req, &body)?;
+    let client = client_auth::authenticate(&state, &req, &params).await?;
+    let token = params
+        .get("token")
+        .ok_or(OAuthError::InvalidRequest("token is required."))?;
+    tokens::revoke(&state.pool, client, token.to_owned()).await?;
+    Ok(HttpResponse::Ok().finish())
+}

@@ -1,0 +1,483 @@
+//! The lifecycle of everything a client holds besides its secret: authorization codes, access
+//! tokens and refresh tokens.
+//!
+//! Rules kept here:
+//! - codes are single use and live 10 minutes; presenting a used code revokes every token
+//!   issued from it (RFC 6749 §4.1.2, RFC 9700 §4.5);
+//! - refresh tokens rotate on every use; presenting an already-exchanged one revokes the whole
+//!   family (grant) it belongs to;
+//! - tokens are bound to the client they were issued to: another client can neither use,
+//!   revoke nor introspect them;
+//! - only hashes are stored; plaintext exists in the one response that delivers it.
+
+use crate::db::{self, grants, tokens, users, Conn, DbPool};
+use crate::domain::{CodeChallenge, OpaqueToken, Scopes, TokenKind};
+use crate::secrets::AuthenticatedClient;
+use anyhow::Context;
+use chrono::{NaiveDateTime, TimeDelta};
+use serde::Serialize;
+
+pub const CODE_LIFETIME: TimeDelta = TimeDelta::minutes(10);
+pub const REFRESH_TOKEN_LIFETIME: TimeDelta = TimeDelta::days(30);
+
+/// RFC 6749 §5.2 errors of the grants.
+#[derive(Debug, thiserror::Error)]
+pub enum GrantError {
+    #[error("invalid_grant: {0}")]
+    InvalidGrant(&'static str),
+    #[error("invalid_scope")]
+    InvalidScope,
+    #[error(transparent)]
+    Unexpected(#[from] anyhow::Error),
+}
+
+/// A successful token response (RFC 6749 §5.1). Holds plaintext, so it has no `Debug`.
+#[derive(Serialize)]
+pub struct TokenResponse {
+    pub access_token: String,
+    pub token_type: &'static str,
+    pub expires_in: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
+}
+
+/// How a grant request ended once its transaction committed. Refusals that revoke tokens must
+/// commit that revocation, so they are an `Ok` value of the transaction, not an `Err`.
+enum Outcome {
+    Issued(TokenResponse),
+    Refused(GrantError),
+}
+
+fn run_grant(
+    conn: &mut Conn,
+    work: impl FnOnce(&mut Conn) -> diesel::QueryResult<Outcome>,
+) -> Result<TokenResponse, GrantError> {
+    match conn
+        .immediate_transaction(work)
+        .context("token transaction")?
+    {
+        Outcome::Issued(response) => Ok(response),
+        Outcome::Refused(error) => Err(error),
+    }
+}
+
+/// Everything an issued token pair is bound to.
+struct Issue<'a> {
+    app_id: i32,
+    secret_id: i32,
+    user_id: Option<i32>,
+    grant_id: Option<i32>,
+    scope: &'a str,
+    access_ttl_seconds: i64,
+    with_refresh_token: bool,
+}
+
+fn issue(conn: &mut Conn, issue: Issue, now: NaiveDateTime) -> diesel::QueryResult<TokenResponse> {
+    let access = OpaqueToken::generate(TokenKind::Access);
+    tokens::insert(
+        conn,
+        &tokens::NewAccessToken {
+            token_hash: &access.hash(),
+            app_id: issue.app_id,
+            secret_id: Some(issue.secret_id),
+            user_id: issue.user_id,
+            grant_id: issue.grant_id,
+            scope: issue.scope,
+            created_at: now,
+            expires_at: now + TimeDelta::seconds(issue.access_ttl_seconds),
+        },
+    )?;
+    let refresh_token = match (issue.with_refresh_token, issue.grant_id) {
+        (true, Some(grant_id)) => {
+            let refresh = OpaqueToken::generate(TokenKind::Refresh);
+            grants::insert_refresh_token(
+                conn,
+                &grants::NewRefreshToken {
+                    token_hash: &refresh.hash(),
+                    grant_id,
+                    secret_id: Some(issue.secret_id),
+                    created_at: now,
+                    expires_at: now + REFRESH_TOKEN_LIFETIME,
+                },
+            )?;
+            Some(refresh.expose().to_owned())
+        }
+        _ => None,
+    };
+    Ok(TokenResponse {
+        access_token: access.expose().to_owned(),
+        token_type: "Bearer",
+        expires_in: issue.access_ttl_seconds,
+        refresh_token,
+        scope: (!issue.scope.is_empty()).then(|| issue.scope.to_owned()),
+    })
+}
+
+/// Client credentials grant (RFC 6749 §4.4): a token for the app itself, no user, no scope.
+pub async fn client_credentials(
+    pool: &DbPool,
+    client: AuthenticatedClient,
+    requested_scope: Option<&str>,
+    access_ttl_seconds: i64,
+) -> Result<TokenResponse, GrantError> {
+    // Scopes are permissions over a user's data; an app acting for itself has none to ask for.
+    if requested_scope.is_some() {
+        return Err(GrantError::InvalidScope);
+    }
+    db::run(pool, move |conn| {
+        let issued = issue(
+            conn,
+            Issue {
+                app_id: client.app_id,
+                secret_id: client.secret_id,
+                user_id: None,
+                grant_id: None,
+                scope: "",
+                access_ttl_seconds,
+                with_refresh_token: false,
+            },
+            db::now(),
+        );
+        issued
+            .context("issuing a client credentials token")
+            .map_err(GrantError::from)
+    })
+    .await
+}
+
+/// What the user approved on the consent page.
+pub struct Approval {
+    pub app_id: i32,
+    pub user_id: i32,
+    pub scopes: Scopes,
+    pub redirect_uri: String,
+    pub redirect_uri_explicit: bool,
+    pub code_challenge: CodeChallenge,
+}
+
+/// Records the user's approval as a new grant and returns its authorization code.
+pub async fn create_authorization_code(
+    pool: &DbPool,
+    approval: Approval,
+) -> anyhow::Result<OpaqueToken> {
+    let code = OpaqueToken::generate(TokenKind::AuthorizationCode);
+    let code_hash = code.hash();
+    db::run(pool, move |conn| {
+        conn.immediate_transaction(|conn| {
+            let now = db::now();
+            let grant_id = grants::insert_grant(
+                conn,
+                approval.app_id,
+                approval.user_id,
+                &approval.scopes.to_string(),
+                now,
+            )?;
+            grants::insert_code(
+                conn,
+                &grants::NewAuthorizationCode {
+                    code_hash: &code_hash,
+                    grant_id,
+                    redirect_uri: &approval.redirect_uri,
+                    redirect_uri_explicit: approval.redirect_uri_explicit,
+                    code_challenge: approval.code_challenge.as_str(),
+                    created_at: now,
+                    expires_at: now + CODE_LIFETIME,
+                },
+            )
+        })
+        .context("storing an authorization code")
+    })
+    .await?;
+    Ok(code)
+}
+
+/// What the token request presented with an authorization code.
+pub struct CodeExchange {
+    pub code: String,
+    pub redirect_uri: Option<String>,
+    pub code_verifier: Option<String>,
+}
+
+/// Authorization code grant (RFC 6749 §4.1.3) with PKCE (RFC 7636 §4.6).
+pub async fn exchange_code(
+    pool: &DbPool,
+    client: AuthenticatedClient,
+    exchange: CodeExchange,
+    access_ttl_seconds: i64,
+) -> Result<TokenResponse, GrantError> {
+    const INVALID: &str =
+        "The authorization code is invalid, expired or was issued to another client.";
+    let code_hash = OpaqueToken::presented(&exchange.code).hash();
+    db::run(pool, move |conn| {
+        run_grant(conn, |conn| {
+            let now = db::now();
+            let Some((code, grant)) = grants::find_code(conn, &code_hash)? else {
+                return Ok(Outcome::Refused(GrantError::InvalidGrant(INVALID)));
+            };
+            if grant.app_id != client.app_id {
+                return Ok(Outcome::Refused(GrantError::InvalidGrant(INVALID)));
+            }
+            // Burn the code before any other check: whatever happens next, it never works twice.
+            if !grants::use_code(conn, code.id, now)? {
+                grants::revoke_grant(conn, grant.id, now)?;
+                return Ok(Outcome::Refused(GrantError::InvalidGrant(
+                    "The authorization code was already used; tokens issued with it are now revoked.",
+                )));
+            }
+            let redirect_ok = match (&exchange.redirect_uri, code.redirect_uri_explicit) {
+                (Some(given), _) => *given == code.redirect_uri,
+                (None, explicit) => !explicit,
+            };
+            let refusal = if code.expires_at <= now || grant.revoked_at.is_some() {
+                Some(INVALID)
+            } else if !redirect_ok {
+                Some("redirect_uri does not match the authorization request.")
+            } else {
+                match &exchange.code_verifier {
+                    None => Some("code_verifier is required (PKCE)."),
+                    Some(v) if !CodeChallenge::from_stored(code.code_challenge.clone()).is_satisfied_by(v) => {
+                        Some("code_verifier does not match the code_challenge.")
+                    }
+                    Some(_) => None,
+                }
+            };
+            if let Some(why) = refusal {
+                return Ok(Outcome::Refused(GrantError::InvalidGrant(why)));
+            }
+            issue(
+                conn,
+                Issue {
+                    app_id: grant.app_id,
+                    secret_id: client.secret_id,
+                    user_id: Some(grant.user_id),
+                    grant_id: Some(grant.id),
+                    scope: &grant.scope,
+                    access_ttl_seconds,
+                    with_refresh_token: true,
+                },
+                now,
+            )
+            .map(Outcome::Issued)
+        })
+    })
+    .await
+}
+
+/// Refresh token grant (RFC 6749 §6) with rotation and reuse detection.
+pub async fn refresh(
+    pool: &DbPool,
+    client: AuthenticatedClient,
+    refresh_token: String,
+    requested_scope: Option<String>,
+    access_ttl_seconds: i64,
+) -> Result<TokenResponse, GrantError> {
+    const INVALID: &str =
+        "The refresh token is invalid, expired, revoked or was issued to another client.";
+    let token_hash = OpaqueToken::presented(&refresh_token).hash();
+    db::run(pool, move |conn| {
+        run_grant(conn, |conn| {
+            let now = db::now();
+            let Some((token, grant)) = grants::find_refresh_token(conn, &token_hash)? else {
+                return Ok(Outcome::Refused(GrantError::InvalidGrant(INVALID)));
+            };
+            if grant.app_id != client.app_id || token.revoked_at.is_some() || grant.revoked_at.is_some() {
+                return Ok(Outcome::Refused(GrantError::InvalidGrant(INVALID)));
+            }
+            if token.expires_at <= now {
+                return Ok(Outcome::Refused(GrantError::InvalidGrant(INVALID)));
+            }
+            let scope = match &requested_scope {
+                None => grant.scope.clone(),
+                Some(raw) => {
+                    let granted = Scopes::parse_stored(&grant.scope);
+                    match (Scopes::parse_stored(raw), granted) {
+                        (Some(asked), Some(granted)) if asked.is_subset(&granted) => asked.to_string(),
+                        _ => return Ok(Outcome::Refused(GrantError::InvalidScope)),
+                    }
+                }
+            };
+            if !grants::use_refresh_token(conn, token.id, now)? {
+                // Someone is replaying a rotated-out token: the legitimate holder and the thief
+                // cannot be told apart, so the whole family goes.
+                grants::revoke_grant(conn, grant.id, now)?;
+                return Ok(Outcome::Refused(GrantError::InvalidGrant(
+                    "The refresh token was already used; every token of this authorization is now revoked.",
+                )));
+            }
+            issue(
+                conn,
+                Issue {
+                    app_id: grant.app_id,
+                    secret_id: client.secret_id,
+                    user_id: Some(grant.user_id),
+                    grant_id: Some(grant.id),
+                    scope: &scope,
+                    access_ttl_seconds,
+                    with_refresh_token: true,
+                },
+                now,
+            )
+            .map(Outcome::Issued)
+        })
+    })
+    .await
+}
+
+/// Token revocation (RFC 7009): revokes the token if it belongs to `client`, otherwise does
+/// nothing; either way the caller answers 200. Revoking a refresh token ends its whole grant.
+pub async fn revoke(
+    pool: &DbPool,
+    client: AuthenticatedClient,
+    token: String,
+) -> anyhow::Result<()> {
+    let token_hash = OpaqueToken::presented(&token).hash();
+    db::run(pool, move |conn| {
+        conn.immediate_transaction(|conn| {
+            let now = db::now();
+            if let Some(access) = tokens::find(conn, &token_hash)? {
+                if access.app_id == client.app_id {
+                    tokens::revoke(conn, access.id, now)?;
+                }
+            } else if let Some((_, grant)) = grants::find_refresh_token(conn, &token_hash)? {
+                if grant.app_id == client.app_id {
+                    grants::revoke_grant(conn, grant.id, now)?;
+                }
+            }
+            Ok::<_, diesel::result::Error>(())
+        })
+        .context("revoking a token")
+    })
+    .await
+}
+
+/// RFC 7662 introspection response for an active token.
+#[derive(Debug, Serialize)]
+pub struct Introspection {
+    pub active: bool,
+    pub scope: String,
+    pub client_id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sub: Option<String>,
+    pub exp: i64,
+    pub iat: i64,
+    pub token_type: &'static str,
+}
+
+/// Describes `token` if it is active and was issued to `client`; `None` for anything else.
+pub async fn introspect(
+    pool: &DbPool,
+    client: AuthenticatedClient,
+    token: String,
+) -> anyhow::Result<Option<Introspection>> {
+    let token_hash = OpaqueToken::presented(&token).hash();
+    db::run(pool, move |conn| -> anyhow::Result<Option<Introspection>> {
+        let now = db::now();
+        if let Some(access) = tokens::find(conn, &token_hash)? {
+            let live = access.revoked_at.is_none() && access.expires_at > now;
+            return Ok(
+                (live && access.app_id == client.app_id).then(|| Introspection {
+                    active: true,
+                    scope: access.scope,
+                    client_id: access.client_id,
+                    username: access.user_email,
+                    sub: access.user_id.map(|id| id.to_string()),
+                    exp: access.expires_at.and_utc().timestamp(),
+                    iat: access.created_at.and_utc().timestamp(),
+                    token_type: "Bearer",
+                }),
+            );
+        }
+        let Some((refresh, grant)) = grants::find_refresh_token(conn, &token_hash)? else {
+            return Ok(None);
+        };
+        let live = refresh.revoked_at.is_none()
+            && refresh.used_at.is_none()
+            && grant.revoked_at.is_none()
+            && refresh.expires_at > now;
+        if !live || grant.app_id != client.app_id {
+            return Ok(None);
+        }
+        let email = users::find(conn, grant.user_id)?.map(|u| u.email);
+        Ok(Some(Introspection {
+            active: true,
+            scope: grant.scope,
+            client_id: client.client_id,
+            username: email,
+            sub: Some(grant.user_id.to_string()),
+            exp: refresh.expires_at.and_utc().timestamp(),
+            iat: refresh.created_at.and_utc().timestamp(),
+            token_type: "refresh_token",
+        }))
+    })
+    .await
+}
+
+/// The live access token behind a bearer value, if any.
+pub async fn bearer(pool: &DbPool, token: &str) -> anyhow::Result<Option<tokens::TokenGrant>> {
+    let token_hash = OpaqueToken::presented(token).hash();
+    db::run(pool, move |conn| {
+        let now = db::now();
+        let found = tokens::find(conn, &token_hash).context("looking up an access token")?;
+        Ok(found.filter(|t| t.revoked_at.is_none() && t.expires_at > now))
+    })
+    .await
+}
+
+/// An app the user has authorized, for the "Authorized apps" page.
+pub struct AuthorizedApp {
+    pub app_id: i32,
+    pub app_name: String,
+    pub scopes: String,
+    pub authorized_at: NaiveDateTime,
+}
+
+pub async fn authorized_apps(pool: &DbPool, user_id: i32) -> anyhow::Result<Vec<AuthorizedApp>> {
+    let rows = db::run(pool, move |conn| {
+        grants::active_for_user(conn, user_id).context("listing authorized apps")
+    })
+    .await?;
+    // One line per app: a user may have authorized the same app several times.
+    let mut apps: Vec<AuthorizedApp> = Vec::new();
+    for (grant, app_name) in rows {
+        match apps.iter_mut().find(|a| a.app_id == grant.app_id) {
+            Some(app) => {
+                let merged = format!("{} {}", app.scopes, grant.scope);
+                app.scopes = Scopes::parse_stored(&merged)
+                    .map(|s| s.to_string())
+                    .unwrap_or(merged);
+                app.authorized_at = app.authorized_at.min(grant.created_at);
+            }
+            None => apps.push(AuthorizedApp {
+                app_id: grant.app_id,
+                app_name,
+                scopes: grant.scope,
+                authorized_at: grant.created_at,
+            }),
+        }
+    }
+    Ok(apps)
+}
+
+/// Ends every grant the user gave the app, with all their tokens. Returns how many there were.
+pub async fn revoke_authorization(
+    pool: &DbPool,
+    user_id: i32,
+    app_id: i32,
+) -> anyhow::Result<usize> {
+    db::run(pool, move |conn| {
+        conn.immediate_transaction(|conn| {
+            let ids = grants::active_ids_for_user_app(conn, user_id, app_id)?;
+            let now = db::now();
+            for id in &ids {
+                grants::revoke_grant(conn, *id, now)?;
+            }
+            Ok::<_, diesel::result::Error>(ids.len())
+        })
+        .context("revoking an app's authorization")
+    })
+    .await
+}
