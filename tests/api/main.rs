@@ -5,6 +5,7 @@
 mod accounts;
 mod apps;
 mod helpers;
+mod oauth;
 mod secrets;
 mod security;
 mod token;
