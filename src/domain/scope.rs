@@ -43,11 +43,11 @@ impl Scopes {
         Scopes(BTreeSet::from([Scope::Profile]))
     }
 
-    /// `None` or blank gives the default; any unknown scope is an error.
-    pub fn parse_or_default(raw: Option<&str>) -> Result<Self, ()> {
+    /// `None` or blank gives the default; `None` back if any scope is unknown.
+    pub fn parse_or_default(raw: Option<&str>) -> Option<Self> {
         match raw.map(str::trim).filter(|r| !r.is_empty()) {
-            None => Ok(Self::default_for_users()),
-            Some(raw) => Self::parse_stored(raw).ok_or(()),
+            None => Some(Self::default_for_users()),
+            Some(raw) => Self::parse_stored(raw),
         }
     }
 
@@ -98,6 +98,6 @@ mod tests {
                 .to_string(),
             "profile apps:read"
         );
-        assert!(Scopes::parse_or_default(Some("profile admin")).is_err());
+        assert!(Scopes::parse_or_default(Some("profile admin")).is_none());
     }
 }

@@ -170,7 +170,7 @@ async fn validate(pool: &db::DbPool, params: &Params) -> Result<AuthorizationReq
         })?,
     };
     let scopes = Scopes::parse_or_default(params.get("scope"))
-        .map_err(|_| refuse("invalid_scope", "The requested scope is unknown."))?;
+        .ok_or_else(|| refuse("invalid_scope", "The requested scope is unknown."))?;
     Ok(AuthorizationRequest {
         app,
         redirect_uri,
