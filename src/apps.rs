@@ -18,6 +18,7 @@ pub async fn create_app(
     owner_id: i32,
     name: AppName,
     redirect_uris: RedirectUris,
+    now: chrono::NaiveDateTime,
 ) -> Result<App, AppsError> {
     db::run(pool, move |conn| {
         let client_id = ClientId::generate();
@@ -26,7 +27,7 @@ pub async fn create_app(
             name: name.as_str(),
             client_id: client_id.as_str(),
             redirect_uris: &redirect_uris.to_stored(),
-            created_at: db::now(),
+            created_at: now,
         };
         apps::insert(conn, &new)
             .context("inserting an app")

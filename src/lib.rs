@@ -1,6 +1,7 @@
 pub mod api;
 pub mod apps;
 pub mod auth;
+pub mod clock;
 pub mod config;
 pub mod db;
 pub mod domain;

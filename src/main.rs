@@ -1,4 +1,5 @@
 use keyturn::auth::accounts;
+use keyturn::clock::Clock;
 use keyturn::config::Settings;
 use keyturn::domain::{Email, Password};
 use keyturn::startup::Application;
@@ -56,7 +57,14 @@ async fn create_admin(email: &str) -> anyhow::Result<()> {
         .map_err(anyhow::Error::msg)?;
     let database_url = settings.database_url.clone();
     let pool = actix_web::web::block(move || db::connect_and_migrate(&database_url)).await??;
-    let account = accounts::create_admin(&pool, settings.bcrypt_cost, email, password).await?;
+    let account = accounts::create_admin(
+        &pool,
+        settings.bcrypt_cost,
+        email,
+        password,
+        Clock::system().now(),
+    )
+    .await?;
     println!("{} is now an admin.", account.email);
     Ok(())
 }

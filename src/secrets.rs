@@ -13,6 +13,7 @@ use crate::auth::password;
 use crate::db::{self, secrets, secrets::SecretRow, DbPool};
 use crate::domain::ClientSecret;
 use anyhow::Context;
+use chrono::NaiveDateTime;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use subtle::ConstantTimeEq;
 
@@ -69,6 +70,7 @@ pub async fn generate_secret(
     bcrypt_cost: u32,
     app_id: i32,
     request_nonce: Option<String>,
+    now: NaiveDateTime,
 ) -> Result<GeneratedSecret, SecretError> {
     // Cheap early answer, so a full app does not cost a bcrypt; the transaction below decides.
     if db::run(pool, move |conn| {
@@ -93,7 +95,7 @@ pub async fn generate_secret(
                 public_id: &public_id,
                 secret_hash: &hash,
                 hint: &hint,
-                created_at: db::now(),
+                created_at: now,
                 request_nonce: request_nonce.as_deref(),
             };
             Ok(secrets::insert(conn, &new)?)
@@ -123,6 +125,7 @@ pub async fn revoke_secret(
     app_id: i32,
     secret_id: i32,
     also_tokens: bool,
+    now: NaiveDateTime,
 ) -> Result<Revocation, SecretError> {
     db::run(pool, move |conn| {
         conn.immediate_transaction(|conn| {
@@ -131,7 +134,6 @@ pub async fn revoke_secret(
             if row.revoked_at.is_some() {
                 return Ok(Revocation::AlreadyRevoked(row));
             }
-            let now = db::now();
             secrets::revoke(conn, row.id, now)?;
             let tokens_revoked = if also_tokens {
                 db::tokens::revoke_issued_with_secret(conn, row.id, now)?
@@ -182,6 +184,7 @@ pub async fn authenticate_client(
     bcrypt_cost: u32,
     client_id: &str,
     presented: &str,
+    now: NaiveDateTime,
 ) -> anyhow::Result<Option<AuthenticatedClient>> {
     let Some(secret) = ClientSecret::parse(presented) else {
         return Ok(None);
@@ -207,7 +210,7 @@ pub async fn authenticate_client(
     {
         return Ok(None);
     }
-    record_use(pool, &row).await?;
+    record_use(pool, &row, now).await?;
     Ok(Some(AuthenticatedClient {
         app_id: row.app_id,
         client_id: owner_client_id,
@@ -216,8 +219,7 @@ pub async fn authenticate_client(
 }
 
 /// Updates "Last Used" when the stored value is over a minute old (or unset).
-async fn record_use(pool: &DbPool, row: &SecretRow) -> anyhow::Result<()> {
-    let now = db::now();
+async fn record_use(pool: &DbPool, row: &SecretRow, now: NaiveDateTime) -> anyhow::Result<()> {
     let stale_before = now - LAST_USED_RESOLUTION;
     if row.last_used_at.is_some_and(|used| used >= stale_before) {
         return Ok(());

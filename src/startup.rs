@@ -1,5 +1,6 @@
 //! Builds the application: database, session key, middleware and routes, bound to any port.
 
+use crate::clock::Clock;
 use crate::config::Settings;
 use crate::db::{self, DbPool};
 use crate::{api, oauth, web as pages};
@@ -29,6 +30,7 @@ pub struct AppState {
     /// The scheme, host and port of `public_url`: what a browser's `Origin` header says.
     pub public_origin: String,
     pub access_token_ttl_seconds: i64,
+    pub clock: Clock,
 }
 
 pub struct Application {
@@ -40,6 +42,11 @@ impl Application {
     /// Migrates the database, binds the listener (port 0 picks a free port) and prepares the
     /// server; nothing is served until [`Application::run_until_stopped`].
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        Self::build_with_clock(settings, Clock::system()).await
+    }
+
+    /// As [`Application::build`], with the clock every rule reads (tests pass a manual one).
+    pub async fn build_with_clock(settings: Settings, clock: Clock) -> anyhow::Result<Self> {
         let database_url = settings.database_url.clone();
         let pool = actix_web::web::block(move || db::connect_and_migrate(&database_url))
             .await
@@ -61,6 +68,7 @@ impl Application {
                 .ascii_serialization(),
             public_url: public_url.trim_end_matches('/').to_owned(),
             access_token_ttl_seconds: settings.access_token_ttl_seconds,
+            clock,
         });
         let secure_cookies = public_url.starts_with("https://");
         let server = HttpServer::new(move || {

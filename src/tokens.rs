@@ -121,6 +121,7 @@ pub async fn client_credentials(
     client: AuthenticatedClient,
     requested_scope: Option<&str>,
     access_ttl_seconds: i64,
+    now: NaiveDateTime,
 ) -> Result<TokenResponse, GrantError> {
     // Scopes are permissions over a user's data; an app acting for itself has none to ask for.
     if requested_scope.is_some() {
@@ -138,7 +139,7 @@ pub async fn client_credentials(
                 access_ttl_seconds,
                 with_refresh_token: false,
             },
-            db::now(),
+            now,
         );
         issued
             .context("issuing a client credentials token")
@@ -161,12 +162,12 @@ pub struct Approval {
 pub async fn create_authorization_code(
     pool: &DbPool,
     approval: Approval,
+    now: NaiveDateTime,
 ) -> anyhow::Result<OpaqueToken> {
     let code = OpaqueToken::generate(TokenKind::AuthorizationCode);
     let code_hash = code.hash();
     db::run(pool, move |conn| {
         conn.immediate_transaction(|conn| {
-            let now = db::now();
             let grant_id = grants::insert_grant(
                 conn,
                 approval.app_id,
@@ -206,13 +207,13 @@ pub async fn exchange_code(
     client: AuthenticatedClient,
     exchange: CodeExchange,
     access_ttl_seconds: i64,
+    now: NaiveDateTime,
 ) -> Result<TokenResponse, GrantError> {
     const INVALID: &str =
         "The authorization code is invalid, expired or was issued to another client.";
     let code_hash = OpaqueToken::presented(&exchange.code).hash();
     db::run(pool, move |conn| {
         run_grant(conn, |conn| {
-            let now = db::now();
             let Some((code, grant)) = grants::find_code(conn, &code_hash)? else {
                 return Ok(Outcome::Refused(GrantError::InvalidGrant(INVALID)));
             };
@@ -272,13 +273,13 @@ pub async fn refresh(
     refresh_token: String,
     requested_scope: Option<String>,
     access_ttl_seconds: i64,
+    now: NaiveDateTime,
 ) -> Result<TokenResponse, GrantError> {
     const INVALID: &str =
         "The refresh token is invalid, expired, revoked or was issued to another client.";
     let token_hash = OpaqueToken::presented(&refresh_token).hash();
     db::run(pool, move |conn| {
         run_grant(conn, |conn| {
-            let now = db::now();
             let Some((token, grant)) = grants::find_refresh_token(conn, &token_hash)? else {
                 return Ok(Outcome::Refused(GrantError::InvalidGrant(INVALID)));
             };
@@ -331,11 +332,11 @@ pub async fn revoke(
     pool: &DbPool,
     client: AuthenticatedClient,
     token: String,
+    now: NaiveDateTime,
 ) -> anyhow::Result<()> {
     let token_hash = OpaqueToken::presented(&token).hash();
     db::run(pool, move |conn| {
         conn.immediate_transaction(|conn| {
-            let now = db::now();
             if let Some(access) = tokens::find(conn, &token_hash)? {
                 if access.app_id == client.app_id {
                     tokens::revoke(conn, access.id, now)?;
@@ -372,10 +373,10 @@ pub async fn introspect(
     pool: &DbPool,
     client: AuthenticatedClient,
     token: String,
+    now: NaiveDateTime,
 ) -> anyhow::Result<Option<Introspection>> {
     let token_hash = OpaqueToken::presented(&token).hash();
     db::run(pool, move |conn| -> anyhow::Result<Option<Introspection>> {
-        let now = db::now();
         if let Some(access) = tokens::find(conn, &token_hash)? {
             let live = access.revoked_at.is_none() && access.expires_at > now;
             return Ok(
@@ -417,10 +418,13 @@ pub async fn introspect(
 }
 
 /// The live access token behind a bearer value, if any.
-pub async fn bearer(pool: &DbPool, token: &str) -> anyhow::Result<Option<tokens::TokenGrant>> {
+pub async fn bearer(
+    pool: &DbPool,
+    token: &str,
+    now: NaiveDateTime,
+) -> anyhow::Result<Option<tokens::TokenGrant>> {
     let token_hash = OpaqueToken::presented(token).hash();
     db::run(pool, move |conn| {
-        let now = db::now();
         let found = tokens::find(conn, &token_hash).context("looking up an access token")?;
         Ok(found.filter(|t| t.revoked_at.is_none() && t.expires_at > now))
     })
@@ -467,11 +471,11 @@ pub async fn revoke_authorization(
     pool: &DbPool,
     user_id: i32,
     app_id: i32,
+    now: NaiveDateTime,
 ) -> anyhow::Result<usize> {
     db::run(pool, move |conn| {
         conn.immediate_transaction(|conn| {
             let ids = grants::active_ids_for_user_app(conn, user_id, app_id)?;
-            let now = db::now();
             for id in &ids {
                 grants::revoke_grant(conn, *id, now)?;
             }

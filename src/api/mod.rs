@@ -65,7 +65,7 @@ async fn authenticate(req: &HttpRequest, state: &AppState) -> Result<TokenGrant,
     if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
         return Err(ApiError::InvalidToken);
     }
-    tokens::bearer(&state.pool, token.trim())
+    tokens::bearer(&state.pool, token.trim(), state.clock.now())
         .await?
         .ok_or(ApiError::InvalidToken)
 }

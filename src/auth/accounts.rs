@@ -40,6 +40,7 @@ pub async fn sign_up(
     cost: u32,
     email: Email,
     password: Password,
+    now: chrono::NaiveDateTime,
 ) -> Result<Account, AccountError> {
     let hash = password::hash(password.expose().to_owned(), cost).await?;
     db::run(pool, move |conn| {
@@ -47,7 +48,7 @@ pub async fn sign_up(
             email: email.as_str(),
             password_hash: &hash,
             is_admin: false,
-            created_at: db::now(),
+            created_at: now,
         };
         match users::insert(conn, &new) {
             Ok(user) => Ok(user.into()),
@@ -91,6 +92,7 @@ pub async fn create_admin(
     cost: u32,
     email: Email,
     password: Password,
+    now: chrono::NaiveDateTime,
 ) -> Result<Account, AccountError> {
     let hash = password::hash(password.expose().to_owned(), cost).await?;
     db::run(pool, move |conn| {
@@ -106,7 +108,7 @@ pub async fn create_admin(
                         email: email.as_str(),
                         password_hash: &hash,
                         is_admin: true,
-                        created_at: db::now(),
+                        created_at: now,
                     },
                 )?,
             };

@@ -79,8 +79,3 @@ where
     .await
     .map_err(|e| E::from(anyhow!("blocking task failed: {e}")))?
 }
-
-/// Current time as stored in the database (UTC, microsecond precision).
-pub fn now() -> chrono::NaiveDateTime {
-    chrono::Utc::now().naive_utc()
-}

@@ -316,6 +316,7 @@ pub async fn decide(
                     redirect_uri_explicit: request.redirect_uri_explicit,
                     code_challenge: request.code_challenge,
                 },
+                state.clock.now(),
             )
             .await?;
             redirect_to(

@@ -137,6 +137,7 @@ pub async fn authenticate(
         state.bcrypt_cost,
         &creds.client_id,
         creds.secret.expose_secret(),
+        state.clock.now(),
     )
     .await?
     .ok_or(OAuthError::InvalidClient)

@@ -17,6 +17,6 @@ pub async fn revoke(
     let token = params
         .get("token")
         .ok_or(OAuthError::InvalidRequest("token is required."))?;
-    tokens::revoke(&state.pool, client, token.to_owned()).await?;
+    tokens::revoke(&state.pool, client, token.to_owned(), state.clock.now()).await?;
     Ok(HttpResponse::Ok().finish())
 }

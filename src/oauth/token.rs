@@ -14,11 +14,12 @@ pub async fn token(
     let params = OAuthParams::parse(&req, &body)?;
     let client = client_auth::authenticate(&state, &req, &params).await?;
     let ttl = state.access_token_ttl_seconds;
+    let now = state.clock.now();
     let owned = |name: &str| params.get(name).map(str::to_owned);
     let response = match params.get("grant_type") {
         None => return Err(OAuthError::InvalidRequest("grant_type is required.")),
         Some("client_credentials") => {
-            tokens::client_credentials(&state.pool, client, params.get("scope"), ttl).await?
+            tokens::client_credentials(&state.pool, client, params.get("scope"), ttl, now).await?
         }
         Some("authorization_code") => {
             let code = owned("code").ok_or(OAuthError::InvalidRequest("code is required."))?;
@@ -27,12 +28,12 @@ pub async fn token(
                 redirect_uri: owned("redirect_uri"),
                 code_verifier: owned("code_verifier"),
             };
-            tokens::exchange_code(&state.pool, client, exchange, ttl).await?
+            tokens::exchange_code(&state.pool, client, exchange, ttl, now).await?
         }
         Some("refresh_token") => {
             let refresh_token = owned("refresh_token")
                 .ok_or(OAuthError::InvalidRequest("refresh_token is required."))?;
-            tokens::refresh(&state.pool, client, refresh_token, owned("scope"), ttl).await?
+            tokens::refresh(&state.pool, client, refresh_token, owned("scope"), ttl, now).await?
         }
         Some(_) => return Err(OAuthError::UnsupportedGrantType),
     };

@@ -91,7 +91,15 @@ pub async fn signup(
         }
     };
     let typed_email = email.as_str().to_owned();
-    match accounts::sign_up(&state.pool, state.bcrypt_cost, email, password).await {
+    match accounts::sign_up(
+        &state.pool,
+        state.bcrypt_cost,
+        email,
+        password,
+        state.clock.now(),
+    )
+    .await
+    {
         Ok(account) => {
             session.log_in(&account)?;
             Ok(see_other(&next))

@@ -44,7 +44,7 @@ pub async fn list(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
     let summaries = apps::my_apps(&state.pool, user.id).await?;
-    let now = db::now();
+    let now = state.clock.now();
     let apps = summaries
         .into_iter()
         .map(|s| AppRow {
@@ -117,7 +117,8 @@ pub async fn create(
             return html(StatusCode::BAD_REQUEST, &form);
         }
     };
-    let app = apps::create_app(&state.pool, user.id, name, redirect_uris).await?;
+    let app =
+        apps::create_app(&state.pool, user.id, name, redirect_uris, state.clock.now()).await?;
     session.set_flash(Flash::success(
         "App created. Generate a client secret below to start using it.",
     ))?;
@@ -171,7 +172,7 @@ pub async fn show(
 ) -> Result<HttpResponse, AppError> {
     let app = apps::owned_app(&state.pool, &path, user.id).await?;
     let rows = secrets::list_secrets(&state.pool, app.id).await?;
-    let now = db::now();
+    let now = state.clock.now();
     let secrets: Vec<SecretView> = rows
         .into_iter()
         .map(|row| SecretView::new(row, now))

@@ -4,7 +4,6 @@ use super::{html, see_other, Page, TimeView};
 use crate::auth::csrf::NoFields;
 use crate::auth::session::Flash;
 use crate::auth::{CsrfForm, CurrentUser, TypedSession};
-use crate::db;
 use crate::error::AppError;
 use crate::startup::AppState;
 use crate::tokens;
@@ -31,7 +30,7 @@ pub async fn list(
     session: TypedSession,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
-    let now = db::now();
+    let now = state.clock.now();
     let apps = tokens::authorized_apps(&state.pool, user.id)
         .await?
         .into_iter()
@@ -59,7 +58,8 @@ pub async fn revoke(
     _: CsrfForm<NoFields>,
 ) -> Result<HttpResponse, AppError> {
     let app_id = path.parse::<i32>().map_err(|_| AppError::NotFound)?;
-    let revoked = tokens::revoke_authorization(&state.pool, user.id, app_id).await?;
+    let revoked =
+        tokens::revoke_authorization(&state.pool, user.id, app_id, state.clock.now()).await?;
     session.set_flash(if revoked > 0 {
         Flash::success("Access revoked. The app's tokens for your account no longer work.")
     } else {

@@ -5,7 +5,6 @@ use super::{html, see_other, Page};
 use crate::apps;
 use crate::auth::session::Flash;
 use crate::auth::{CsrfForm, CurrentUser, TypedSession};
-use crate::db;
 use crate::domain::SecretHint;
 use crate::error::AppError;
 use crate::secrets::{self, Revocation, SecretError, MAX_ACTIVE, MAX_ACTIVE_MESSAGE};
@@ -95,7 +94,15 @@ pub async fn generate(
         }
         None => None,
     };
-    match secrets::generate_secret(&state.pool, state.bcrypt_cost, app.id, nonce).await {
+    match secrets::generate_secret(
+        &state.pool,
+        state.bcrypt_cost,
+        app.id,
+        nonce,
+        state.clock.now(),
+    )
+    .await
+    {
         Ok(generated) => {
             let mut response = html(
                 StatusCode::OK,
@@ -148,7 +155,7 @@ pub async fn confirm_revoke(
             page: Page::new(&session)?,
             app_id: app.id,
             name: app.name,
-            secret: SecretView::new(row, db::now()),
+            secret: SecretView::new(row, state.clock.now()),
         },
     )
 }
@@ -170,7 +177,15 @@ pub async fn revoke(
     let app = apps::owned_app(&state.pool, &app_id, user.id).await?;
     let secret_id = secret_id.parse::<i32>().map_err(|_| AppError::NotFound)?;
     let also_tokens = fields.revoke_tokens.is_some();
-    let flash = match secrets::revoke_secret(&state.pool, app.id, secret_id, also_tokens).await? {
+    let flash = match secrets::revoke_secret(
+        &state.pool,
+        app.id,
+        secret_id,
+        also_tokens,
+        state.clock.now(),
+    )
+    .await?
+    {
         Revocation::Revoked {
             row,
             tokens_revoked,

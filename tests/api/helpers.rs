@@ -1,3 +1,4 @@
+use keyturn::clock::Clock;
 use keyturn::config::Settings;
 use keyturn::startup::Application;
 use reqwest::{Client, Response, StatusCode};
@@ -39,6 +40,8 @@ pub struct TestApp {
     pub db_path: PathBuf,
     /// A browser with its own cookie jar; `new_browser` makes more.
     pub browser: Browser,
+    /// The server's clock: tests move it forward instead of sleeping.
+    pub clock: Clock,
     _dir: tempfile::TempDir,
 }
 
@@ -61,8 +64,10 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
     let db_path = dir.path().join("keyturn.db");
     let mut settings = test_settings(&db_path);
     configure(&mut settings);
-    let (address, _) = start_server(settings).await;
+    let clock = Clock::manual();
+    let (address, _) = start_server_with_clock(settings, clock.clone()).await;
     TestApp {
+        clock,
         browser: Browser::new(&address),
         address,
         db_path,
@@ -72,7 +77,13 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
 
 /// Starts a server and returns its base URL and port.
 pub async fn start_server(settings: Settings) -> (String, u16) {
-    let application = Application::build(settings).await.expect("the app builds");
+    start_server_with_clock(settings, Clock::system()).await
+}
+
+pub async fn start_server_with_clock(settings: Settings, clock: Clock) -> (String, u16) {
+    let application = Application::build_with_clock(settings, clock)
+        .await
+        .expect("the app builds");
     let port = application.port();
     tokio::spawn(application.run_until_stopped());
     (format!("http://127.0.0.1:{port}"), port)

@@ -1019,3 +1019,93 @@ async fn users_see_and_revoke_the_apps_they_authorized() {
         BasicErrorResponseType::InvalidGrant
     );
 }
+
+#[tokio::test]
+async fn codes_expire_after_ten_minutes() {
+    let s = setup().await;
+    let http = |request| s.proxy.send(request);
+    let (fresh, fresh_verifier) = authorize(&s, &[]).await;
+    let (stale, stale_verifier) = authorize(&s, &[]).await;
+
+    s.app.clock.advance(chrono::TimeDelta::seconds(9 * 60 + 59));
+    let in_time = s
+        .client
+        .exchange_code(fresh)
+        .set_pkce_verifier(fresh_verifier)
+        .request_async(&http)
+        .await;
+    s.app.clock.advance(chrono::TimeDelta::seconds(2));
+    let too_late = s
+        .client
+        .exchange_code(stale)
+        .set_pkce_verifier(stale_verifier)
+        .request_async(&http)
+        .await;
+
+    assert!(in_time.is_ok());
+    assert_eq!(
+        server_error(too_late.unwrap_err()),
+        BasicErrorResponseType::InvalidGrant
+    );
+}
+
+#[tokio::test]
+async fn refresh_tokens_expire_after_thirty_days() {
+    let s = setup().await;
+    let http = |request| s.proxy.send(request);
+    let (code, verifier) = authorize(&s, &[]).await;
+    let tokens = s
+        .client
+        .exchange_code(code)
+        .set_pkce_verifier(verifier)
+        .request_async(&http)
+        .await
+        .unwrap();
+
+    s.app.clock.advance(chrono::TimeDelta::days(30));
+    let expired = s
+        .client
+        .exchange_refresh_token(tokens.refresh_token().unwrap())
+        .request_async(&http)
+        .await;
+
+    assert_eq!(
+        server_error(expired.unwrap_err()),
+        BasicErrorResponseType::InvalidGrant
+    );
+}
+
+#[tokio::test]
+async fn a_code_is_bound_to_its_client_and_redirect_uri() {
+    let s = setup().await;
+    let http = |request| s.proxy.send(request);
+    let other_app = s.app.browser.create_app("Other").await;
+    let other_id = s.app.browser.client_id(&other_app).await;
+    let other_secret = s.app.browser.generate_secret(&other_app).await;
+    let other = discover(&s.app, &other_id, &other_secret).await;
+
+    let (code, verifier) = authorize(&s, &[]).await;
+    let stolen = other
+        .exchange_code(code)
+        .set_pkce_verifier(verifier)
+        .request_async(&http)
+        .await;
+    assert_eq!(
+        server_error(stolen.unwrap_err()),
+        BasicErrorResponseType::InvalidGrant
+    );
+
+    let (code, verifier) = authorize(&s, &[]).await;
+    let elsewhere = s
+        .client
+        .clone()
+        .set_redirect_uri(RedirectUrl::new("https://client.example/other".into()).unwrap())
+        .exchange_code(code)
+        .set_pkce_verifier(verifier)
+        .request_async(&http)
+        .await;
+    assert_eq!(
+        server_error(elsewhere.unwrap_err()),
+        BasicErrorResponseType::InvalidGrant
+    );
+}

@@ -333,7 +333,7 @@ async fn the_database_itself_refuses_a_third_active_secret_and_an_unrevoke() {
             email: "db@example.com",
             password_hash: "x",
             is_admin: false,
-            created_at: db::now(),
+            created_at: chrono::Utc::now().naive_utc(),
         },
     )
     .unwrap();
@@ -344,7 +344,7 @@ async fn the_database_itself_refuses_a_third_active_secret_and_an_unrevoke() {
             name: "Direct",
             client_id: "ktc_direct",
             redirect_uris: "",
-            created_at: db::now(),
+            created_at: chrono::Utc::now().naive_utc(),
         },
     )
     .unwrap();
@@ -356,7 +356,7 @@ async fn the_database_itself_refuses_a_third_active_secret_and_an_unrevoke() {
                 public_id,
                 secret_hash: "x",
                 hint: "abcd",
-                created_at: db::now(),
+                created_at: chrono::Utc::now().naive_utc(),
                 request_nonce: None,
             },
         )
@@ -365,7 +365,7 @@ async fn the_database_itself_refuses_a_third_active_secret_and_an_unrevoke() {
     let first = insert(&mut conn, "a").unwrap();
     insert(&mut conn, "b").unwrap();
     let third = insert(&mut conn, "c");
-    secrets::revoke(&mut conn, first.id, db::now()).unwrap();
+    secrets::revoke(&mut conn, first.id, chrono::Utc::now().naive_utc()).unwrap();
     let unrevoke = diesel::update(db::schema::client_secrets::table.find(first.id))
         .set(db::schema::client_secrets::revoked_at.eq(None::<chrono::NaiveDateTime>))
         .execute(&mut conn);
@@ -398,9 +398,14 @@ async fn last_used_is_written_at_most_once_a_minute_not_on_every_request() {
     app.token_post(&client_id, &secret).await;
     let after_more_uses = stored_last_used();
 
+    app.clock.advance(chrono::TimeDelta::seconds(61));
+    app.token_basic(&client_id, &secret).await;
+    let a_minute_later = stored_last_used();
+
     assert!(first.is_some());
     assert_eq!(
         first, after_more_uses,
         "uses within a minute do not write again"
     );
+    assert!(a_minute_later > first, "a use after a minute is recorded");
 }

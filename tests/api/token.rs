@@ -251,9 +251,8 @@ async fn the_access_token_reaches_the_api_and_bad_tokens_are_refused() {
 }
 
 #[tokio::test]
-async fn an_expired_access_token_is_refused() {
-    // A zero lifetime makes every token expired the moment it is issued.
-    let app = spawn_app_with(|s| s.access_token_ttl_seconds = 0).await;
+async fn an_access_token_works_for_its_lifetime_and_not_a_second_longer() {
+    let app = spawn_app().await;
     let (app_id, client_id) = app_with_owner(&app).await;
     let secret = app.browser.generate_secret(&app_id).await;
     let token: serde_json::Value = app
@@ -262,20 +261,40 @@ async fn an_expired_access_token_is_refused() {
         .json()
         .await
         .unwrap();
+    let me = || {
+        app.machine()
+            .get(format!("{}/api/v1/me", app.address))
+            .bearer_auth(token["access_token"].as_str().unwrap())
+            .send()
+    };
 
-    let response = app
-        .machine()
-        .get(format!("{}/api/v1/me", app.address))
-        .bearer_auth(token["access_token"].as_str().unwrap())
-        .send()
+    app.clock.advance(chrono::TimeDelta::seconds(3599));
+    let almost = me().await.unwrap();
+    app.clock.advance(chrono::TimeDelta::seconds(1));
+    let expired = me().await.unwrap();
+
+    assert_eq!(almost.status(), StatusCode::OK);
+    assert_eq!(expired.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        expired.headers()["www-authenticate"],
+        r#"Bearer realm="keyturn", error="invalid_token""#
+    );
+}
+
+#[tokio::test]
+async fn the_access_token_lifetime_is_a_setting() {
+    let app = spawn_app_with(|s| s.access_token_ttl_seconds = 120).await;
+    let (app_id, client_id) = app_with_owner(&app).await;
+    let secret = app.browser.generate_secret(&app_id).await;
+
+    let token: serde_json::Value = app
+        .token_basic(&client_id, &secret)
+        .await
+        .json()
         .await
         .unwrap();
 
-    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
-    assert_eq!(
-        response.headers()["www-authenticate"],
-        r#"Bearer realm="keyturn", error="invalid_token""#
-    );
+    assert_eq!(token["expires_in"], 120);
 }
 
 #[tokio::test]
