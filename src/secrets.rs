@@ -156,6 +156,11 @@ pub async fn list_secrets(pool: &DbPool, app_id: i32) -> Result<Vec<SecretRow>, 
     db::run(pool, move |conn| Ok(secrets::list_for_app(conn, app_id)?)).await
 }
 
+/// How many of the app's secrets still authenticate.
+pub async fn count_active(pool: &DbPool, app_id: i32) -> Result<i64, SecretError> {
+    db::run(pool, move |conn| Ok(secrets::count_active(conn, app_id)?)).await
+}
+
 /// One of the app's secrets, for the revoke confirmation.
 pub async fn find_secret(
     pool: &DbPool,

@@ -44,8 +44,7 @@ pub async fn confirm_generate(
     path: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
     let app = apps::owned_app(&state.pool, &path, user.id).await?;
-    let rows = secrets::list_secrets(&state.pool, app.id).await?;
-    let active = rows.iter().filter(|r| r.revoked_at.is_none()).count() as i64;
+    let active = secrets::count_active(&state.pool, app.id).await?;
     html(
         StatusCode::OK,
         &ConfirmGenerate {
