@@ -73,12 +73,7 @@ pub async fn generate_secret(
     now: NaiveDateTime,
 ) -> Result<GeneratedSecret, SecretError> {
     // Cheap early answer, so a full app does not cost a bcrypt; the transaction below decides.
-    if db::run(pool, move |conn| {
-        secrets::count_active(conn, app_id).map_err(SecretError::from)
-    })
-    .await?
-        >= MAX_ACTIVE
-    {
+    if count_active(pool, app_id).await? >= MAX_ACTIVE {
         return Err(SecretError::TooManyActive);
     }
     let plaintext = ClientSecret::generate();
