@@ -58,3 +58,16 @@ pub async fn my_apps(pool: &DbPool, owner_id: i32) -> Result<Vec<AppSummary>, Ap
     })
     .await
 }
+
+/// The app's latest audit events, newest first.
+pub async fn recent_activity(
+    pool: &DbPool,
+    app_id: i32,
+) -> Result<Vec<db::audit::AuditEvent>, AppsError> {
+    db::run(pool, move |conn| {
+        db::audit::recent_for_app(conn, app_id, 20)
+            .context("loading an app's activity")
+            .map_err(AppsError::from)
+    })
+    .await
+}

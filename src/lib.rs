@@ -1,5 +1,6 @@
 pub mod api;
 pub mod apps;
+pub mod audit;
 pub mod auth;
 pub mod clock;
 pub mod config;

@@ -1,28 +1,37 @@
 //! The heart of Keyturn: generating, verifying, rotating and revoking client secrets.
 //!
 //! Rules kept here and nowhere else:
-//! - a new secret never revokes an old one, and an app has at most [`MAX_ACTIVE`] active secrets,
-//!   checked inside an immediate (write-locked) transaction and again by a database trigger;
-//! - revocation is immediate and final: every verification reads the secret's status from the
-//!   database, so the request after a revoke is refused;
+//! - a new secret never revokes an old one by itself, and an app has at most [`MAX_ACTIVE`] live
+//!   secrets, checked inside an immediate (write-locked) transaction and again by a trigger;
+//! - revocation is immediate and final, and a scheduled revocation takes effect at its moment
+//!   exactly: every verification reads the secret's status and schedule from the database;
 //! - plaintext exists only in the [`ClientSecret`] handed back once by [`generate_secret`];
 //!   the database holds a bcrypt hash and the last four characters;
-//! - "Last Used" is written at most once a minute per secret, not once per request.
+//! - "Last Used" (with the address and client it came from) is written at most once a minute
+//!   per secret unless the address or client changes, and uses are counted in memory and
+//!   flushed with that write, never one write per request;
+//! - every change is recorded in the audit log, in the same transaction.
 
+use crate::audit::{self, Actor};
 use crate::auth::password;
 use crate::db::{self, secrets, secrets::SecretRow, DbPool};
-use crate::domain::ClientSecret;
+use crate::domain::{ClientSecret, SecretHint, SecretLabel, SecretStatus};
 use anyhow::Context;
-use chrono::NaiveDateTime;
+use chrono::{DurationRound, NaiveDateTime, TimeDelta};
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
+use diesel::Connection;
+use std::collections::HashMap;
+use std::sync::Mutex;
 use subtle::ConstantTimeEq;
 
-/// Two active secrets are enough to rotate without downtime; more would hide forgotten ones.
+/// Two live secrets are enough to rotate without downtime; more would hide forgotten ones.
 pub const MAX_ACTIVE: i64 = 2;
 pub const MAX_ACTIVE_MESSAGE: &str =
     "You can only have a maximum of 2 active secrets. Revoke one before generating another.";
 /// How stale the stored "Last Used" may get before a use writes it again.
-const LAST_USED_RESOLUTION: chrono::TimeDelta = chrono::TimeDelta::seconds(60);
+const LAST_USED_RESOLUTION: TimeDelta = TimeDelta::seconds(60);
+/// The longest User-Agent kept; the rest is cut.
+const MAX_USER_AGENT_CHARS: usize = 256;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SecretError {
@@ -56,6 +65,71 @@ impl From<DieselError> for SecretError {
     }
 }
 
+/// When the secret that is live now should stop, once a new one is generated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OldSecretSchedule {
+    Manually,
+    InOneHour,
+    InOneDay,
+    InSevenDays,
+}
+
+impl OldSecretSchedule {
+    pub const ALL: [OldSecretSchedule; 4] = [
+        OldSecretSchedule::Manually,
+        OldSecretSchedule::InOneHour,
+        OldSecretSchedule::InOneDay,
+        OldSecretSchedule::InSevenDays,
+    ];
+
+    pub fn parse(raw: Option<&str>) -> Option<Self> {
+        match raw.unwrap_or("manual") {
+            "" | "manual" => Some(OldSecretSchedule::Manually),
+            "1h" => Some(OldSecretSchedule::InOneHour),
+            "24h" => Some(OldSecretSchedule::InOneDay),
+            "7d" => Some(OldSecretSchedule::InSevenDays),
+            _ => None,
+        }
+    }
+
+    pub fn form_value(self) -> &'static str {
+        match self {
+            OldSecretSchedule::Manually => "manual",
+            OldSecretSchedule::InOneHour => "1h",
+            OldSecretSchedule::InOneDay => "24h",
+            OldSecretSchedule::InSevenDays => "7d",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            OldSecretSchedule::Manually => "manually",
+            OldSecretSchedule::InOneHour => "in 1 hour",
+            OldSecretSchedule::InOneDay => "in 24 hours",
+            OldSecretSchedule::InSevenDays => "in 7 days",
+        }
+    }
+
+    fn delay(self) -> Option<TimeDelta> {
+        match self {
+            OldSecretSchedule::Manually => None,
+            OldSecretSchedule::InOneHour => Some(TimeDelta::hours(1)),
+            OldSecretSchedule::InOneDay => Some(TimeDelta::hours(24)),
+            OldSecretSchedule::InSevenDays => Some(TimeDelta::days(7)),
+        }
+    }
+}
+
+/// What the generate confirmation asked for.
+#[derive(Debug)]
+pub struct GenerateRequest {
+    pub app_id: i32,
+    /// From the confirmation form; makes a resubmission harmless.
+    pub request_nonce: Option<String>,
+    pub label: SecretLabel,
+    pub old_secret: OldSecretSchedule,
+}
+
 /// A secret just created: the plaintext to show once, and the stored row.
 #[derive(Debug)]
 pub struct GeneratedSecret {
@@ -63,37 +137,67 @@ pub struct GeneratedSecret {
     pub row: SecretRow,
 }
 
-/// Creates a secret for `app_id` unless it already has [`MAX_ACTIVE`] active ones.
-/// `request_nonce` comes from the confirmation form and makes a resubmission harmless.
+/// Creates a secret unless the app already has [`MAX_ACTIVE`] live ones, and schedules the
+/// revocation of the live one if asked.
 pub async fn generate_secret(
     pool: &DbPool,
     bcrypt_cost: u32,
-    app_id: i32,
-    request_nonce: Option<String>,
+    request: GenerateRequest,
+    actor: Actor,
     now: NaiveDateTime,
 ) -> Result<GeneratedSecret, SecretError> {
+    let app_id = request.app_id;
     // Cheap early answer, so a full app does not cost a bcrypt; the transaction below decides.
-    if count_active(pool, app_id).await? >= MAX_ACTIVE {
+    if count_active(pool, app_id, now).await? >= MAX_ACTIVE {
         return Err(SecretError::TooManyActive);
     }
     let plaintext = ClientSecret::generate();
     let hash = password::hash(plaintext.expose().to_owned(), bcrypt_cost).await?;
     let public_id = plaintext.public_id().to_owned();
-    let hint = plaintext.hint().last_four().to_owned();
+    let hint = plaintext.hint();
     let row = db::run(pool, move |conn| {
         conn.immediate_transaction(|conn| {
-            if secrets::count_active(conn, app_id)? >= MAX_ACTIVE {
+            secrets::settle_expired(conn, app_id, now)?;
+            if secrets::count_active(conn, app_id, now)? >= MAX_ACTIVE {
                 return Err(SecretError::TooManyActive);
             }
-            let new = secrets::NewSecret {
-                app_id,
-                public_id: &public_id,
-                secret_hash: &hash,
-                hint: &hint,
-                created_at: now,
-                request_nonce: request_nonce.as_deref(),
+            let scheduled = match request.old_secret.delay() {
+                Some(delay) => secrets::schedule_live(conn, app_id, now + delay)?,
+                None => 0,
             };
-            Ok(secrets::insert(conn, &new)?)
+            let row = secrets::insert(
+                conn,
+                &secrets::NewSecret {
+                    app_id,
+                    public_id: &public_id,
+                    secret_hash: &hash,
+                    hint: hint.last_four(),
+                    created_at: now,
+                    request_nonce: request.request_nonce.as_deref(),
+                    label: request.label.as_str(),
+                    created_by: Some(actor.user_id),
+                },
+            )?;
+            let mut detail = format!("Generated {hint}");
+            if !request.label.as_str().is_empty() {
+                detail.push_str(&format!(" ({})", request.label.as_str()));
+            }
+            if scheduled > 0 {
+                detail.push_str(&format!(
+                    "; the older secret will be revoked {}",
+                    request.old_secret.label()
+                ));
+            }
+            audit::record(
+                conn,
+                &actor,
+                "secret.generated",
+                app_id,
+                Some(row.id),
+                &detail,
+                now,
+            )?;
+            Ok(row)
         })
     })
     .await?;
@@ -108,7 +212,7 @@ pub enum Revocation {
         row: SecretRow,
         tokens_revoked: usize,
     },
-    /// Revoking twice changes nothing.
+    /// Revoking twice (or after its schedule ended it) changes nothing.
     AlreadyRevoked(SecretRow),
 }
 
@@ -120,10 +224,12 @@ pub async fn revoke_secret(
     app_id: i32,
     secret_id: i32,
     also_tokens: bool,
+    actor: Actor,
     now: NaiveDateTime,
 ) -> Result<Revocation, SecretError> {
     db::run(pool, move |conn| {
         conn.immediate_transaction(|conn| {
+            secrets::settle_expired(conn, app_id, now)?;
             let row =
                 secrets::find_for_app(conn, app_id, secret_id)?.ok_or(SecretError::NotFound)?;
             if row.revoked_at.is_some() {
@@ -135,6 +241,21 @@ pub async fn revoke_secret(
             } else {
                 0
             };
+            let hint = SecretHint::from_stored(row.hint.clone());
+            let detail = if also_tokens {
+                format!("Revoked {hint} and {tokens_revoked} tokens issued with it")
+            } else {
+                format!("Revoked {hint}")
+            };
+            audit::record(
+                conn,
+                &actor,
+                "secret.revoked",
+                app_id,
+                Some(row.id),
+                &detail,
+                now,
+            )?;
             let row =
                 secrets::find_for_app(conn, app_id, secret_id)?.ok_or(SecretError::NotFound)?;
             Ok(Revocation::Revoked {
@@ -146,17 +267,94 @@ pub async fn revoke_secret(
     .await
 }
 
-/// The app's secrets, newest first.
-pub async fn list_secrets(pool: &DbPool, app_id: i32) -> Result<Vec<SecretRow>, SecretError> {
+/// Cancels a pending scheduled revocation; `false` if none was pending.
+pub async fn cancel_schedule(
+    pool: &DbPool,
+    app_id: i32,
+    secret_id: i32,
+    actor: Actor,
+    now: NaiveDateTime,
+) -> Result<bool, SecretError> {
+    db::run(pool, move |conn| {
+        conn.immediate_transaction(|conn| {
+            let row =
+                secrets::find_for_app(conn, app_id, secret_id)?.ok_or(SecretError::NotFound)?;
+            let cancelled = secrets::cancel_schedule(conn, row.id, now)?;
+            if cancelled {
+                let detail = format!(
+                    "Cancelled the scheduled revocation of {}",
+                    SecretHint::from_stored(row.hint)
+                );
+                audit::record(
+                    conn,
+                    &actor,
+                    "secret.schedule_cancelled",
+                    app_id,
+                    Some(row.id),
+                    &detail,
+                    now,
+                )?;
+            }
+            Ok(cancelled)
+        })
+    })
+    .await
+}
+
+pub async fn set_label(
+    pool: &DbPool,
+    app_id: i32,
+    secret_id: i32,
+    label: SecretLabel,
+    actor: Actor,
+    now: NaiveDateTime,
+) -> Result<(), SecretError> {
+    db::run(pool, move |conn| {
+        conn.immediate_transaction(|conn| {
+            let row =
+                secrets::find_for_app(conn, app_id, secret_id)?.ok_or(SecretError::NotFound)?;
+            secrets::set_label(conn, row.id, label.as_str())?;
+            let detail = format!(
+                "Labelled {} \"{}\"",
+                SecretHint::from_stored(row.hint),
+                label.as_str()
+            );
+            audit::record(
+                conn,
+                &actor,
+                "secret.labelled",
+                app_id,
+                Some(row.id),
+                &detail,
+                now,
+            )?;
+            Ok(())
+        })
+    })
+    .await
+}
+
+/// The app's secrets, newest first, with who generated each.
+pub async fn list_secrets(
+    pool: &DbPool,
+    app_id: i32,
+) -> Result<Vec<(SecretRow, Option<String>)>, SecretError> {
     db::run(pool, move |conn| Ok(secrets::list_for_app(conn, app_id)?)).await
 }
 
-/// How many of the app's secrets still authenticate.
-pub async fn count_active(pool: &DbPool, app_id: i32) -> Result<i64, SecretError> {
-    db::run(pool, move |conn| Ok(secrets::count_active(conn, app_id)?)).await
+/// How many of the app's secrets authenticate at `now`.
+pub async fn count_active(
+    pool: &DbPool,
+    app_id: i32,
+    now: NaiveDateTime,
+) -> Result<i64, SecretError> {
+    db::run(pool, move |conn| {
+        Ok(secrets::count_active(conn, app_id, now)?)
+    })
+    .await
 }
 
-/// One of the app's secrets, for the revoke confirmation.
+/// One of the app's secrets.
 pub async fn find_secret(
     pool: &DbPool,
     app_id: i32,
@@ -168,7 +366,89 @@ pub async fn find_secret(
     .await
 }
 
-/// A client that proved it holds an active secret.
+/// Uses per secret and hour that have not reached the database yet. Flushed with the next
+/// "Last Used" write, so counting costs no write per request; a crash loses at most about a
+/// minute of counts, never a "Last Used" time older than that.
+#[derive(Debug, Default)]
+pub struct UsageCounter(Mutex<HashMap<(i32, NaiveDateTime), i32>>);
+
+impl UsageCounter {
+    fn count(&self, secret_id: i32, now: NaiveDateTime) {
+        if let Ok(mut pending) = self.0.lock() {
+            *pending.entry((secret_id, hour_of(now))).or_default() += 1;
+        }
+    }
+
+    fn take(&self, secret_id: i32) -> Vec<(NaiveDateTime, i32)> {
+        let Ok(mut pending) = self.0.lock() else {
+            return Vec::new();
+        };
+        let hours: Vec<NaiveDateTime> = pending
+            .keys()
+            .filter(|(id, _)| *id == secret_id)
+            .map(|(_, h)| *h)
+            .collect();
+        hours
+            .into_iter()
+            .filter_map(|hour| pending.remove(&(secret_id, hour)).map(|n| (hour, n)))
+            .collect()
+    }
+
+    fn give_back(&self, secret_id: i32, counts: Vec<(NaiveDateTime, i32)>) {
+        if let Ok(mut pending) = self.0.lock() {
+            for (hour, n) in counts {
+                *pending.entry((secret_id, hour)).or_default() += n;
+            }
+        }
+    }
+
+    fn pending_since(&self, secret_id: i32, since: NaiveDateTime) -> i64 {
+        self.0
+            .lock()
+            .map(|pending| {
+                pending
+                    .iter()
+                    .filter(|((id, hour), _)| *id == secret_id && *hour >= since)
+                    .map(|(_, n)| i64::from(*n))
+                    .sum()
+            })
+            .unwrap_or(0)
+    }
+}
+
+fn hour_of(t: NaiveDateTime) -> NaiveDateTime {
+    t.duration_trunc(TimeDelta::hours(1)).unwrap_or(t)
+}
+
+/// How often a secret was used recently, counted by the hour.
+#[derive(Debug, Clone, Copy)]
+pub struct SecretUsage {
+    pub last_24_hours: i64,
+    pub last_7_days: i64,
+}
+
+pub async fn usage(
+    pool: &DbPool,
+    counter: &UsageCounter,
+    secret_id: i32,
+    now: NaiveDateTime,
+) -> Result<SecretUsage, SecretError> {
+    let day = hour_of(now) - TimeDelta::hours(23);
+    let week = hour_of(now) - TimeDelta::hours(7 * 24 - 1);
+    let (stored_day, stored_week) = db::run(pool, move |conn| {
+        Ok::<_, SecretError>((
+            secrets::usage_since(conn, secret_id, day)?,
+            secrets::usage_since(conn, secret_id, week)?,
+        ))
+    })
+    .await?;
+    Ok(SecretUsage {
+        last_24_hours: stored_day + counter.pending_since(secret_id, day),
+        last_7_days: stored_week + counter.pending_since(secret_id, week),
+    })
+}
+
+/// A client that proved it holds a live secret.
 #[derive(Debug, Clone)]
 pub struct AuthenticatedClient {
     pub app_id: i32,
@@ -176,14 +456,23 @@ pub struct AuthenticatedClient {
     pub secret_id: i32,
 }
 
+/// Where a use came from, for "Last Used".
+#[derive(Debug, Clone, Default)]
+pub struct UseContext {
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+}
+
 /// Checks `client_id` + `presented` secret. `None` for every kind of failure (malformed,
-/// unknown, another app's, revoked, wrong), so callers cannot leak which one it was.
+/// unknown, another app's, revoked, expired, wrong), so callers cannot leak which one it was.
 /// Malformed secrets cost no database or bcrypt work; at most one bcrypt per call.
 pub async fn authenticate_client(
     pool: &DbPool,
     bcrypt_cost: u32,
+    counter: &UsageCounter,
     client_id: &str,
     presented: &str,
+    context: UseContext,
     now: NaiveDateTime,
 ) -> anyhow::Result<Option<AuthenticatedClient>> {
     let Some(secret) = ClientSecret::parse(presented) else {
@@ -198,7 +487,7 @@ pub async fn authenticate_client(
         return Ok(None);
     };
     let same_client = bool::from(owner_client_id.as_bytes().ct_eq(client_id.as_bytes()));
-    if !same_client || row.revoked_at.is_some() {
+    if !same_client || !SecretStatus::of(row.revoked_at, row.expires_at, now).is_live() {
         return Ok(None);
     }
     if !password::verify(
@@ -210,7 +499,8 @@ pub async fn authenticate_client(
     {
         return Ok(None);
     }
-    record_use(pool, &row, now).await?;
+    counter.count(row.id, now);
+    record_use(pool, counter, &row, context, now).await?;
     Ok(Some(AuthenticatedClient {
         app_id: row.app_id,
         client_id: owner_client_id,
@@ -218,15 +508,41 @@ pub async fn authenticate_client(
     }))
 }
 
-/// Updates "Last Used" when the stored value is over a minute old (or unset).
-async fn record_use(pool: &DbPool, row: &SecretRow, now: NaiveDateTime) -> anyhow::Result<()> {
-    let stale_before = now - LAST_USED_RESOLUTION;
-    if row.last_used_at.is_some_and(|used| used >= stale_before) {
+/// Writes "Last Used" (and flushes the pending use counts) when the stored time is over a
+/// minute old, or the use came from another address or client than the stored one.
+async fn record_use(
+    pool: &DbPool,
+    counter: &UsageCounter,
+    row: &SecretRow,
+    context: UseContext,
+    now: NaiveDateTime,
+) -> anyhow::Result<()> {
+    let user_agent = context
+        .user_agent
+        .map(|ua| ua.chars().take(MAX_USER_AGENT_CHARS).collect::<String>());
+    let fresh = row
+        .last_used_at
+        .is_some_and(|used| used > now - LAST_USED_RESOLUTION);
+    let same_source = row.last_used_ip == context.ip && row.last_used_user_agent == user_agent;
+    if fresh && same_source {
         return Ok(());
     }
     let id = row.id;
-    db::run(pool, move |conn| {
-        secrets::record_use(conn, id, now, stale_before).context("recording a secret's use")
+    let counts = counter.take(id);
+    let to_store = counts.clone();
+    let written = db::run(pool, move |conn| {
+        conn.transaction(|conn| {
+            secrets::record_use(conn, id, now, context.ip.as_deref(), user_agent.as_deref())?;
+            for (hour, uses) in &to_store {
+                secrets::add_usage(conn, id, *hour, *uses)?;
+            }
+            Ok::<_, DieselError>(())
+        })
+        .context("recording a secret's use")
     })
-    .await
+    .await;
+    if written.is_err() {
+        counter.give_back(id, counts);
+    }
+    written
 }

@@ -3,6 +3,7 @@
 use crate::clock::Clock;
 use crate::config::Settings;
 use crate::db::{self, DbPool};
+use crate::secrets::UsageCounter;
 use crate::{api, oauth, web as pages};
 use actix_session::config::CookieContentSecurity;
 use actix_session::storage::CookieSessionStore;
@@ -31,6 +32,8 @@ pub struct AppState {
     pub public_origin: String,
     pub access_token_ttl_seconds: i64,
     pub clock: Clock,
+    /// Secret uses counted in memory until the next "Last Used" write.
+    pub usage: UsageCounter,
 }
 
 pub struct Application {
@@ -69,6 +72,7 @@ impl Application {
             public_url: public_url.trim_end_matches('/').to_owned(),
             access_token_ttl_seconds: settings.access_token_ttl_seconds,
             clock,
+            usage: UsageCounter::default(),
         });
         let secure_cookies = public_url.starts_with("https://");
         let server = HttpServer::new(move || {
@@ -143,6 +147,29 @@ fn routes(cfg: &mut web::ServiceConfig) {
         .route(
             "/apps/{id}/secrets/{secret_id}/revoke",
             web::post().to(pages::secrets::revoke),
+        )
+        .route(
+            "/apps/{id}/secrets/{secret_id}",
+            web::get().to(pages::secrets::show),
+        )
+        .route(
+            "/apps/{id}/secrets/{secret_id}/label",
+            web::post().to(pages::secrets::set_label),
+        )
+        .route(
+            "/apps/{id}/secrets/{secret_id}/schedule",
+            web::post().to(pages::secrets::schedule),
+        )
+        .route("/admin", web::get().to(pages::admin::all_apps))
+        .route("/admin/stale", web::get().to(pages::admin::stale))
+        .route("/admin/export.csv", web::get().to(pages::admin::export_csv))
+        .route(
+            "/admin/secrets/{secret_id}/revoke",
+            web::get().to(pages::admin::confirm_revoke),
+        )
+        .route(
+            "/admin/secrets/{secret_id}/revoke",
+            web::post().to(pages::admin::revoke),
         )
         .route("/authorized-apps", web::get().to(pages::authorized::list))
         .route(

@@ -6,4 +6,4 @@ pub mod password;
 pub mod session;
 
 pub use csrf::CsrfForm;
-pub use session::{CurrentUser, TypedSession};
+pub use session::{AdminUser, CurrentUser, TypedSession};

@@ -40,6 +40,7 @@ pub struct TypedSession(Session);
 impl TypedSession {
     const USER_ID: &'static str = "user_id";
     const EMAIL: &'static str = "email";
+    const IS_ADMIN: &'static str = "is_admin";
     const CSRF: &'static str = "csrf";
     const FLASH: &'static str = "flash";
 
@@ -53,6 +54,7 @@ impl TypedSession {
         self.0.clear();
         self.insert(Self::USER_ID, account.id)?;
         self.insert(Self::EMAIL, &account.email)?;
+        self.insert(Self::IS_ADMIN, account.is_admin)?;
         self.insert(Self::CSRF, crate::domain::random_base62(43))
     }
 
@@ -67,6 +69,11 @@ impl TypedSession {
 
     pub fn email(&self) -> Option<String> {
         self.0.get(Self::EMAIL).ok().flatten()
+    }
+
+    /// For the navigation only; authorization always reads the account.
+    pub fn is_admin(&self) -> bool {
+        self.0.get(Self::IS_ADMIN).ok().flatten().unwrap_or(false)
     }
 
     /// The per-session CSRF token, created on first use. It is not single-use, so several tabs
@@ -155,4 +162,24 @@ pub async fn signed_in(
         session.log_out();
     }
     Ok(account)
+}
+
+/// A signed-in admin. Everyone else gets 403 (or the login page, when not signed in).
+pub struct AdminUser(pub Account);
+
+impl FromRequest for AdminUser {
+    type Error = AppError;
+    type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let user = CurrentUser::from_request(req, payload);
+        Box::pin(async move {
+            let CurrentUser(account) = user.await?;
+            if account.is_admin {
+                Ok(AdminUser(account))
+            } else {
+                Err(AppError::Forbidden("Only admins can see this page."))
+            }
+        })
+    }
 }

@@ -88,3 +88,12 @@ pub fn find_by_client_id(conn: &mut Conn, client_id: &str) -> QueryResult<Option
         .first(conn)
         .optional()
 }
+
+/// Any app by id, whoever owns it (admins only).
+pub fn find(conn: &mut Conn, id: i32) -> QueryResult<Option<App>> {
+    apps::table
+        .find(id)
+        .select(App::as_select())
+        .first(conn)
+        .optional()
+}

@@ -2,7 +2,9 @@
 //! module per table. Query functions are synchronous and take `&mut SqliteConnection`; async code
 //! reaches them only through [`run`], which moves the work onto the blocking thread pool.
 
+pub mod admin;
 pub mod apps;
+pub mod audit;
 pub mod grants;
 pub mod schema;
 pub mod secrets;

@@ -51,6 +51,34 @@ diesel::table! {
         last_used_at -> Nullable<Timestamp>,
         revoked_at -> Nullable<Timestamp>,
         request_nonce -> Nullable<Text>,
+        expires_at -> Nullable<Timestamp>,
+        label -> Text,
+        created_by -> Nullable<Integer>,
+        last_used_ip -> Nullable<Text>,
+        last_used_user_agent -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    secret_usage (secret_id, hour) {
+        secret_id -> Integer,
+        hour -> Timestamp,
+        uses -> Integer,
+    }
+}
+
+diesel::table! {
+    audit_events (id) {
+        id -> Integer,
+        at -> Timestamp,
+        actor_id -> Nullable<Integer>,
+        actor_email -> Text,
+        actor_is_admin -> Bool,
+        action -> Text,
+        app_id -> Nullable<Integer>,
+        secret_id -> Nullable<Integer>,
+        detail -> Text,
+        ip -> Nullable<Text>,
     }
 }
 
@@ -106,14 +134,18 @@ diesel::joinable!(grants -> apps (app_id));
 diesel::joinable!(grants -> users (user_id));
 diesel::joinable!(refresh_tokens -> client_secrets (secret_id));
 diesel::joinable!(refresh_tokens -> grants (grant_id));
+diesel::joinable!(secret_usage -> client_secrets (secret_id));
+diesel::joinable!(audit_events -> apps (app_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     access_tokens,
     apps,
+    audit_events,
     authorization_codes,
     client_secrets,
     grants,
     refresh_tokens,
+    secret_usage,
     server_settings,
     users,
 );

@@ -1,4 +1,4 @@
-use super::schema::{apps, client_secrets};
+use super::schema::{apps, client_secrets, secret_usage, users};
 use super::Conn;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -14,6 +14,11 @@ pub struct SecretRow {
     pub created_at: NaiveDateTime,
     pub last_used_at: Option<NaiveDateTime>,
     pub revoked_at: Option<NaiveDateTime>,
+    pub expires_at: Option<NaiveDateTime>,
+    pub label: String,
+    pub created_by: Option<i32>,
+    pub last_used_ip: Option<String>,
+    pub last_used_user_agent: Option<String>,
 }
 
 #[derive(Insertable)]
@@ -25,14 +30,67 @@ pub struct NewSecret<'a> {
     pub hint: &'a str,
     pub created_at: NaiveDateTime,
     pub request_nonce: Option<&'a str>,
+    pub label: &'a str,
+    pub created_by: Option<i32>,
 }
 
-pub fn count_active(conn: &mut Conn, app_id: i32) -> QueryResult<i64> {
+/// Secrets that still authenticate at `now`: not revoked and not past a scheduled expiry.
+pub fn count_active(conn: &mut Conn, app_id: i32, now: NaiveDateTime) -> QueryResult<i64> {
     client_secrets::table
         .filter(client_secrets::app_id.eq(app_id))
         .filter(client_secrets::revoked_at.is_null())
+        .filter(
+            client_secrets::expires_at
+                .is_null()
+                .or(client_secrets::expires_at.gt(now)),
+        )
         .count()
         .get_result(conn)
+}
+
+/// Turns scheduled revocations that have come due into real ones (revoked at the scheduled
+/// time), so that the max-two rule and its trigger only ever count live secrets.
+pub fn settle_expired(conn: &mut Conn, app_id: i32, now: NaiveDateTime) -> QueryResult<usize> {
+    diesel::update(
+        client_secrets::table
+            .filter(client_secrets::app_id.eq(app_id))
+            .filter(client_secrets::revoked_at.is_null())
+            .filter(client_secrets::expires_at.le(now)),
+    )
+    .set(client_secrets::revoked_at.eq(client_secrets::expires_at))
+    .execute(conn)
+}
+
+/// Schedules the revocation of every live, unscheduled secret of the app at `at`.
+pub fn schedule_live(conn: &mut Conn, app_id: i32, at: NaiveDateTime) -> QueryResult<usize> {
+    diesel::update(
+        client_secrets::table
+            .filter(client_secrets::app_id.eq(app_id))
+            .filter(client_secrets::revoked_at.is_null())
+            .filter(client_secrets::expires_at.is_null()),
+    )
+    .set(client_secrets::expires_at.eq(at))
+    .execute(conn)
+}
+
+/// Removes a pending schedule; `false` if there was none still pending.
+pub fn cancel_schedule(conn: &mut Conn, secret_id: i32, now: NaiveDateTime) -> QueryResult<bool> {
+    diesel::update(
+        client_secrets::table
+            .filter(client_secrets::id.eq(secret_id))
+            .filter(client_secrets::revoked_at.is_null())
+            .filter(client_secrets::expires_at.gt(now)),
+    )
+    .set(client_secrets::expires_at.eq(None::<NaiveDateTime>))
+    .execute(conn)
+    .map(|n| n == 1)
+}
+
+pub fn set_label(conn: &mut Conn, secret_id: i32, label: &str) -> QueryResult<()> {
+    diesel::update(client_secrets::table.find(secret_id))
+        .set(client_secrets::label.eq(label))
+        .execute(conn)
+        .map(drop)
 }
 
 pub fn insert(conn: &mut Conn, new: &NewSecret) -> QueryResult<SecretRow> {
@@ -42,12 +100,14 @@ pub fn insert(conn: &mut Conn, new: &NewSecret) -> QueryResult<SecretRow> {
         .get_result(conn)
 }
 
-/// All of an app's secrets, newest first, revoked ones included (they are the history).
-pub fn list_for_app(conn: &mut Conn, app_id: i32) -> QueryResult<Vec<SecretRow>> {
+/// All of an app's secrets, newest first, revoked ones included (they are the history), each
+/// with the email of whoever generated it.
+pub fn list_for_app(conn: &mut Conn, app_id: i32) -> QueryResult<Vec<(SecretRow, Option<String>)>> {
     client_secrets::table
+        .left_join(users::table.on(client_secrets::created_by.eq(users::id.nullable())))
         .filter(client_secrets::app_id.eq(app_id))
         .order(client_secrets::id.desc())
-        .select(SecretRow::as_select())
+        .select((SecretRow::as_select(), users::email.nullable()))
         .load(conn)
 }
 
@@ -89,24 +149,51 @@ pub fn find_for_authentication(
         .optional()
 }
 
-/// Records a use, but only when the stored time is older than `stale_before`, so that a busy
-/// client causes at most one write per secret per interval.
+/// Records the most recent use and where it came from.
 pub fn record_use(
     conn: &mut Conn,
     secret_id: i32,
     now: NaiveDateTime,
-    stale_before: NaiveDateTime,
+    ip: Option<&str>,
+    user_agent: Option<&str>,
 ) -> QueryResult<()> {
-    diesel::update(
-        client_secrets::table
-            .filter(client_secrets::id.eq(secret_id))
-            .filter(
-                client_secrets::last_used_at
-                    .is_null()
-                    .or(client_secrets::last_used_at.lt(stale_before)),
-            ),
-    )
-    .set(client_secrets::last_used_at.eq(now))
-    .execute(conn)
-    .map(drop)
+    diesel::update(client_secrets::table.find(secret_id))
+        .set((
+            client_secrets::last_used_at.eq(now),
+            client_secrets::last_used_ip.eq(ip),
+            client_secrets::last_used_user_agent.eq(user_agent),
+        ))
+        .execute(conn)
+        .map(drop)
+}
+
+/// Adds `uses` to the secret's count for the hour starting at `hour`.
+pub fn add_usage(
+    conn: &mut Conn,
+    secret_id: i32,
+    hour: NaiveDateTime,
+    uses: i32,
+) -> QueryResult<()> {
+    diesel::insert_into(secret_usage::table)
+        .values((
+            secret_usage::secret_id.eq(secret_id),
+            secret_usage::hour.eq(hour),
+            secret_usage::uses.eq(uses),
+        ))
+        .on_conflict((secret_usage::secret_id, secret_usage::hour))
+        .do_update()
+        .set(secret_usage::uses.eq(secret_usage::uses + uses))
+        .execute(conn)
+        .map(drop)
+}
+
+/// Uses recorded in hours starting at or after `since`.
+pub fn usage_since(conn: &mut Conn, secret_id: i32, since: NaiveDateTime) -> QueryResult<i64> {
+    use diesel::dsl::sum;
+    secret_usage::table
+        .filter(secret_usage::secret_id.eq(secret_id))
+        .filter(secret_usage::hour.ge(since))
+        .select(sum(secret_usage::uses))
+        .first::<Option<i64>>(conn)
+        .map(Option::unwrap_or_default)
 }

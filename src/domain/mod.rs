@@ -13,7 +13,7 @@ pub use app::{AppName, ClientId, RedirectUris};
 pub use opaque::{OpaqueToken, TokenKind};
 pub use pkce::CodeChallenge;
 pub use scope::{Scope, Scopes};
-pub use secret::{ClientSecret, SecretHint, SecretStatus};
+pub use secret::{ClientSecret, SecretHint, SecretLabel, SecretStatus};
 
 use rand::distr::{Alphanumeric, SampleString};
 

@@ -102,23 +102,67 @@ impl fmt::Display for SecretHint {
     }
 }
 
-/// Whether a secret still authenticates.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SecretStatus {
-    Active,
-    Revoked { at: NaiveDateTime },
-}
+/// A short free-text label such as "production" or "staging"; may be empty.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SecretLabel(String);
 
-impl SecretStatus {
-    pub fn from_revoked_at(revoked_at: Option<NaiveDateTime>) -> Self {
-        match revoked_at {
-            None => SecretStatus::Active,
-            Some(at) => SecretStatus::Revoked { at },
+impl SecretLabel {
+    pub const MAX_CHARS: usize = 40;
+
+    pub fn parse(raw: &str) -> Result<Self, &'static str> {
+        let label = raw.trim();
+        if label.chars().count() > Self::MAX_CHARS {
+            Err("A label must be at most 40 characters.")
+        } else if label.chars().any(char::is_control) {
+            Err("A label must not contain control characters.")
+        } else {
+            Ok(SecretLabel(label.to_owned()))
         }
     }
 
-    pub fn is_active(&self) -> bool {
-        matches!(self, SecretStatus::Active)
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Whether a secret still authenticates, and until when.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SecretStatus {
+    Active,
+    /// Active, with a revocation scheduled at `at`.
+    Expiring {
+        at: NaiveDateTime,
+    },
+    /// Revoked by hand at `at`.
+    Revoked {
+        at: NaiveDateTime,
+    },
+    /// Stopped by its schedule at `at`.
+    Expired {
+        at: NaiveDateTime,
+    },
+}
+
+impl SecretStatus {
+    pub fn of(
+        revoked_at: Option<NaiveDateTime>,
+        expires_at: Option<NaiveDateTime>,
+        now: NaiveDateTime,
+    ) -> Self {
+        match (revoked_at, expires_at) {
+            (Some(revoked), Some(expires)) if revoked == expires => {
+                SecretStatus::Expired { at: expires }
+            }
+            (Some(revoked), _) => SecretStatus::Revoked { at: revoked },
+            (None, Some(expires)) if expires <= now => SecretStatus::Expired { at: expires },
+            (None, Some(expires)) => SecretStatus::Expiring { at: expires },
+            (None, None) => SecretStatus::Active,
+        }
+    }
+
+    /// Whether the secret authenticates right now.
+    pub fn is_live(&self) -> bool {
+        matches!(self, SecretStatus::Active | SecretStatus::Expiring { .. })
     }
 }
 
@@ -165,6 +209,29 @@ mod tests {
         assert_eq!(
             SecretHint::from_stored("a1b2".into()).to_string(),
             "••••a1b2"
+        );
+    }
+}
+
+#[cfg(test)]
+mod status_tests {
+    use super::*;
+
+    #[test]
+    fn a_schedule_ends_the_secret_at_its_moment_exactly() {
+        let now = chrono::DateTime::from_timestamp(1_800_000_000, 0)
+            .unwrap()
+            .naive_utc();
+        let later = now + chrono::TimeDelta::hours(1);
+        assert!(SecretStatus::of(None, Some(later), now).is_live());
+        assert!(!SecretStatus::of(None, Some(later), later).is_live());
+        assert_eq!(
+            SecretStatus::of(Some(later), Some(later), now),
+            SecretStatus::Expired { at: later }
+        );
+        assert_eq!(
+            SecretStatus::of(Some(now), Some(later), now),
+            SecretStatus::Revoked { at: now }
         );
     }
 }

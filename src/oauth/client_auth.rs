@@ -3,7 +3,7 @@
 //! client_secret_post. Exactly one method per request.
 
 use super::OAuthError;
-use crate::secrets::{self, AuthenticatedClient};
+use crate::secrets::{self, AuthenticatedClient, UseContext};
 use crate::startup::AppState;
 use actix_web::http::header;
 use actix_web::HttpRequest;
@@ -132,11 +132,21 @@ pub async fn authenticate(
     params: &OAuthParams,
 ) -> Result<AuthenticatedClient, OAuthError> {
     let creds = credentials(req, params)?;
+    let context = UseContext {
+        ip: crate::web::client_ip(req),
+        user_agent: req
+            .headers()
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned),
+    };
     secrets::authenticate_client(
         &state.pool,
         state.bcrypt_cost,
+        &state.usage,
         &creds.client_id,
         creds.secret.expose_secret(),
+        context,
         state.clock.now(),
     )
     .await?

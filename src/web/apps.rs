@@ -4,14 +4,16 @@ use super::{html, see_other, Page, TimeView};
 use crate::apps::{self, AppsError};
 use crate::auth::session::Flash;
 use crate::auth::{CsrfForm, CurrentUser, TypedSession};
-use crate::db;
+use crate::db::secrets::SecretRow;
 use crate::domain::{AppName, RedirectUris, SecretHint, SecretStatus};
 use crate::error::AppError;
 use crate::secrets::{self, MAX_ACTIVE, MAX_ACTIVE_MESSAGE};
 use crate::startup::AppState;
+use crate::web::secrets::{schedule_options, ScheduleOption, SecretView};
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 use askama::Template;
+use chrono::{NaiveDateTime, TimeDelta};
 use serde::Deserialize;
 
 impl From<AppsError> for AppError {
@@ -125,29 +127,50 @@ pub async fn create(
     Ok(see_other(&format!("/apps/{}", app.id)))
 }
 
-/// One row of the "OAuth secrets" table.
-pub struct SecretView {
-    pub id: i32,
-    pub hint: String,
-    pub created: TimeView,
-    pub last_used: Option<TimeView>,
-    pub revoked: Option<TimeView>,
+struct ActivityView {
+    at: TimeView,
+    actor: String,
+    detail: String,
+    ip: String,
 }
 
-impl SecretView {
-    pub fn new(row: db::secrets::SecretRow, now: chrono::NaiveDateTime) -> Self {
-        let revoked = match SecretStatus::from_revoked_at(row.revoked_at) {
-            SecretStatus::Active => None,
-            SecretStatus::Revoked { at } => Some(TimeView::new(at, now)),
-        };
-        SecretView {
-            id: row.id,
-            hint: SecretHint::from_stored(row.hint).to_string(),
-            created: TimeView::new(row.created_at, now),
-            last_used: row.last_used_at.map(|t| TimeView::new(t, now)),
-            revoked,
-        }
-    }
+/// The note above the table while two secrets are live.
+struct RotationNote {
+    finished: bool,
+    message: String,
+}
+
+fn rotation_note(rows: &[(SecretRow, Option<String>)], now: NaiveDateTime) -> Option<RotationNote> {
+    let live: Vec<&SecretRow> = rows
+        .iter()
+        .map(|(row, _)| row)
+        .filter(|r| SecretStatus::of(r.revoked_at, r.expires_at, now).is_live())
+        .collect();
+    let [a, b] = live.as_slice() else {
+        return None;
+    };
+    let older = if a.id < b.id { a } else { b };
+    let hint = SecretHint::from_stored(older.hint.clone());
+    let quiet_since = now - TimeDelta::hours(24);
+    Some(match older.last_used_at {
+        Some(used) if used > quiet_since => RotationNote {
+            finished: false,
+            message: format!(
+                "Rotation in progress: the older secret was last used {}. Revoke {hint} once your app no longer uses it.",
+                TimeView::new(used, now).relative
+            ),
+        },
+        None if older.created_at > quiet_since => RotationNote {
+            finished: false,
+            message: format!("Rotation in progress: the older secret {hint} has not been used yet."),
+        },
+        _ => RotationNote {
+            finished: true,
+            message: format!(
+                "The older secret {hint} has not been used for a day: the rotation looks complete, and it is safe to revoke it."
+            ),
+        },
+    })
 }
 
 #[derive(Template)]
@@ -159,9 +182,15 @@ struct AppPage {
     client_id: String,
     redirect_uris: Vec<String>,
     secrets: Vec<SecretView>,
+    live_count: i64,
     at_limit: bool,
     limit_message: &'static str,
     request_nonce: String,
+    schedule_options: Vec<ScheduleOption>,
+    label: String,
+    label_error: Option<String>,
+    rotation: Option<RotationNote>,
+    activity: Vec<ActivityView>,
 }
 
 pub async fn show(
@@ -172,12 +201,27 @@ pub async fn show(
 ) -> Result<HttpResponse, AppError> {
     let app = apps::owned_app(&state.pool, &path, user.id).await?;
     let rows = secrets::list_secrets(&state.pool, app.id).await?;
+    let events = apps::recent_activity(&state.pool, app.id).await?;
     let now = state.clock.now();
+    let rotation = rotation_note(&rows, now);
     let secrets: Vec<SecretView> = rows
         .into_iter()
-        .map(|row| SecretView::new(row, now))
+        .map(|(row, by)| SecretView::for_owner(row, by, now))
         .collect();
-    let active = secrets.iter().filter(|s| s.revoked.is_none()).count() as i64;
+    let live_count = secrets.iter().filter(|s| s.live).count() as i64;
+    let activity = events
+        .into_iter()
+        .map(|e| ActivityView {
+            at: TimeView::new(e.at, now),
+            actor: if e.actor_is_admin {
+                format!("{} (admin)", e.actor_email)
+            } else {
+                e.actor_email
+            },
+            detail: e.detail,
+            ip: e.ip.unwrap_or_default(),
+        })
+        .collect();
     html(
         StatusCode::OK,
         &AppPage {
@@ -189,9 +233,15 @@ pub async fn show(
             name: app.name,
             client_id: app.client_id,
             secrets,
-            at_limit: active >= MAX_ACTIVE,
+            live_count,
+            at_limit: live_count >= MAX_ACTIVE,
             limit_message: MAX_ACTIVE_MESSAGE,
             request_nonce: crate::domain::random_base62(22),
+            schedule_options: schedule_options(),
+            label: String::new(),
+            label_error: None,
+            rotation,
+            activity,
         },
     )
 }

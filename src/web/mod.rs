@@ -1,6 +1,7 @@
 //! The browser side: server-rendered pages, one module per area.
 
 pub mod accounts;
+pub mod admin;
 pub mod apps;
 pub mod authorized;
 pub mod secrets;
@@ -21,6 +22,7 @@ use chrono::NaiveDateTime;
 /// "Log out" button is one), and a flash message left by the previous request.
 pub struct Page {
     pub user_email: Option<String>,
+    pub is_admin: bool,
     pub csrf_token: String,
     pub flash: Option<Flash>,
 }
@@ -29,6 +31,7 @@ impl Page {
     pub fn new(session: &TypedSession) -> Result<Self, AppError> {
         Ok(Page {
             user_email: session.user_id().and(session.email()),
+            is_admin: session.is_admin(),
             csrf_token: session.csrf_token()?,
             flash: session.take_flash(),
         })
@@ -68,14 +71,31 @@ impl TimeView {
 
 fn relative_time(at: NaiveDateTime, now: NaiveDateTime) -> String {
     let seconds = (now - at).num_seconds();
-    let plural = |n: i64, unit: &str| format!("{n} {unit}{} ago", if n == 1 { "" } else { "s" });
+    if seconds < -59 {
+        return format!("in {}", span(-seconds, at));
+    }
     match seconds {
         i64::MIN..=59 => "just now".to_owned(),
-        60..=3_599 => plural(seconds / 60, "minute"),
-        3_600..=86_399 => plural(seconds / 3_600, "hour"),
-        86_400..=2_591_999 => plural(seconds / 86_400, "day"),
+        60..=2_591_999 => format!("{} ago", span(seconds, at)),
         _ => format!("on {}", at.format("%Y-%m-%d")),
     }
+}
+
+/// "3 minutes", "2 hours", "5 days" (rounded down), or a date when further than 30 days.
+fn span(seconds: i64, at: NaiveDateTime) -> String {
+    let plural = |n: i64, unit: &str| format!("{n} {unit}{}", if n == 1 { "" } else { "s" });
+    match seconds {
+        i64::MIN..=3_599 => plural((seconds / 60).max(1), "minute"),
+        3_600..=86_399 => plural(seconds / 3_600, "hour"),
+        86_400..=2_591_999 => plural(seconds / 86_400, "day"),
+        _ => format!("{}", at.format("%Y-%m-%d")),
+    }
+}
+
+/// The address of the peer that sent the request. Forwarded headers are not trusted: a client
+/// could write anything there.
+pub fn client_ip(req: &actix_web::HttpRequest) -> Option<String> {
+    req.peer_addr().map(|addr| addr.ip().to_string())
 }
 
 #[derive(Template)]
@@ -115,6 +135,7 @@ pub fn error_page<B>(res: ServiceResponse<B>) -> actix_web::Result<ErrorHandlerR
     let session = TypedSession::from_session(res.request().get_session());
     let page = Page {
         user_email: session.user_id().and(session.email()),
+        is_admin: session.is_admin(),
         csrf_token: session.existing_csrf_token().unwrap_or_default(),
         flash: None,
     };
@@ -214,5 +235,8 @@ mod tests {
         assert_eq!(ago(2 * 3600), "2 hours ago");
         assert_eq!(ago(86_400), "1 day ago");
         assert!(ago(90 * 86_400).starts_with("on "));
+        assert_eq!(ago(-3600), "in 1 hour");
+        assert_eq!(ago(-(59 * 60 + 59)), "in 59 minutes");
+        assert_eq!(ago(-7 * 86_400), "in 7 days");
     }
 }

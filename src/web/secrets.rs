@@ -1,18 +1,28 @@
-//! Generating and revoking secrets from the browser, each behind a confirmation step.
+//! Generating, inspecting, labelling, scheduling and revoking secrets from the browser; every
+//! change behind a confirmation step.
 
-use super::apps::SecretView;
-use super::{html, see_other, Page};
+use super::{client_ip, html, see_other, Page, TimeView};
 use crate::apps;
+use crate::audit::Actor;
 use crate::auth::session::Flash;
 use crate::auth::{CsrfForm, CurrentUser, TypedSession};
-use crate::domain::SecretHint;
+use crate::db::apps::App;
+use crate::db::secrets::SecretRow;
+use crate::domain::{SecretHint, SecretLabel, SecretStatus};
 use crate::error::AppError;
-use crate::secrets::{self, Revocation, SecretError, MAX_ACTIVE, MAX_ACTIVE_MESSAGE};
+use crate::secrets::{
+    self, GenerateRequest, OldSecretSchedule, Revocation, SecretError, MAX_ACTIVE,
+    MAX_ACTIVE_MESSAGE,
+};
 use crate::startup::AppState;
 use actix_web::http::{header, StatusCode};
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
+use chrono::{NaiveDateTime, TimeDelta};
 use serde::Deserialize;
+
+/// A secret used this recently needs its hint typed to be revoked.
+const GUARD_WINDOW: TimeDelta = TimeDelta::hours(24);
 
 impl From<SecretError> for AppError {
     fn from(e: SecretError) -> Self {
@@ -26,15 +36,104 @@ impl From<SecretError> for AppError {
     }
 }
 
+/// A secret as pages show it.
+pub struct SecretView {
+    pub id: i32,
+    /// `••••a1b2`
+    pub hint: String,
+    pub last_four: String,
+    pub label: String,
+    pub created: TimeView,
+    pub created_by: Option<String>,
+    pub last_used: Option<TimeView>,
+    /// "active", "expiring", "revoked" or "expired": for styling.
+    pub status_kind: &'static str,
+    /// "Active", "Expires", "Revoked", "Expired".
+    pub status_text: &'static str,
+    pub status_at: Option<TimeView>,
+    pub live: bool,
+    /// Used within the last 24 hours: revoking it asks for its hint to be typed.
+    pub guarded: bool,
+    pub detail_path: String,
+    pub revoke_path: String,
+    /// Where "Cancel" on its revoke confirmation goes.
+    pub back_path: String,
+}
+
+impl SecretView {
+    pub fn new(
+        row: SecretRow,
+        created_by: Option<String>,
+        now: NaiveDateTime,
+        app_path: &str,
+        revoke_path: String,
+    ) -> Self {
+        let status = SecretStatus::of(row.revoked_at, row.expires_at, now);
+        let (status_kind, status_text, at) = match status {
+            SecretStatus::Active => ("active", "Active", None),
+            SecretStatus::Expiring { at } => ("expiring", "Expires", Some(at)),
+            SecretStatus::Revoked { at } => ("revoked", "Revoked", Some(at)),
+            SecretStatus::Expired { at } => ("expired", "Expired", Some(at)),
+        };
+        let hint = SecretHint::from_stored(row.hint);
+        SecretView {
+            id: row.id,
+            last_four: hint.last_four().to_owned(),
+            hint: hint.to_string(),
+            label: row.label,
+            created: TimeView::new(row.created_at, now),
+            created_by,
+            last_used: row.last_used_at.map(|t| TimeView::new(t, now)),
+            status_kind,
+            status_text,
+            status_at: at.map(|t| TimeView::new(t, now)),
+            live: status.is_live(),
+            guarded: row.last_used_at.is_some_and(|t| t > now - GUARD_WINDOW),
+            detail_path: format!("{app_path}/secrets/{}", row.id),
+            revoke_path,
+            back_path: app_path.to_owned(),
+        }
+    }
+
+    /// As shown on the owner's pages.
+    pub fn for_owner(row: SecretRow, created_by: Option<String>, now: NaiveDateTime) -> Self {
+        let app_path = format!("/apps/{}", row.app_id);
+        let revoke_path = format!("{app_path}/secrets/{}/revoke", row.id);
+        SecretView::new(row, created_by, now, &app_path, revoke_path)
+    }
+}
+
+/// The choices for the live secret when a new one is generated.
+pub struct ScheduleOption {
+    pub value: &'static str,
+    pub label: &'static str,
+    pub checked: bool,
+}
+
+pub fn schedule_options() -> Vec<ScheduleOption> {
+    OldSecretSchedule::ALL
+        .iter()
+        .map(|s| ScheduleOption {
+            value: s.form_value(),
+            label: s.label(),
+            checked: *s == OldSecretSchedule::Manually,
+        })
+        .collect()
+}
+
 #[derive(Template)]
 #[template(path = "secret_generate.html")]
 struct ConfirmGenerate {
     page: Page,
     app_id: i32,
     name: String,
+    live_count: i64,
     at_limit: bool,
     limit_message: &'static str,
     request_nonce: String,
+    schedule_options: Vec<ScheduleOption>,
+    label: String,
+    label_error: Option<String>,
 }
 
 pub async fn confirm_generate(
@@ -44,16 +143,20 @@ pub async fn confirm_generate(
     path: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
     let app = apps::owned_app(&state.pool, &path, user.id).await?;
-    let active = secrets::count_active(&state.pool, app.id).await?;
+    let live_count = secrets::count_active(&state.pool, app.id, state.clock.now()).await?;
     html(
         StatusCode::OK,
         &ConfirmGenerate {
             page: Page::new(&session)?,
             app_id: app.id,
             name: app.name,
-            at_limit: active >= MAX_ACTIVE,
+            live_count,
+            at_limit: live_count >= MAX_ACTIVE,
             limit_message: MAX_ACTIVE_MESSAGE,
             request_nonce: crate::domain::random_base62(22),
+            schedule_options: schedule_options(),
+            label: String::new(),
+            label_error: None,
         },
     )
 }
@@ -61,6 +164,9 @@ pub async fn confirm_generate(
 #[derive(Deserialize)]
 pub struct GenerateFields {
     request_nonce: Option<String>,
+    #[serde(default)]
+    label: String,
+    old_secret: Option<String>,
 }
 
 #[derive(Template)]
@@ -71,12 +177,14 @@ struct SecretShown<'a> {
     name: String,
     secret: &'a str,
     hint: String,
+    label: String,
 }
 
 /// Generates a secret and shows its plaintext in this one response, which no cache may keep.
 /// The page is not a redirect target on purpose: the plaintext must never be stored anywhere
 /// (not even in the session) to survive until a following GET.
 pub async fn generate(
+    req: HttpRequest,
     CurrentUser(user): CurrentUser,
     session: TypedSession,
     state: web::Data<AppState>,
@@ -84,7 +192,7 @@ pub async fn generate(
     CsrfForm(fields): CsrfForm<GenerateFields>,
 ) -> Result<HttpResponse, AppError> {
     let app = apps::owned_app(&state.pool, &path, user.id).await?;
-    let nonce = match fields.request_nonce.filter(|n| !n.is_empty()) {
+    let request_nonce = match fields.request_nonce.filter(|n| !n.is_empty()) {
         Some(n) if n.len() <= 64 && n.bytes().all(|b| b.is_ascii_alphanumeric()) => Some(n),
         Some(_) => {
             return Err(AppError::BadRequest(
@@ -93,11 +201,40 @@ pub async fn generate(
         }
         None => None,
     };
+    let old_secret = OldSecretSchedule::parse(fields.old_secret.as_deref())
+        .ok_or_else(|| AppError::BadRequest("Choose when to revoke the old secret.".into()))?;
+    let label = match SecretLabel::parse(&fields.label) {
+        Ok(label) => label,
+        Err(message) => {
+            let now = state.clock.now();
+            let live_count = secrets::count_active(&state.pool, app.id, now).await?;
+            let form = ConfirmGenerate {
+                page: Page::new(&session)?,
+                app_id: app.id,
+                name: app.name,
+                live_count,
+                at_limit: live_count >= MAX_ACTIVE,
+                limit_message: MAX_ACTIVE_MESSAGE,
+                request_nonce: request_nonce.unwrap_or_else(|| crate::domain::random_base62(22)),
+                schedule_options: schedule_options(),
+                label: fields.label,
+                label_error: Some(message.to_owned()),
+            };
+            return html(StatusCode::BAD_REQUEST, &form);
+        }
+    };
+    let request = GenerateRequest {
+        app_id: app.id,
+        request_nonce,
+        label,
+        old_secret,
+    };
+    let actor = Actor::new(&user, client_ip(&req));
     match secrets::generate_secret(
         &state.pool,
         state.bcrypt_cost,
-        app.id,
-        nonce,
+        request,
+        actor,
         state.clock.now(),
     )
     .await
@@ -111,6 +248,7 @@ pub async fn generate(
                     name: app.name,
                     secret: generated.plaintext.expose(),
                     hint: generated.plaintext.hint().to_string(),
+                    label: generated.row.label,
                 },
             )?;
             let headers = response.headers_mut();
@@ -131,11 +269,24 @@ pub async fn generate(
 
 #[derive(Template)]
 #[template(path = "secret_revoke.html")]
-struct ConfirmRevoke {
-    page: Page,
-    app_id: i32,
-    name: String,
-    secret: SecretView,
+pub struct ConfirmRevoke {
+    pub page: Page,
+    pub name: String,
+    pub secret: SecretView,
+    pub hint_error: Option<String>,
+}
+
+/// The owner's app and one of its secrets, from the URL; anything else is 404.
+async fn owned_secret(
+    state: &AppState,
+    user_id: i32,
+    path: (String, String),
+) -> Result<(App, SecretRow), AppError> {
+    let (app_id, secret_id) = path;
+    let app = apps::owned_app(&state.pool, &app_id, user_id).await?;
+    let secret_id = secret_id.parse::<i32>().map_err(|_| AppError::NotFound)?;
+    let row = secrets::find_secret(&state.pool, app.id, secret_id).await?;
+    Ok((app, row))
 }
 
 pub async fn confirm_revoke(
@@ -144,17 +295,14 @@ pub async fn confirm_revoke(
     state: web::Data<AppState>,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, AppError> {
-    let (app_id, secret_id) = path.into_inner();
-    let app = apps::owned_app(&state.pool, &app_id, user.id).await?;
-    let secret_id = secret_id.parse::<i32>().map_err(|_| AppError::NotFound)?;
-    let row = secrets::find_secret(&state.pool, app.id, secret_id).await?;
+    let (app, row) = owned_secret(&state, user.id, path.into_inner()).await?;
     html(
         StatusCode::OK,
         &ConfirmRevoke {
             page: Page::new(&session)?,
-            app_id: app.id,
             name: app.name,
-            secret: SecretView::new(row, state.clock.now()),
+            secret: SecretView::for_owner(row, None, state.clock.now()),
+            hint_error: None,
         },
     )
 }
@@ -163,24 +311,51 @@ pub async fn confirm_revoke(
 pub struct RevokeFields {
     /// The "Also revoke tokens issued with this secret" checkbox.
     revoke_tokens: Option<String>,
+    /// The secret's last four characters, typed, for a secret in recent use.
+    confirm_hint: Option<String>,
 }
 
-pub async fn revoke(
-    CurrentUser(user): CurrentUser,
-    session: TypedSession,
-    state: web::Data<AppState>,
-    path: web::Path<(String, String)>,
-    CsrfForm(fields): CsrfForm<RevokeFields>,
+/// Revokes after the confirmation; shared by the owner's and the admin's pages. A secret used
+/// in the last 24 hours needs its last four characters typed, so nobody revokes a secret in
+/// production use by a slip.
+pub async fn revoke_confirmed(
+    state: &AppState,
+    session: &TypedSession,
+    app: App,
+    view: SecretView,
+    fields: RevokeFields,
+    actor: Actor,
 ) -> Result<HttpResponse, AppError> {
-    let (app_id, secret_id) = path.into_inner();
-    let app = apps::owned_app(&state.pool, &app_id, user.id).await?;
-    let secret_id = secret_id.parse::<i32>().map_err(|_| AppError::NotFound)?;
+    let typed = fields
+        .confirm_hint
+        .as_deref()
+        .map(str::trim)
+        .unwrap_or_default();
+    if view.live && view.guarded && typed != view.last_four {
+        let used = view
+            .last_used
+            .as_ref()
+            .map(|t| t.relative.clone())
+            .unwrap_or_default();
+        let form = ConfirmRevoke {
+            page: Page::new(session)?,
+            name: app.name,
+            hint_error: Some(format!(
+                "This secret was last used {used}. Type its last four characters, {}, to confirm.",
+                view.last_four
+            )),
+            secret: view,
+        };
+        return html(StatusCode::BAD_REQUEST, &form);
+    }
     let also_tokens = fields.revoke_tokens.is_some();
+    let back = view.back_path.clone();
     let flash = match secrets::revoke_secret(
         &state.pool,
         app.id,
-        secret_id,
+        view.id,
         also_tokens,
+        actor,
         state.clock.now(),
     )
     .await?
@@ -204,6 +379,140 @@ pub async fn revoke(
             "Secret {} was already revoked. Nothing changed.",
             SecretHint::from_stored(row.hint)
         )),
+    };
+    session.set_flash(flash)?;
+    Ok(see_other(&back))
+}
+
+pub async fn revoke(
+    req: HttpRequest,
+    CurrentUser(user): CurrentUser,
+    session: TypedSession,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+    CsrfForm(fields): CsrfForm<RevokeFields>,
+) -> Result<HttpResponse, AppError> {
+    let (app, row) = owned_secret(&state, user.id, path.into_inner()).await?;
+    let view = SecretView::for_owner(row, None, state.clock.now());
+    let actor = Actor::new(&user, client_ip(&req));
+    revoke_confirmed(&state, &session, app, view, fields, actor).await
+}
+
+#[derive(Template)]
+#[template(path = "secret.html")]
+struct SecretDetail {
+    page: Page,
+    app_id: i32,
+    name: String,
+    secret: SecretView,
+    last_used_exact: Option<String>,
+    last_used_ip: Option<String>,
+    last_used_user_agent: Option<String>,
+    uses_24h: i64,
+    uses_7d: i64,
+}
+
+/// `GET /apps/{id}/secrets/{secret_id}`: everything known about one secret.
+pub async fn show(
+    CurrentUser(user): CurrentUser,
+    session: TypedSession,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, AppError> {
+    let (app, row) = owned_secret(&state, user.id, path.into_inner()).await?;
+    let now = state.clock.now();
+    let usage = secrets::usage(&state.pool, &state.usage, row.id, now).await?;
+    let created_by = secrets::list_secrets(&state.pool, app.id)
+        .await?
+        .into_iter()
+        .find(|(r, _)| r.id == row.id)
+        .and_then(|(_, email)| email);
+    let detail = SecretDetail {
+        page: Page::new(&session)?,
+        app_id: app.id,
+        name: app.name,
+        last_used_exact: row.last_used_at.map(|t| {
+            t.and_utc()
+                .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+        }),
+        last_used_ip: row.last_used_ip.clone(),
+        last_used_user_agent: row.last_used_user_agent.clone(),
+        uses_24h: usage.last_24_hours,
+        uses_7d: usage.last_7_days,
+        secret: SecretView::for_owner(row, created_by, now),
+    };
+    html(StatusCode::OK, &detail)
+}
+
+#[derive(Deserialize)]
+pub struct LabelFields {
+    #[serde(default)]
+    label: String,
+}
+
+pub async fn set_label(
+    req: HttpRequest,
+    CurrentUser(user): CurrentUser,
+    session: TypedSession,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+    CsrfForm(fields): CsrfForm<LabelFields>,
+) -> Result<HttpResponse, AppError> {
+    let (app, row) = owned_secret(&state, user.id, path.into_inner()).await?;
+    let detail = format!("/apps/{}/secrets/{}", app.id, row.id);
+    match SecretLabel::parse(&fields.label) {
+        Ok(label) => {
+            let actor = Actor::new(&user, client_ip(&req));
+            secrets::set_label(&state.pool, app.id, row.id, label, actor, state.clock.now())
+                .await?;
+            session.set_flash(Flash::success("Label saved."))?;
+        }
+        Err(message) => session.set_flash(Flash::error(message))?,
+    }
+    Ok(see_other(&detail))
+}
+
+#[derive(Deserialize)]
+pub struct ScheduleFields {
+    action: String,
+}
+
+/// Cancels a scheduled revocation, or brings it forward to now.
+pub async fn schedule(
+    req: HttpRequest,
+    CurrentUser(user): CurrentUser,
+    session: TypedSession,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+    CsrfForm(fields): CsrfForm<ScheduleFields>,
+) -> Result<HttpResponse, AppError> {
+    let (app, row) = owned_secret(&state, user.id, path.into_inner()).await?;
+    let hint = SecretHint::from_stored(row.hint.clone());
+    let actor = Actor::new(&user, client_ip(&req));
+    let now = state.clock.now();
+    let flash = match fields.action.as_str() {
+        "cancel" => {
+            if secrets::cancel_schedule(&state.pool, app.id, row.id, actor, now).await? {
+                Flash::success(format!(
+                    "The scheduled revocation of {hint} was cancelled. It stays active."
+                ))
+            } else {
+                Flash::error(format!("{hint} had no pending schedule to cancel."))
+            }
+        }
+        "now" => {
+            match secrets::revoke_secret(&state.pool, app.id, row.id, false, actor, now).await? {
+                Revocation::Revoked { .. } => Flash::success(format!("Secret {hint} revoked.")),
+                Revocation::AlreadyRevoked(_) => Flash::error(format!(
+                    "Secret {hint} was already revoked. Nothing changed."
+                )),
+            }
+        }
+        _ => {
+            return Err(AppError::BadRequest(
+                "Choose to cancel the schedule or to revoke now.".into(),
+            ))
+        }
     };
     session.set_flash(flash)?;
     Ok(see_other(&format!("/apps/{}", app.id)))

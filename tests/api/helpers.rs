@@ -269,10 +269,16 @@ impl Browser {
         revoke_path(&page, secret)
     }
 
-    /// Confirms the revocation of `secret` and returns the response.
+    /// Confirms the revocation of `secret` and returns the response. Types the secret's last
+    /// four characters, as the confirmation asks for a secret in recent use.
     pub async fn revoke_secret(&self, app_id: &str, secret: &str) -> Response {
         let path = self.revoke_path(app_id, secret).await;
-        self.submit(&path, &path, &[]).await
+        self.submit(
+            &path,
+            &path,
+            &[("confirm_hint", &secret[secret.len() - 4..])],
+        )
+        .await
     }
 }
 

@@ -935,8 +935,9 @@ async fn revoking_a_secret_keeps_its_tokens_unless_asked_to_revoke_them_too() {
         .post(
             &path,
             &[
-                ("csrf_token", &crate::helpers::csrf_token(&confirm)),
+                ("csrf_token", crate::helpers::csrf_token(&confirm).as_str()),
                 ("revoke_tokens", "on"),
+                ("confirm_hint", &s.secret[s.secret.len() - 4..]),
             ],
         )
         .await;

@@ -358,6 +358,8 @@ async fn the_database_itself_refuses_a_third_active_secret_and_an_unrevoke() {
                 hint: "abcd",
                 created_at: chrono::Utc::now().naive_utc(),
                 request_nonce: None,
+                label: "",
+                created_by: None,
             },
         )
     };
@@ -389,7 +391,7 @@ async fn last_used_is_written_at_most_once_a_minute_not_on_every_request() {
     let stored_last_used = || {
         let mut conn = pool.get().unwrap();
         let rows = keyturn::db::secrets::list_for_app(&mut conn, app_id.parse().unwrap()).unwrap();
-        rows[0].last_used_at
+        rows[0].0.last_used_at
     };
 
     app.token_basic(&client_id, &secret).await;

@@ -1,0 +1,10 @@
+DROP INDEX apps_name;
+DROP INDEX client_secrets_created_at;
+DROP INDEX client_secrets_last_used_at;
+DROP TABLE audit_events;
+DROP TABLE secret_usage;
+ALTER TABLE client_secrets DROP COLUMN last_used_user_agent;
+ALTER TABLE client_secrets DROP COLUMN last_used_ip;
+ALTER TABLE client_secrets DROP COLUMN created_by;
+ALTER TABLE client_secrets DROP COLUMN label;
+ALTER TABLE client_secrets DROP COLUMN expires_at;

@@ -1,0 +1,52 @@
+//! Who is acting, for the audit log. Every change to a secret is recorded with its actor; the
+//! log holds hints and labels at most, never a secret.
+
+use crate::auth::accounts::Account;
+use crate::db::{audit, Conn};
+use chrono::NaiveDateTime;
+
+/// The signed-in person making a change, and where from.
+#[derive(Debug, Clone)]
+pub struct Actor {
+    pub user_id: i32,
+    pub email: String,
+    pub is_admin: bool,
+    pub ip: Option<String>,
+}
+
+impl Actor {
+    pub fn new(account: &Account, ip: Option<String>) -> Self {
+        Actor {
+            user_id: account.id,
+            email: account.email.clone(),
+            is_admin: account.is_admin,
+            ip,
+        }
+    }
+}
+
+/// Writes one event; call it inside the transaction that makes the change.
+pub fn record(
+    conn: &mut Conn,
+    actor: &Actor,
+    action: &str,
+    app_id: i32,
+    secret_id: Option<i32>,
+    detail: &str,
+    now: NaiveDateTime,
+) -> diesel::QueryResult<()> {
+    audit::insert(
+        conn,
+        &audit::NewAuditEvent {
+            at: now,
+            actor_id: Some(actor.user_id),
+            actor_email: &actor.email,
+            actor_is_admin: actor.is_admin,
+            action,
+            app_id: Some(app_id),
+            secret_id,
+            detail,
+            ip: actor.ip.as_deref(),
+        },
+    )
+}

@@ -1,0 +1,266 @@
+//! The admin review: every app, its owner and its secrets, filtered, sorted and paginated in
+//! the database so that a page costs the same with 10 apps or 10,000.
+
+use super::schema::{apps, client_secrets, users};
+use super::secrets::SecretRow;
+use super::Conn;
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use diesel::sqlite::Sqlite;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StatusFilter {
+    All,
+    /// Live, including those with a scheduled revocation.
+    Active,
+    /// Live with a scheduled revocation.
+    Expiring,
+    /// Revoked by hand or by schedule.
+    Revoked,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UnusedFilter {
+    Any,
+    Never,
+    /// Last used before this many days ago, or never.
+    MoreThanDays(i64),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AdminSort {
+    /// By app name, then newest secret first: each app with its secrets under it.
+    App,
+    /// Never used first, then the longest unused: stale secrets on top.
+    LastUsedOldest,
+    LastUsedNewest,
+    NewestSecret,
+}
+
+#[derive(Debug, Clone)]
+pub struct AdminFilter {
+    pub search: Option<String>,
+    pub status: StatusFilter,
+    pub unused: UnusedFilter,
+    pub sort: AdminSort,
+}
+
+/// One row: an app with one of its secrets, or with none (then every secret field is `None`).
+#[derive(Debug, Clone, Queryable)]
+pub struct AdminRow {
+    pub app_id: i32,
+    pub app_name: String,
+    pub client_id: String,
+    pub owner_email: String,
+    pub secret_id: Option<i32>,
+    pub hint: Option<String>,
+    pub label: Option<String>,
+    pub created_at: Option<NaiveDateTime>,
+    pub last_used_at: Option<NaiveDateTime>,
+    pub revoked_at: Option<NaiveDateTime>,
+    pub expires_at: Option<NaiveDateTime>,
+}
+
+/// Applies the search and filters to a boxed query over apps, owners and secrets. A macro
+/// because Diesel's boxed select type cannot be named outside Diesel.
+macro_rules! filtered {
+    ($query:expr, $filter:expr, $now:expr) => {{
+        let filter: &AdminFilter = $filter;
+        let now: NaiveDateTime = $now;
+        let mut query = $query;
+        if let Some(search) = filter
+            .search
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+        {
+            let escaped = search
+                .replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_");
+            let pattern = format!("%{escaped}%");
+            query = query.filter(
+                apps::name
+                    .like(pattern.clone())
+                    .escape('\\')
+                    .or(users::email.like(pattern.clone()).escape('\\'))
+                    .or(apps::client_id.like(pattern).escape('\\')),
+            );
+        }
+        let has_secret = client_secrets::id.nullable().is_not_null();
+        let not_revoked = client_secrets::revoked_at.nullable().is_null();
+        let no_schedule = client_secrets::expires_at.nullable().is_null();
+        let schedule_pending = client_secrets::expires_at.nullable().gt(now);
+        query = match filter.status {
+            StatusFilter::All => query,
+            StatusFilter::Active => query.filter(
+                has_secret
+                    .and(not_revoked)
+                    .and(no_schedule.or(schedule_pending)),
+            ),
+            StatusFilter::Expiring => {
+                query.filter(has_secret.and(not_revoked).and(schedule_pending))
+            }
+            StatusFilter::Revoked => query.filter(
+                has_secret.and(
+                    client_secrets::revoked_at
+                        .nullable()
+                        .is_not_null()
+                        .or(client_secrets::expires_at.nullable().le(now)),
+                ),
+            ),
+        };
+        match filter.unused {
+            UnusedFilter::Any => query,
+            UnusedFilter::Never => {
+                query.filter(has_secret.and(client_secrets::last_used_at.nullable().is_null()))
+            }
+            UnusedFilter::MoreThanDays(days) => {
+                let cutoff = now - chrono::TimeDelta::days(days);
+                query.filter(
+                    has_secret.and(
+                        client_secrets::last_used_at
+                            .nullable()
+                            .is_null()
+                            .or(client_secrets::last_used_at.nullable().lt(cutoff)),
+                    ),
+                )
+            }
+        }
+    }};
+}
+
+/// The rows query, filtered and sorted.
+macro_rules! rows {
+    ($filter:expr, $now:expr) => {{
+        let filter: &AdminFilter = $filter;
+        let query = apps::table
+            .inner_join(users::table)
+            .left_join(client_secrets::table)
+            .select((
+                apps::id,
+                apps::name,
+                apps::client_id,
+                users::email,
+                client_secrets::id.nullable(),
+                client_secrets::hint.nullable(),
+                client_secrets::label.nullable(),
+                client_secrets::created_at.nullable(),
+                client_secrets::last_used_at.nullable(),
+                client_secrets::revoked_at.nullable(),
+                client_secrets::expires_at.nullable(),
+            ))
+            .into_boxed::<Sqlite>();
+        let query = filtered!(query, filter, $now);
+        match filter.sort {
+            AdminSort::App => query.order((
+                apps::name.asc(),
+                apps::id.asc(),
+                client_secrets::id.nullable().desc(),
+            )),
+            // NULL sorts differently across databases, so "never used" is ordered explicitly.
+            AdminSort::LastUsedOldest => query.order((
+                client_secrets::last_used_at.nullable().is_null().desc(),
+                client_secrets::last_used_at.nullable().asc(),
+                client_secrets::id.nullable().asc(),
+            )),
+            AdminSort::LastUsedNewest => query.order((
+                client_secrets::last_used_at.nullable().is_null().asc(),
+                client_secrets::last_used_at.nullable().desc(),
+                client_secrets::id.nullable().desc(),
+            )),
+            AdminSort::NewestSecret => {
+                query.order((client_secrets::id.nullable().desc(), apps::id.desc()))
+            }
+        }
+    }};
+}
+
+/// One page of rows and the total number of rows that match.
+pub fn page(
+    conn: &mut Conn,
+    filter: &AdminFilter,
+    now: NaiveDateTime,
+    offset: i64,
+    limit: i64,
+) -> QueryResult<(i64, Vec<AdminRow>)> {
+    let count = apps::table
+        .inner_join(users::table)
+        .left_join(client_secrets::table)
+        .select(diesel::dsl::count_star())
+        .into_boxed::<Sqlite>();
+    let total = filtered!(count, filter, now).get_result(conn)?;
+    let rows = rows!(filter, now).offset(offset).limit(limit).load(conn)?;
+    Ok((total, rows))
+}
+
+/// Every matching row, for the CSV export.
+pub fn all(
+    conn: &mut Conn,
+    filter: &AdminFilter,
+    now: NaiveDateTime,
+) -> QueryResult<Vec<AdminRow>> {
+    rows!(filter, now).load(conn)
+}
+
+/// A live secret that nobody has used in a while (or ever).
+#[derive(Debug, Clone, Queryable)]
+pub struct StaleSecret {
+    pub app_id: i32,
+    pub app_name: String,
+    pub owner_email: String,
+    pub secret: SecretRow,
+}
+
+/// Live secrets never used, or last used before `cutoff`; the stalest first.
+pub fn stale_secrets(
+    conn: &mut Conn,
+    now: NaiveDateTime,
+    cutoff: NaiveDateTime,
+) -> QueryResult<Vec<StaleSecret>> {
+    client_secrets::table
+        .inner_join(apps::table.inner_join(users::table))
+        .filter(client_secrets::revoked_at.is_null())
+        .filter(
+            client_secrets::expires_at
+                .is_null()
+                .or(client_secrets::expires_at.gt(now)),
+        )
+        .filter(
+            client_secrets::last_used_at
+                .is_null()
+                .or(client_secrets::last_used_at.lt(cutoff)),
+        )
+        .order((
+            client_secrets::last_used_at.is_null().desc(),
+            client_secrets::last_used_at.asc(),
+            client_secrets::id.asc(),
+        ))
+        .limit(500)
+        .select((apps::id, apps::name, users::email, SecretRow::as_select()))
+        .load(conn)
+}
+
+/// Every live secret, oldest first, to find apps whose rotation was left half-done.
+pub fn live_secrets(conn: &mut Conn, now: NaiveDateTime) -> QueryResult<Vec<StaleSecret>> {
+    client_secrets::table
+        .inner_join(apps::table.inner_join(users::table))
+        .filter(client_secrets::revoked_at.is_null())
+        .filter(
+            client_secrets::expires_at
+                .is_null()
+                .or(client_secrets::expires_at.gt(now)),
+        )
+        .order((client_secrets::app_id.asc(), client_secrets::id.asc()))
+        .select((apps::id, apps::name, users::email, SecretRow::as_select()))
+        .load(conn)
+}
+
+/// A secret by id alone, for admins.
+pub fn find_secret(conn: &mut Conn, secret_id: i32) -> QueryResult<Option<SecretRow>> {
+    client_secrets::table
+        .find(secret_id)
+        .select(SecretRow::as_select())
+        .first(conn)
+        .optional()
+}

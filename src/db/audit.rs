@@ -1,0 +1,48 @@
+//! The audit log: who did what, when, from where. Never a secret.
+
+use super::schema::audit_events;
+use super::Conn;
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+#[derive(Insertable)]
+#[diesel(table_name = audit_events)]
+pub struct NewAuditEvent<'a> {
+    pub at: NaiveDateTime,
+    pub actor_id: Option<i32>,
+    pub actor_email: &'a str,
+    pub actor_is_admin: bool,
+    pub action: &'a str,
+    pub app_id: Option<i32>,
+    pub secret_id: Option<i32>,
+    pub detail: &'a str,
+    pub ip: Option<&'a str>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = audit_events)]
+pub struct AuditEvent {
+    pub at: NaiveDateTime,
+    pub actor_email: String,
+    pub actor_is_admin: bool,
+    pub action: String,
+    pub detail: String,
+    pub ip: Option<String>,
+}
+
+pub fn insert(conn: &mut Conn, event: &NewAuditEvent) -> QueryResult<()> {
+    diesel::insert_into(audit_events::table)
+        .values(event)
+        .execute(conn)
+        .map(drop)
+}
+
+/// The app's most recent events, newest first.
+pub fn recent_for_app(conn: &mut Conn, app_id: i32, limit: i64) -> QueryResult<Vec<AuditEvent>> {
+    audit_events::table
+        .filter(audit_events::app_id.eq(app_id))
+        .order(audit_events::id.desc())
+        .limit(limit)
+        .select(AuditEvent::as_select())
+        .load(conn)
+}

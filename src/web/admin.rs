@@ -1,0 +1,420 @@
+//! The admin review of every app and secret: search, filters, sorting, pages of 50, the stale
+//! secrets view, CSV export, and revoking any secret.
+
+use super::secrets::{revoke_confirmed, ConfirmRevoke, RevokeFields, SecretView};
+use super::{client_ip, html, Page, TimeView};
+use crate::audit::Actor;
+use crate::auth::{AdminUser, CsrfForm, TypedSession};
+use crate::db::admin::{self, AdminFilter, AdminRow, AdminSort, StatusFilter, UnusedFilter};
+use crate::db::{self, apps::App, secrets::SecretRow};
+use crate::domain::{SecretHint, SecretStatus};
+use crate::error::AppError;
+use crate::startup::AppState;
+use actix_web::http::{header, StatusCode};
+use actix_web::{web, HttpRequest, HttpResponse};
+use anyhow::Context;
+use askama::Template;
+use chrono::{NaiveDateTime, TimeDelta};
+use serde::Deserialize;
+
+pub const PAGE_SIZE: i64 = 50;
+/// A live secret unused this long is stale.
+const STALE_AFTER: TimeDelta = TimeDelta::days(30);
+/// Two live secrets for this long means a rotation was left half-done.
+const HALF_DONE_AFTER: TimeDelta = TimeDelta::days(7);
+
+/// The query string of `/admin` and `/admin/export.csv`.
+#[derive(Debug, Default, Deserialize)]
+pub struct AdminQuery {
+    q: Option<String>,
+    status: Option<String>,
+    unused: Option<String>,
+    days: Option<String>,
+    sort: Option<String>,
+    page: Option<String>,
+}
+
+/// What the filter form shows as chosen.
+struct Chosen {
+    q: String,
+    status: &'static str,
+    unused: &'static str,
+    days: String,
+    sort: &'static str,
+}
+
+impl AdminQuery {
+    fn parse(&self) -> Result<(AdminFilter, Chosen, i64), AppError> {
+        let bad = |what: &str| AppError::BadRequest(format!("Unknown {what} in the filter."));
+        let (status, status_name) = match self.status.as_deref().unwrap_or("all") {
+            "" | "all" => (StatusFilter::All, "all"),
+            "active" => (StatusFilter::Active, "active"),
+            "expiring" => (StatusFilter::Expiring, "expiring"),
+            "revoked" => (StatusFilter::Revoked, "revoked"),
+            _ => return Err(bad("status")),
+        };
+        let days_text = self.days.clone().unwrap_or_default();
+        let (unused, unused_name) = match self.unused.as_deref().unwrap_or("any") {
+            "" | "any" => (UnusedFilter::Any, "any"),
+            "never" => (UnusedFilter::Never, "never"),
+            "days" => {
+                let days: i64 = days_text
+                    .trim()
+                    .parse()
+                    .ok()
+                    .filter(|d| (1..=3650).contains(d))
+                    .ok_or_else(|| {
+                        AppError::BadRequest("Days must be a whole number from 1 to 3650.".into())
+                    })?;
+                (UnusedFilter::MoreThanDays(days), "days")
+            }
+            _ => return Err(bad("usage filter")),
+        };
+        let (sort, sort_name) = match self.sort.as_deref().unwrap_or("app") {
+            "" | "app" => (AdminSort::App, "app"),
+            "last_used" => (AdminSort::LastUsedOldest, "last_used"),
+            "last_used_desc" => (AdminSort::LastUsedNewest, "last_used_desc"),
+            "newest" => (AdminSort::NewestSecret, "newest"),
+            _ => return Err(bad("sort order")),
+        };
+        let page =
+            match self.page.as_deref() {
+                None | Some("") => 1,
+                Some(p) => p.parse::<i64>().ok().filter(|p| *p >= 1).ok_or_else(|| {
+                    AppError::BadRequest("The page must be a number from 1.".into())
+                })?,
+            };
+        let search = self.q.clone().filter(|q| !q.trim().is_empty());
+        if search.as_ref().is_some_and(|q| q.chars().count() > 200) {
+            return Err(AppError::BadRequest("The search is too long.".into()));
+        }
+        let chosen = Chosen {
+            q: search.clone().unwrap_or_default(),
+            status: status_name,
+            unused: unused_name,
+            days: days_text,
+            sort: sort_name,
+        };
+        Ok((
+            AdminFilter {
+                search,
+                status,
+                unused,
+                sort,
+            },
+            chosen,
+            page,
+        ))
+    }
+}
+
+/// The filter as a query string, to keep it across pages and in the CSV link.
+fn query_string(chosen: &Chosen) -> String {
+    url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("q", &chosen.q)
+        .append_pair("status", chosen.status)
+        .append_pair("unused", chosen.unused)
+        .append_pair("days", &chosen.days)
+        .append_pair("sort", chosen.sort)
+        .finish()
+}
+
+fn status_of(row: &AdminRow, now: NaiveDateTime) -> Option<SecretStatus> {
+    row.secret_id
+        .map(|_| SecretStatus::of(row.revoked_at, row.expires_at, now))
+}
+
+fn status_words(status: SecretStatus) -> (&'static str, &'static str, Option<NaiveDateTime>) {
+    match status {
+        SecretStatus::Active => ("active", "Active", None),
+        SecretStatus::Expiring { at } => ("expiring", "Expires", Some(at)),
+        SecretStatus::Revoked { at } => ("revoked", "Revoked", Some(at)),
+        SecretStatus::Expired { at } => ("expired", "Expired", Some(at)),
+    }
+}
+
+struct AdminRowView {
+    /// Set on the first row of each run of rows of one app: the group heading.
+    app_heading: bool,
+    app_name: String,
+    client_id: String,
+    owner_email: String,
+    secret_id: Option<i32>,
+    hint: String,
+    label: String,
+    created: Option<TimeView>,
+    last_used: Option<TimeView>,
+    status_kind: &'static str,
+    status_text: &'static str,
+    status_at: Option<TimeView>,
+    live: bool,
+}
+
+#[derive(Template)]
+#[template(path = "admin.html")]
+struct AllApps {
+    page: Page,
+    rows: Vec<AdminRowView>,
+    total: i64,
+    page_number: i64,
+    pages: i64,
+    chosen: Chosen,
+    query: String,
+}
+
+pub async fn all_apps(
+    _: AdminUser,
+    session: TypedSession,
+    state: web::Data<AppState>,
+    query: web::Query<AdminQuery>,
+) -> Result<HttpResponse, AppError> {
+    let (filter, chosen, page_number) = query.parse()?;
+    let now = state.clock.now();
+    let offset = (page_number - 1) * PAGE_SIZE;
+    let (total, rows) = db::run(&state.pool, move |conn| {
+        admin::page(conn, &filter, now, offset, PAGE_SIZE).context("loading the admin review")
+    })
+    .await?;
+    let mut previous_app = None;
+    let rows = rows
+        .into_iter()
+        .map(|row| {
+            let status = status_of(&row, now);
+            let (status_kind, status_text, at) =
+                status
+                    .map(status_words)
+                    .unwrap_or(("none", "No secrets", None));
+            let view = AdminRowView {
+                app_heading: previous_app != Some(row.app_id),
+                app_name: row.app_name,
+                client_id: row.client_id,
+                owner_email: row.owner_email,
+                secret_id: row.secret_id,
+                hint: row
+                    .hint
+                    .map(|h| SecretHint::from_stored(h).to_string())
+                    .unwrap_or_default(),
+                label: row.label.unwrap_or_default(),
+                created: row.created_at.map(|t| TimeView::new(t, now)),
+                last_used: row.last_used_at.map(|t| TimeView::new(t, now)),
+                status_kind,
+                status_text,
+                status_at: at.map(|t| TimeView::new(t, now)),
+                live: status.is_some_and(|s| s.is_live()),
+            };
+            previous_app = Some(row.app_id);
+            view
+        })
+        .collect();
+    let pages = ((total + PAGE_SIZE - 1) / PAGE_SIZE).max(1);
+    let query = query_string(&chosen);
+    html(
+        StatusCode::OK,
+        &AllApps {
+            page: Page::new(&session)?,
+            rows,
+            total,
+            page_number,
+            pages,
+            chosen,
+            query,
+        },
+    )
+}
+
+/// `/admin/export.csv`: the same rows as the review, every page, as CSV.
+pub async fn export_csv(
+    _: AdminUser,
+    state: web::Data<AppState>,
+    query: web::Query<AdminQuery>,
+) -> Result<HttpResponse, AppError> {
+    let (filter, _, _) = query.parse()?;
+    let now = state.clock.now();
+    let rows = db::run(&state.pool, move |conn| {
+        admin::all(conn, &filter, now).context("exporting the admin review")
+    })
+    .await?;
+    let iso = |t: Option<NaiveDateTime>| {
+        t.map(|t| {
+            t.and_utc()
+                .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+        })
+        .unwrap_or_default()
+    };
+    let mut out =
+        String::from("app,client_id,owner,secret,label,created,last_used,status,status_at\r\n");
+    for row in rows {
+        let status = status_of(&row, now).map(status_words);
+        let fields = [
+            row.app_name,
+            row.client_id,
+            row.owner_email,
+            row.hint
+                .map(|h| SecretHint::from_stored(h).to_string())
+                .unwrap_or_default(),
+            row.label.unwrap_or_default(),
+            iso(row.created_at),
+            iso(row.last_used_at),
+            status
+                .map(|s| s.1.to_owned())
+                .unwrap_or_else(|| "No secrets".into()),
+            iso(status.and_then(|s| s.2)),
+        ];
+        let line: Vec<String> = fields.iter().map(|f| csv_field(f)).collect();
+        out.push_str(&line.join(","));
+        out.push_str("\r\n");
+    }
+    Ok(HttpResponse::Ok()
+        .content_type("text/csv; charset=utf-8")
+        .insert_header((
+            header::CONTENT_DISPOSITION,
+            "attachment; filename=\"keyturn-secrets.csv\"",
+        ))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .body(out))
+}
+
+/// RFC 4180 quoting, and a leading `'` on anything a spreadsheet would run as a formula
+/// (app names and labels are typed by developers).
+fn csv_field(value: &str) -> String {
+    let value = if value.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{value}")
+    } else {
+        value.to_owned()
+    };
+    if value.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", value.replace('"', "\"\""))
+    } else {
+        value
+    }
+}
+
+struct StaleView {
+    app_id: i32,
+    app_name: String,
+    owner_email: String,
+    hint: String,
+    label: String,
+    secret_id: i32,
+    created: TimeView,
+    last_used: Option<TimeView>,
+}
+
+struct HalfDoneView {
+    app_name: String,
+    owner_email: String,
+    both_live_since: TimeView,
+    hints: String,
+}
+
+#[derive(Template)]
+#[template(path = "admin_stale.html")]
+struct Stale {
+    page: Page,
+    stale: Vec<StaleView>,
+    half_done: Vec<HalfDoneView>,
+}
+
+pub async fn stale(
+    _: AdminUser,
+    session: TypedSession,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, AppError> {
+    let now = state.clock.now();
+    let (stale, live) = db::run(&state.pool, move |conn| -> anyhow::Result<_> {
+        let stale =
+            admin::stale_secrets(conn, now, now - STALE_AFTER).context("loading stale secrets")?;
+        let live = admin::live_secrets(conn, now).context("loading live secrets")?;
+        Ok((stale, live))
+    })
+    .await?;
+    let stale = stale
+        .into_iter()
+        .map(|s| StaleView {
+            app_id: s.app_id,
+            app_name: s.app_name,
+            owner_email: s.owner_email,
+            hint: SecretHint::from_stored(s.secret.hint).to_string(),
+            label: s.secret.label,
+            secret_id: s.secret.id,
+            created: TimeView::new(s.secret.created_at, now),
+            last_used: s.secret.last_used_at.map(|t| TimeView::new(t, now)),
+        })
+        .collect();
+    let mut half_done = Vec::new();
+    for group in live.chunk_by(|a, b| a.app_id == b.app_id) {
+        if let [.., newer] = group {
+            if group.len() >= 2 && newer.secret.created_at <= now - HALF_DONE_AFTER {
+                let hints: Vec<String> = group
+                    .iter()
+                    .map(|s| SecretHint::from_stored(s.secret.hint.clone()).to_string())
+                    .collect();
+                half_done.push(HalfDoneView {
+                    app_name: newer.app_name.clone(),
+                    owner_email: newer.owner_email.clone(),
+                    both_live_since: TimeView::new(newer.secret.created_at, now),
+                    hints: hints.join(", "),
+                });
+            }
+        }
+    }
+    html(
+        StatusCode::OK,
+        &Stale {
+            page: Page::new(&session)?,
+            stale,
+            half_done,
+        },
+    )
+}
+
+/// Any secret and its app, by the secret's id alone.
+async fn any_secret(state: &AppState, raw_id: &str) -> Result<(App, SecretRow), AppError> {
+    let secret_id = raw_id.parse::<i32>().map_err(|_| AppError::NotFound)?;
+    let found = db::run(&state.pool, move |conn| -> anyhow::Result<_> {
+        let Some(row) = admin::find_secret(conn, secret_id).context("loading a secret")? else {
+            return Ok(None);
+        };
+        let app = db::apps::find(conn, row.app_id).context("loading an app")?;
+        Ok(app.map(|app| (app, row)))
+    })
+    .await?;
+    found.ok_or(AppError::NotFound)
+}
+
+fn admin_view(row: SecretRow, now: NaiveDateTime) -> SecretView {
+    let revoke_path = format!("/admin/secrets/{}/revoke", row.id);
+    SecretView::new(row, None, now, "/admin", revoke_path)
+}
+
+pub async fn confirm_revoke(
+    _: AdminUser,
+    session: TypedSession,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let (app, row) = any_secret(&state, &path).await?;
+    html(
+        StatusCode::OK,
+        &ConfirmRevoke {
+            page: Page::new(&session)?,
+            name: app.name,
+            secret: admin_view(row, state.clock.now()),
+            hint_error: None,
+        },
+    )
+}
+
+pub async fn revoke(
+    req: HttpRequest,
+    AdminUser(admin): AdminUser,
+    session: TypedSession,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    CsrfForm(fields): CsrfForm<RevokeFields>,
+) -> Result<HttpResponse, AppError> {
+    let (app, row) = any_secret(&state, &path).await?;
+    let view = admin_view(row, state.clock.now());
+    let actor = Actor::new(&admin, client_ip(&req));
+    revoke_confirmed(&state, &session, app, view, fields, actor).await
+}
