@@ -72,7 +72,8 @@ impl TimeView {
 fn relative_time(at: NaiveDateTime, now: NaiveDateTime) -> String {
     let seconds = (now - at).num_seconds();
     if seconds < -59 {
-        return format!("in {}", span(-seconds, at));
+        // Round to the nearest minute: a schedule set a moment ago for one hour reads "in 1 hour".
+        return format!("in {}", span(-seconds + 30, at));
     }
     match seconds {
         i64::MIN..=59 => "just now".to_owned(),
@@ -236,7 +237,8 @@ mod tests {
         assert_eq!(ago(86_400), "1 day ago");
         assert!(ago(90 * 86_400).starts_with("on "));
         assert_eq!(ago(-3600), "in 1 hour");
-        assert_eq!(ago(-(59 * 60 + 59)), "in 59 minutes");
+        assert_eq!(ago(-(59 * 60 + 59)), "in 1 hour");
+        assert_eq!(ago(-(59 * 60)), "in 59 minutes");
         assert_eq!(ago(-7 * 86_400), "in 7 days");
     }
 }

@@ -125,6 +125,22 @@ impl TestApp {
             .unwrap()
     }
 
+    /// A browser logged in as an admin made with the same code as `keyturn create-admin`.
+    pub async fn admin_browser(&self) -> Browser {
+        let pool = keyturn::db::connect_and_migrate(self.db_path.to_str().unwrap()).unwrap();
+        let email = keyturn::domain::Email::parse("admin@example.com").unwrap();
+        let password = keyturn::domain::Password::parse(PASSWORD.to_owned().into()).unwrap();
+        keyturn::auth::accounts::create_admin(&pool, 4, email, password, self.clock.now())
+            .await
+            .unwrap();
+        let browser = self.new_browser();
+        assert_eq!(
+            browser.log_in("admin@example.com", PASSWORD).await.status(),
+            StatusCode::SEE_OTHER
+        );
+        browser
+    }
+
     /// Every byte the database holds on disk (main file and write-ahead log).
     pub fn database_bytes(&self) -> Vec<u8> {
         let mut bytes = Vec::new();
@@ -247,6 +263,21 @@ impl Browser {
     /// Goes through the confirmation page and returns the shown-once plaintext.
     pub async fn generate_secret(&self, app_id: &str) -> String {
         let response = self.confirm_generate(app_id).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        element_text(&response.text().await.unwrap(), "new-secret")
+    }
+
+    /// Generates through the confirmation page with extra form fields (label, schedule).
+    pub async fn generate_secret_with(&self, app_id: &str, extra: &[(&str, &str)]) -> String {
+        let page = self.get_html(&format!("/apps/{app_id}/secrets/new")).await;
+        let token = csrf_token(&page);
+        let nonce = input_value(&page, "request_nonce");
+        let mut fields = vec![
+            ("csrf_token", token.as_str()),
+            ("request_nonce", nonce.as_str()),
+        ];
+        fields.extend_from_slice(extra);
+        let response = self.post(&format!("/apps/{app_id}/secrets"), &fields).await;
         assert_eq!(response.status(), StatusCode::OK);
         element_text(&response.text().await.unwrap(), "new-secret")
     }

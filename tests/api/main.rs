@@ -3,9 +3,11 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod accounts;
+mod admin;
 mod apps;
 mod helpers;
 mod oauth;
+mod rotation;
 mod secrets;
 mod security;
 mod token;
