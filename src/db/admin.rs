@@ -241,16 +241,34 @@ pub fn stale_secrets(
         .load(conn)
 }
 
-/// Every live secret, oldest first, to find apps whose rotation was left half-done.
-pub fn live_secrets(conn: &mut Conn, now: NaiveDateTime) -> QueryResult<Vec<StaleSecret>> {
+/// The live secrets of apps that have had two or more live secrets since before `cutoff`
+/// (a rotation left half-done), grouped by app, oldest secret first.
+pub fn half_done_rotations(
+    conn: &mut Conn,
+    now: NaiveDateTime,
+    cutoff: NaiveDateTime,
+) -> QueryResult<Vec<StaleSecret>> {
+    use diesel::dsl::{count, max};
+    let live = client_secrets::revoked_at.is_null().and(
+        client_secrets::expires_at
+            .is_null()
+            .or(client_secrets::expires_at.gt(now)),
+    );
+    let app_ids: Vec<i32> = client_secrets::table
+        .filter(live)
+        .group_by(client_secrets::app_id)
+        .having(
+            count(client_secrets::id)
+                .ge(2)
+                .and(max(client_secrets::created_at).le(cutoff)),
+        )
+        .select(client_secrets::app_id)
+        .limit(500)
+        .load(conn)?;
     client_secrets::table
         .inner_join(apps::table.inner_join(users::table))
-        .filter(client_secrets::revoked_at.is_null())
-        .filter(
-            client_secrets::expires_at
-                .is_null()
-                .or(client_secrets::expires_at.gt(now)),
-        )
+        .filter(client_secrets::app_id.eq_any(app_ids))
+        .filter(live)
         .order((client_secrets::app_id.asc(), client_secrets::id.asc()))
         .select((apps::id, apps::name, users::email, SecretRow::as_select()))
         .load(conn)

@@ -324,7 +324,8 @@ pub async fn stale(
     let (stale, live) = db::run(&state.pool, move |conn| -> anyhow::Result<_> {
         let stale =
             admin::stale_secrets(conn, now, now - STALE_AFTER).context("loading stale secrets")?;
-        let live = admin::live_secrets(conn, now).context("loading live secrets")?;
+        let live = admin::half_done_rotations(conn, now, now - HALF_DONE_AFTER)
+            .context("loading half-done rotations")?;
         Ok((stale, live))
     })
     .await?;
@@ -341,23 +342,22 @@ pub async fn stale(
             last_used: s.secret.last_used_at.map(|t| TimeView::new(t, now)),
         })
         .collect();
-    let mut half_done = Vec::new();
-    for group in live.chunk_by(|a, b| a.app_id == b.app_id) {
-        if let [.., newer] = group {
-            if group.len() >= 2 && newer.secret.created_at <= now - HALF_DONE_AFTER {
-                let hints: Vec<String> = group
-                    .iter()
-                    .map(|s| SecretHint::from_stored(s.secret.hint.clone()).to_string())
-                    .collect();
-                half_done.push(HalfDoneView {
-                    app_name: newer.app_name.clone(),
-                    owner_email: newer.owner_email.clone(),
-                    both_live_since: TimeView::new(newer.secret.created_at, now),
-                    hints: hints.join(", "),
-                });
-            }
-        }
-    }
+    let half_done = live
+        .chunk_by(|a, b| a.app_id == b.app_id)
+        .filter_map(|group| {
+            let newer = group.last()?;
+            let hints: Vec<String> = group
+                .iter()
+                .map(|s| SecretHint::from_stored(s.secret.hint.clone()).to_string())
+                .collect();
+            Some(HalfDoneView {
+                app_name: newer.app_name.clone(),
+                owner_email: newer.owner_email.clone(),
+                both_live_since: TimeView::new(newer.secret.created_at, now),
+                hints: hints.join(", "),
+            })
+        })
+        .collect();
     html(
         StatusCode::OK,
         &Stale {
