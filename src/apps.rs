@@ -1,5 +1,6 @@
 //! Registering apps and finding the signed-in developer's own apps.
 
+use crate::audit::{self, Actor};
 use crate::db::{self, apps, apps::App, apps::AppSummary, DbPool};
 use crate::domain::{AppName, ClientId, RedirectUris};
 use anyhow::Context;
@@ -15,23 +16,39 @@ pub enum AppsError {
 
 pub async fn create_app(
     pool: &DbPool,
-    owner_id: i32,
+    actor: Actor,
     name: AppName,
     redirect_uris: RedirectUris,
     now: chrono::NaiveDateTime,
 ) -> Result<App, AppsError> {
+    let owner_id = actor
+        .user_id
+        .ok_or_else(|| anyhow::anyhow!("apps are created by people"))?;
     db::run(pool, move |conn| {
-        let client_id = ClientId::generate();
-        let new = apps::NewApp {
-            owner_id,
-            name: name.as_str(),
-            client_id: client_id.as_str(),
-            redirect_uris: &redirect_uris.to_stored(),
-            created_at: now,
-        };
-        apps::insert(conn, &new)
-            .context("inserting an app")
-            .map_err(AppsError::from)
+        conn.immediate_transaction(|conn| {
+            let client_id = ClientId::generate();
+            let new = apps::NewApp {
+                owner_id,
+                name: name.as_str(),
+                client_id: client_id.as_str(),
+                redirect_uris: &redirect_uris.to_stored(),
+                created_at: now,
+            };
+            let app = apps::insert(conn, &new)?;
+            let detail = format!("Created the app \"{}\"", app.name);
+            audit::record(
+                conn,
+                &actor,
+                "app.created",
+                Some(app.id),
+                None,
+                &detail,
+                now,
+            )?;
+            Ok::<_, diesel::result::Error>(app)
+        })
+        .context("creating an app")
+        .map_err(AppsError::from)
     })
     .await
 }

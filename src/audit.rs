@@ -8,7 +8,8 @@ use chrono::NaiveDateTime;
 /// The signed-in person making a change, and where from.
 #[derive(Debug, Clone)]
 pub struct Actor {
-    pub user_id: i32,
+    /// `None` for an OAuth client acting on its own tokens.
+    pub user_id: Option<i32>,
     pub email: String,
     pub is_admin: bool,
     pub ip: Option<String>,
@@ -17,9 +18,19 @@ pub struct Actor {
 impl Actor {
     pub fn new(account: &Account, ip: Option<String>) -> Self {
         Actor {
-            user_id: account.id,
+            user_id: Some(account.id),
             email: account.email.clone(),
             is_admin: account.is_admin,
+            ip,
+        }
+    }
+
+    /// An OAuth client, named by its client id.
+    pub fn client(client_id: &str, ip: Option<String>) -> Self {
+        Actor {
+            user_id: None,
+            email: format!("client {client_id}"),
+            is_admin: false,
             ip,
         }
     }
@@ -30,7 +41,7 @@ pub fn record(
     conn: &mut Conn,
     actor: &Actor,
     action: &str,
-    app_id: i32,
+    app_id: Option<i32>,
     secret_id: Option<i32>,
     detail: &str,
     now: NaiveDateTime,
@@ -39,11 +50,11 @@ pub fn record(
         conn,
         &audit::NewAuditEvent {
             at: now,
-            actor_id: Some(actor.user_id),
+            actor_id: actor.user_id,
             actor_email: &actor.email,
             actor_is_admin: actor.is_admin,
             action,
-            app_id: Some(app_id),
+            app_id,
             secret_id,
             detail,
             ip: actor.ip.as_deref(),

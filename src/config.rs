@@ -23,6 +23,13 @@ pub struct Settings {
     pub session_key: Option<SecretString>,
     /// `KEYTURN_ACCESS_TOKEN_TTL`: lifetime of issued access tokens, in seconds.
     pub access_token_ttl_seconds: i64,
+    /// `KEYTURN_THROTTLE_FAILURES`: failed logins (per account and per address) or failed client
+    /// authentications (per client id and per address) allowed in 15 minutes before HTTP 429.
+    pub throttle_failures: usize,
+    /// `KEYTURN_SESSION_IDLE_TIMEOUT`: seconds without a request after which a session ends.
+    pub session_idle_seconds: i64,
+    /// `KEYTURN_SESSION_MAX_AGE`: seconds after login after which a session ends regardless.
+    pub session_max_age_seconds: i64,
 }
 
 impl Settings {
@@ -35,6 +42,9 @@ impl Settings {
             public_url: None,
             session_key: None,
             access_token_ttl_seconds: 3600,
+            throttle_failures: 10,
+            session_idle_seconds: 30 * 60,
+            session_max_age_seconds: 12 * 60 * 60,
         }
     }
 
@@ -83,8 +93,29 @@ impl Settings {
             }
             settings.access_token_ttl_seconds = ttl;
         }
+        if let Some(n) = var("KEYTURN_THROTTLE_FAILURES") {
+            settings.throttle_failures = n
+                .parse()
+                .ok()
+                .filter(|n| *n >= 1)
+                .context("KEYTURN_THROTTLE_FAILURES must be a whole number from 1")?;
+        }
+        if let Some(s) = var("KEYTURN_SESSION_IDLE_TIMEOUT") {
+            settings.session_idle_seconds = positive(&s, "KEYTURN_SESSION_IDLE_TIMEOUT")?;
+        }
+        if let Some(s) = var("KEYTURN_SESSION_MAX_AGE") {
+            settings.session_max_age_seconds = positive(&s, "KEYTURN_SESSION_MAX_AGE")?;
+        }
         Ok(settings)
     }
+}
+
+fn positive(raw: &str, name: &str) -> anyhow::Result<i64> {
+    raw.trim()
+        .parse::<i64>()
+        .ok()
+        .filter(|n| *n > 0)
+        .with_context(|| format!("{name} must be a whole number of seconds above 0"))
 }
 
 /// An unset or empty variable both mean "use the default".

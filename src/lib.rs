@@ -11,5 +11,6 @@ pub mod oauth;
 pub mod secrets;
 pub mod startup;
 pub mod telemetry;
+pub mod throttle;
 pub mod tokens;
 pub mod web;

@@ -175,7 +175,7 @@ pub async fn generate_secret(
                     created_at: now,
                     request_nonce: request.request_nonce.as_deref(),
                     label: request.label.as_str(),
-                    created_by: Some(actor.user_id),
+                    created_by: actor.user_id,
                 },
             )?;
             let mut detail = format!("Generated {hint}");
@@ -192,7 +192,7 @@ pub async fn generate_secret(
                 conn,
                 &actor,
                 "secret.generated",
-                app_id,
+                Some(app_id),
                 Some(row.id),
                 &detail,
                 now,
@@ -251,7 +251,7 @@ pub async fn revoke_secret(
                 conn,
                 &actor,
                 "secret.revoked",
-                app_id,
+                Some(app_id),
                 Some(row.id),
                 &detail,
                 now,
@@ -289,7 +289,7 @@ pub async fn cancel_schedule(
                     conn,
                     &actor,
                     "secret.schedule_cancelled",
-                    app_id,
+                    Some(app_id),
                     Some(row.id),
                     &detail,
                     now,
@@ -323,7 +323,7 @@ pub async fn set_label(
                 conn,
                 &actor,
                 "secret.labelled",
-                app_id,
+                Some(app_id),
                 Some(row.id),
                 &detail,
                 now,
@@ -420,6 +420,53 @@ fn hour_of(t: NaiveDateTime) -> NaiveDateTime {
     t.duration_trunc(TimeDelta::hours(1)).unwrap_or(t)
 }
 
+/// Presented secrets already proven by bcrypt in this process, keyed by the SHA-256 of the
+/// presented string, mapped to their row. A hit skips bcrypt; the secret's status is still read
+/// from the database on every request, so a revoke takes effect at once on every instance.
+/// Failures are never remembered. Bounded: when full it starts over.
+#[derive(Debug, Default)]
+pub struct VerifiedSecrets(Mutex<HashMap<[u8; 32], i32>>);
+
+const MAX_VERIFIED: usize = 10_000;
+
+impl VerifiedSecrets {
+    fn key(presented: &str) -> [u8; 32] {
+        use sha2::Digest;
+        sha2::Sha256::digest(presented.as_bytes()).into()
+    }
+
+    /// Whether `presented` was proven valid before (for any secret).
+    pub fn knows(&self, presented: &str) -> bool {
+        self.0
+            .lock()
+            .map(|known| known.contains_key(&Self::key(presented)))
+            .unwrap_or(false)
+    }
+
+    fn proves(&self, presented: &str, secret_id: i32) -> bool {
+        self.0
+            .lock()
+            .map(|known| known.get(&Self::key(presented)) == Some(&secret_id))
+            .unwrap_or(false)
+    }
+
+    fn remember(&self, presented: &str, secret_id: i32) {
+        if let Ok(mut known) = self.0.lock() {
+            if known.len() >= MAX_VERIFIED {
+                known.clear();
+            }
+            known.insert(Self::key(presented), secret_id);
+        }
+    }
+}
+
+/// What secret verification keeps in memory between requests.
+#[derive(Debug, Default)]
+pub struct SecretChecks {
+    pub usage: UsageCounter,
+    pub verified: VerifiedSecrets,
+}
+
 /// How often a secret was used recently, counted by the hour.
 #[derive(Debug, Clone, Copy)]
 pub struct SecretUsage {
@@ -465,11 +512,12 @@ pub struct UseContext {
 
 /// Checks `client_id` + `presented` secret. `None` for every kind of failure (malformed,
 /// unknown, another app's, revoked, expired, wrong), so callers cannot leak which one it was.
-/// Malformed secrets cost no database or bcrypt work; at most one bcrypt per call.
+/// Malformed secrets cost no database or bcrypt work; at most one bcrypt per call, and none for
+/// a secret already proven in this process.
 pub async fn authenticate_client(
     pool: &DbPool,
     bcrypt_cost: u32,
-    counter: &UsageCounter,
+    checks: &SecretChecks,
     client_id: &str,
     presented: &str,
     context: UseContext,
@@ -490,17 +538,15 @@ pub async fn authenticate_client(
     if !same_client || !SecretStatus::of(row.revoked_at, row.expires_at, now).is_live() {
         return Ok(None);
     }
-    if !password::verify(
-        secret.expose().to_owned(),
-        Some(row.secret_hash.clone()),
-        bcrypt_cost,
-    )
-    .await?
-    {
-        return Ok(None);
+    if !checks.verified.proves(presented, row.id) {
+        let stored = Some(row.secret_hash.clone());
+        if !password::verify(secret.expose().to_owned(), stored, bcrypt_cost).await? {
+            return Ok(None);
+        }
+        checks.verified.remember(presented, row.id);
     }
-    counter.count(row.id, now);
-    record_use(pool, counter, &row, context, now).await?;
+    checks.usage.count(row.id, now);
+    record_use(pool, &checks.usage, &row, context, now).await?;
     Ok(Some(AuthenticatedClient {
         app_id: row.app_id,
         client_id: owner_client_id,

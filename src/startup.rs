@@ -3,7 +3,8 @@
 use crate::clock::Clock;
 use crate::config::Settings;
 use crate::db::{self, DbPool};
-use crate::secrets::UsageCounter;
+use crate::secrets::SecretChecks;
+use crate::throttle::Throttles;
 use crate::{api, oauth, web as pages};
 use actix_session::config::CookieContentSecurity;
 use actix_session::storage::CookieSessionStore;
@@ -32,8 +33,14 @@ pub struct AppState {
     pub public_origin: String,
     pub access_token_ttl_seconds: i64,
     pub clock: Clock,
-    /// Secret uses counted in memory until the next "Last Used" write.
-    pub usage: UsageCounter,
+    /// Use counts and proven secrets kept in memory between requests.
+    pub secret_checks: SecretChecks,
+    /// Failed logins and client authentications.
+    pub throttles: Throttles,
+    /// A session unused this long is ended.
+    pub session_idle: chrono::TimeDelta,
+    /// A session this old is ended, however busy.
+    pub session_max_age: chrono::TimeDelta,
 }
 
 pub struct Application {
@@ -72,13 +79,23 @@ impl Application {
             public_url: public_url.trim_end_matches('/').to_owned(),
             access_token_ttl_seconds: settings.access_token_ttl_seconds,
             clock,
-            usage: UsageCounter::default(),
+            secret_checks: SecretChecks::default(),
+            throttles: Throttles::new(settings.throttle_failures, chrono::TimeDelta::minutes(15)),
+            session_idle: chrono::TimeDelta::seconds(settings.session_idle_seconds),
+            session_max_age: chrono::TimeDelta::seconds(settings.session_max_age_seconds),
         });
         let secure_cookies = public_url.starts_with("https://");
+        // Over https the cookie takes the __Host- prefix: browsers then insist on Secure, Path=/
+        // and no Domain, so no sibling subdomain can set or overwrite it.
+        let cookie_name = if secure_cookies {
+            "__Host-keyturn"
+        } else {
+            "keyturn"
+        };
         let server = HttpServer::new(move || {
             let session =
                 SessionMiddleware::builder(CookieSessionStore::default(), session_key.clone())
-                    .cookie_name("keyturn".into())
+                    .cookie_name(cookie_name.into())
                     .cookie_http_only(true)
                     .cookie_same_site(SameSite::Lax)
                     .cookie_secure(secure_cookies)
@@ -90,13 +107,7 @@ impl Application {
                 .app_data(web::PayloadConfig::new(64 * 1024))
                 .wrap(ErrorHandlers::new().default_handler(pages::error_page))
                 .wrap(session)
-                .wrap(
-                    DefaultHeaders::new()
-                        .add(("X-Content-Type-Options", "nosniff"))
-                        .add(("Referrer-Policy", "no-referrer"))
-                        .add(("X-Frame-Options", "DENY"))
-                        .add(("Content-Security-Policy", CONTENT_SECURITY_POLICY)),
-                )
+                .wrap(security_headers(secure_cookies))
                 .wrap(TracingLogger::default())
                 .configure(routes)
         })
@@ -119,6 +130,24 @@ impl Application {
     }
 }
 
+/// Headers on every response. HSTS only when served over https: sent over http it would be
+/// ignored at best, and would break a plain-http development setup at worst.
+fn security_headers(https: bool) -> DefaultHeaders {
+    let headers = DefaultHeaders::new()
+        .add(("X-Content-Type-Options", "nosniff"))
+        .add(("Referrer-Policy", "no-referrer"))
+        .add(("X-Frame-Options", "DENY"))
+        .add(("Content-Security-Policy", CONTENT_SECURITY_POLICY));
+    if https {
+        headers.add((
+            "Strict-Transport-Security",
+            "max-age=63072000; includeSubDomains",
+        ))
+    } else {
+        headers
+    }
+}
+
 fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/", web::get().to(pages::home))
         .route("/static/app.css", web::get().to(pages::stylesheet))
@@ -128,6 +157,16 @@ fn routes(cfg: &mut web::ServiceConfig) {
         .route("/login", web::get().to(pages::accounts::login_form))
         .route("/login", web::post().to(pages::accounts::login))
         .route("/logout", web::post().to(pages::accounts::logout))
+        .route(
+            "/account/password",
+            web::get().to(pages::accounts::password_form),
+        )
+        .route(
+            "/account/password",
+            web::post().to(pages::accounts::change_password),
+        )
+        .route("/healthz", web::get().to(pages::healthz))
+        .route("/readyz", web::get().to(pages::readyz))
         .route("/apps", web::get().to(pages::apps::list))
         .route("/apps", web::post().to(pages::apps::create))
         .route("/apps/new", web::get().to(pages::apps::new_form))

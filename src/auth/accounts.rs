@@ -1,8 +1,10 @@
 //! Signing up, logging in, and creating admins.
 
 use super::password;
+use crate::audit::{self, Actor};
 use crate::db::{self, users, DbPool};
 use crate::domain::{Email, Password};
+use crate::throttle::Throttle;
 use anyhow::Context;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 
@@ -13,6 +15,9 @@ pub enum AccountError {
     /// Deliberately the same for an unknown email and a wrong password.
     #[error("Incorrect email or password.")]
     InvalidCredentials,
+    /// Too many failed logins for this account or address; retry after this many seconds.
+    #[error("Too many failed attempts. Try again in {} minutes.", (.0 + 59) / 60)]
+    Throttled(i64),
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
 }
@@ -23,6 +28,8 @@ pub struct Account {
     pub id: i32,
     pub email: String,
     pub is_admin: bool,
+    /// Sessions carrying an older epoch were made before the last password change.
+    pub session_epoch: i32,
 }
 
 impl From<users::User> for Account {
@@ -31,6 +38,7 @@ impl From<users::User> for Account {
             id: u.id,
             email: u.email,
             is_admin: u.is_admin,
+            session_epoch: u.session_epoch,
         }
     }
 }
@@ -61,14 +69,39 @@ pub async fn sign_up(
     .await
 }
 
-/// Checks an email and password. Always costs one bcrypt verification, known email or not.
+/// A login attempt: what was typed, and from where.
+pub struct LoginAttempt {
+    pub email: String,
+    pub password: String,
+    pub ip: Option<String>,
+}
+
+/// Checks an email and password. Always costs one bcrypt verification, known email or not,
+/// unless the account or the address has failed too often lately: then it is refused before
+/// any work, with the same answer for accounts that exist and accounts that do not.
 pub async fn log_in(
     pool: &DbPool,
     cost: u32,
-    email: &str,
-    password: String,
+    throttle: &Throttle,
+    attempt: LoginAttempt,
+    now: chrono::NaiveDateTime,
 ) -> Result<Account, AccountError> {
-    let user = match Email::parse(email) {
+    let typed: String = attempt
+        .email
+        .trim()
+        .to_lowercase()
+        .chars()
+        .take(Email::MAX_LEN)
+        .collect();
+    let account_key = format!("account:{typed}");
+    let keys = [
+        account_key.clone(),
+        format!("ip:{}", attempt.ip.as_deref().unwrap_or_default()),
+    ];
+    throttle
+        .check_any(&keys, now)
+        .map_err(AccountError::Throttled)?;
+    let user = match Email::parse(&attempt.email) {
         Ok(email) => {
             db::run(pool, move |conn| {
                 users::find_by_email(conn, email.as_str()).context("looking up a user by email")
@@ -78,12 +111,77 @@ pub async fn log_in(
         Err(_) => None,
     };
     let stored = user.as_ref().map(|u| u.password_hash.clone());
-    if password::verify(password, stored, cost).await? {
-        user.map(Account::from)
-            .ok_or(AccountError::InvalidCredentials)
-    } else {
-        Err(AccountError::InvalidCredentials)
+    let account = match (
+        password::verify(attempt.password, stored, cost).await?,
+        user,
+    ) {
+        (true, Some(user)) => Account::from(user),
+        _ => {
+            keys.iter().for_each(|key| throttle.fail(key, now));
+            return Err(AccountError::InvalidCredentials);
+        }
+    };
+    throttle.clear(&account_key);
+    let actor = Actor::new(&account, attempt.ip);
+    db::run(pool, move |conn| {
+        audit::record(
+            conn,
+            &actor,
+            "account.signed_in",
+            None,
+            None,
+            "Signed in",
+            now,
+        )
+        .context("recording a sign-in")
+    })
+    .await?;
+    Ok(account)
+}
+
+/// Changes the password after checking the current one, which ends every other session.
+/// Returns the account with its new session epoch, for the session that made the change.
+pub async fn change_password(
+    pool: &DbPool,
+    cost: u32,
+    account: Account,
+    current: String,
+    new: Password,
+    ip: Option<String>,
+    now: chrono::NaiveDateTime,
+) -> Result<Account, AccountError> {
+    let id = account.id;
+    let stored = db::run(pool, move |conn| {
+        users::find(conn, id).context("loading a user")
+    })
+    .await?
+    .map(|u| u.password_hash);
+    if !password::verify(current, stored, cost).await? {
+        return Err(AccountError::InvalidCredentials);
     }
+    let hash = password::hash(new.expose().to_owned(), cost).await?;
+    let actor = Actor::new(&account, ip);
+    let epoch = db::run(pool, move |conn| {
+        conn.immediate_transaction(|conn| {
+            let epoch = users::change_password(conn, id, &hash)?;
+            audit::record(
+                conn,
+                &actor,
+                "account.password_changed",
+                None,
+                None,
+                "Changed the password",
+                now,
+            )?;
+            Ok::<_, diesel::result::Error>(epoch)
+        })
+        .context("changing a password")
+    })
+    .await?;
+    Ok(Account {
+        session_epoch: epoch,
+        ..account
+    })
 }
 
 /// Creates an admin account, or makes an existing account an admin with the given password.

@@ -7,6 +7,7 @@ use actix_session::{Session, SessionExt};
 use actix_web::dev::Payload;
 use actix_web::{web, FromRequest, HttpRequest};
 use anyhow::anyhow;
+use chrono::{NaiveDateTime, TimeDelta};
 use futures_util::future::LocalBoxFuture;
 use serde::{Deserialize, Serialize};
 use std::future::{ready, Ready};
@@ -41,6 +42,9 @@ impl TypedSession {
     const USER_ID: &'static str = "user_id";
     const EMAIL: &'static str = "email";
     const IS_ADMIN: &'static str = "is_admin";
+    const EPOCH: &'static str = "epoch";
+    const LOGGED_IN_AT: &'static str = "logged_in_at";
+    const SEEN_AT: &'static str = "seen_at";
     const CSRF: &'static str = "csrf";
     const FLASH: &'static str = "flash";
 
@@ -49,13 +53,47 @@ impl TypedSession {
     }
 
     /// Starts a signed-in session under a fresh cookie, with a fresh CSRF token.
-    pub fn log_in(&self, account: &Account) -> Result<(), AppError> {
+    pub fn log_in(&self, account: &Account, now: NaiveDateTime) -> Result<(), AppError> {
         self.0.renew();
         self.0.clear();
         self.insert(Self::USER_ID, account.id)?;
         self.insert(Self::EMAIL, &account.email)?;
         self.insert(Self::IS_ADMIN, account.is_admin)?;
+        self.insert(Self::EPOCH, account.session_epoch)?;
+        self.insert(Self::LOGGED_IN_AT, now.and_utc().timestamp())?;
+        self.insert(Self::SEEN_AT, now.and_utc().timestamp())?;
         self.insert(Self::CSRF, crate::domain::random_base62(43))
+    }
+
+    /// Keeps this session alive across a password change (which ends all the others).
+    pub fn set_epoch(&self, epoch: i32) -> Result<(), AppError> {
+        self.insert(Self::EPOCH, epoch)
+    }
+
+    /// Whether the session is still valid for an account at `epoch`: not idle for longer than
+    /// `idle`, not older than `max_age`, not from before a password change. Refreshes the idle
+    /// clock (at most once a minute, to keep the cookie stable between requests).
+    fn still_valid(
+        &self,
+        epoch: i32,
+        now: NaiveDateTime,
+        idle: TimeDelta,
+        max_age: TimeDelta,
+    ) -> bool {
+        let get = |key: &str| self.0.get::<i64>(key).ok().flatten();
+        let (Some(logged_in), Some(seen)) = (get(Self::LOGGED_IN_AT), get(Self::SEEN_AT)) else {
+            return false;
+        };
+        let now_s = now.and_utc().timestamp();
+        let same_epoch = self.0.get::<i32>(Self::EPOCH).ok().flatten() == Some(epoch);
+        let valid = same_epoch
+            && now_s - seen <= idle.num_seconds()
+            && now_s - logged_in <= max_age.num_seconds();
+        if valid && now_s - seen >= 60 {
+            // Best effort: failing to refresh only shortens the session.
+            let _ = self.insert(Self::SEEN_AT, now_s);
+        }
+        valid
     }
 
     /// Ends the session and removes the cookie.
@@ -146,8 +184,8 @@ impl FromRequest for CurrentUser {
     }
 }
 
-/// The account of the session's user, if someone is signed in and the account still exists.
-/// A session whose account was deleted is ended.
+/// The account of the session's user, if someone is signed in, the account still exists and
+/// the session has not timed out or been ended by a password change. Any other session is ended.
 pub async fn signed_in(
     state: &AppState,
     session: &TypedSession,
@@ -157,7 +195,15 @@ pub async fn signed_in(
     };
     let account = accounts::find(&state.pool, user_id)
         .await
-        .map_err(|e| AppError::Unexpected(e.into()))?;
+        .map_err(|e| AppError::Unexpected(e.into()))?
+        .filter(|a| {
+            session.still_valid(
+                a.session_epoch,
+                state.clock.now(),
+                state.session_idle,
+                state.session_max_age,
+            )
+        });
     if account.is_none() {
         session.log_out();
     }

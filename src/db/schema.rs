@@ -120,6 +120,7 @@ diesel::table! {
         password_hash -> Text,
         is_admin -> Bool,
         created_at -> Timestamp,
+        session_epoch -> Integer,
     }
 }
 

@@ -11,6 +11,7 @@ pub struct User {
     pub password_hash: String,
     pub is_admin: bool,
     pub created_at: NaiveDateTime,
+    pub session_epoch: i32,
 }
 
 #[derive(Insertable)]
@@ -43,6 +44,17 @@ pub fn find(conn: &mut Conn, id: i32) -> QueryResult<Option<User>> {
         .select(User::as_select())
         .first(conn)
         .optional()
+}
+
+/// Sets a new password and ends every session made before it; returns the new epoch.
+pub fn change_password(conn: &mut Conn, id: i32, password_hash: &str) -> QueryResult<i32> {
+    diesel::update(users::table.find(id))
+        .set((
+            users::password_hash.eq(password_hash),
+            users::session_epoch.eq(users::session_epoch + 1),
+        ))
+        .returning(users::session_epoch)
+        .get_result(conn)
 }
 
 /// Makes an existing account an admin and sets its password.

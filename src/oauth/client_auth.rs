@@ -126,12 +126,41 @@ fn form_decode(value: &str) -> String {
 }
 
 /// Authenticates the calling client; every failure is the same `invalid_client`.
+///
+/// Failures are counted per client id and per address. Past the limit, the request is refused
+/// with 429 before it can cost a bcrypt, unless the presented secret was already proven in this
+/// process (which costs no bcrypt): a client's working deployments keep working while someone
+/// else hammers its client id.
 pub async fn authenticate(
     state: &AppState,
     req: &HttpRequest,
     params: &OAuthParams,
 ) -> Result<AuthenticatedClient, OAuthError> {
-    let creds = credentials(req, params)?;
+    let now = state.clock.now();
+    let throttle = &state.throttles.client_auth;
+    let ip_key = format!("ip:{}", crate::web::client_ip(req).unwrap_or_default());
+    let creds = match credentials(req, params) {
+        Ok(creds) => creds,
+        Err(e) => {
+            if matches!(e, OAuthError::InvalidClient) {
+                throttle.fail(&ip_key, now);
+            }
+            return Err(e);
+        }
+    };
+    let keys = [
+        format!(
+            "client:{}",
+            creds.client_id.chars().take(64).collect::<String>()
+        ),
+        ip_key,
+    ];
+    let presented = creds.secret.expose_secret();
+    if let Err(wait) = throttle.check_any(&keys, now) {
+        if !state.secret_checks.verified.knows(presented) {
+            return Err(OAuthError::TooManyFailures(wait));
+        }
+    }
     let context = UseContext {
         ip: crate::web::client_ip(req),
         user_agent: req
@@ -140,17 +169,20 @@ pub async fn authenticate(
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned),
     };
-    secrets::authenticate_client(
+    let verdict = secrets::authenticate_client(
         &state.pool,
         state.bcrypt_cost,
-        &state.usage,
+        &state.secret_checks,
         &creds.client_id,
-        creds.secret.expose_secret(),
+        presented,
         context,
-        state.clock.now(),
+        now,
     )
-    .await?
-    .ok_or(OAuthError::InvalidClient)
+    .await?;
+    verdict.ok_or_else(|| {
+        keys.iter().for_each(|key| throttle.fail(key, now));
+        OAuthError::InvalidClient
+    })
 }
 
 #[cfg(test)]

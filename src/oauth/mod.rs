@@ -28,6 +28,9 @@ pub enum OAuthError {
     InvalidScope,
     #[error("unsupported_grant_type")]
     UnsupportedGrantType,
+    /// Too many failed client authentications; retry after this many seconds.
+    #[error("too many failures")]
+    TooManyFailures(i64),
     #[error(transparent)]
     ServerError(#[from] anyhow::Error),
 }
@@ -46,6 +49,7 @@ impl ResponseError for OAuthError {
     fn status_code(&self) -> StatusCode {
         match self {
             OAuthError::InvalidClient => StatusCode::UNAUTHORIZED,
+            OAuthError::TooManyFailures(_) => StatusCode::TOO_MANY_REQUESTS,
             OAuthError::ServerError(_) => StatusCode::INTERNAL_SERVER_ERROR,
             _ => StatusCode::BAD_REQUEST,
         }
@@ -68,6 +72,10 @@ impl ResponseError for OAuthError {
                 "error": "unsupported_grant_type",
                 "error_description": "Supported grant types: authorization_code, refresh_token, client_credentials."
             }),
+            OAuthError::TooManyFailures(wait) => json!({
+                "error": "temporarily_unavailable",
+                "error_description": format!("Too many failed client authentications. Retry after {wait} seconds.")
+            }),
             OAuthError::ServerError(cause) => {
                 tracing::error!(error = ?cause, "OAuth request failed");
                 json!({"error": "server_error"})
@@ -77,6 +85,9 @@ impl ResponseError for OAuthError {
         response
             .insert_header((header::CACHE_CONTROL, "no-store"))
             .insert_header((header::PRAGMA, "no-cache"));
+        if let OAuthError::TooManyFailures(wait) = self {
+            response.insert_header((header::RETRY_AFTER, wait.to_string()));
+        }
         if matches!(self, OAuthError::InvalidClient) {
             response.insert_header((header::WWW_AUTHENTICATE, r#"Basic realm="keyturn""#));
         }

@@ -1,14 +1,15 @@
 //! Sign up, log in, log out.
 
-use super::{html, see_other, Page};
-use crate::auth::accounts::{self, AccountError};
+use super::{client_ip, html, see_other, Page};
+use crate::auth::accounts::{self, AccountError, LoginAttempt};
 use crate::auth::csrf::NoFields;
-use crate::auth::{CsrfForm, TypedSession};
+use crate::auth::session::Flash;
+use crate::auth::{CsrfForm, CurrentUser, TypedSession};
 use crate::domain::{Email, Password};
 use crate::error::AppError;
 use crate::startup::AppState;
 use actix_web::http::StatusCode;
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
 
@@ -101,7 +102,7 @@ pub async fn signup(
     .await
     {
         Ok(account) => {
-            session.log_in(&account)?;
+            session.log_in(&account, state.clock.now())?;
             Ok(see_other(&next))
         }
         Err(AccountError::EmailTaken) => {
@@ -127,28 +128,44 @@ pub async fn login_form(
 }
 
 pub async fn login(
+    req: HttpRequest,
     session: TypedSession,
     state: web::Data<AppState>,
     CsrfForm(fields): CsrfForm<AccountFields>,
 ) -> Result<HttpResponse, AppError> {
     let next = safe_next(fields.next);
+    let attempt = LoginAttempt {
+        email: fields.email.clone(),
+        password: fields.password,
+        ip: client_ip(&req),
+    };
+    let now = state.clock.now();
     match accounts::log_in(
         &state.pool,
         state.bcrypt_cost,
-        &fields.email,
-        fields.password,
+        &state.throttles.login,
+        attempt,
+        now,
     )
     .await
     {
         Ok(account) => {
-            session.log_in(&account)?;
+            session.log_in(&account, now)?;
             Ok(see_other(&next))
         }
-        Err(AccountError::InvalidCredentials) => {
+        Err(e @ (AccountError::InvalidCredentials | AccountError::Throttled(_))) => {
             let mut form = AccountForm::new(Page::new(&session)?, false, next);
             form.email = fields.email;
-            form.form_error = Some(AccountError::InvalidCredentials.to_string());
-            html(StatusCode::UNAUTHORIZED, &form)
+            form.form_error = Some(e.to_string());
+            let mut response = html(StatusCode::UNAUTHORIZED, &form)?;
+            if let AccountError::Throttled(wait) = e {
+                *response.status_mut() = StatusCode::TOO_MANY_REQUESTS;
+                response.headers_mut().insert(
+                    actix_web::http::header::RETRY_AFTER,
+                    actix_web::http::header::HeaderValue::from(wait),
+                );
+            }
+            Ok(response)
         }
         Err(e) => Err(AppError::Unexpected(e.into())),
     }
@@ -157,4 +174,84 @@ pub async fn login(
 pub async fn logout(session: TypedSession, _: CsrfForm<NoFields>) -> HttpResponse {
     session.log_out();
     see_other("/login")
+}
+
+#[derive(Template)]
+#[template(path = "account_password.html")]
+pub struct ChangePasswordForm {
+    page: Page,
+    current_error: Option<String>,
+    new_error: Option<String>,
+}
+
+pub async fn password_form(
+    _: CurrentUser,
+    session: TypedSession,
+) -> Result<HttpResponse, AppError> {
+    let form = ChangePasswordForm {
+        page: Page::new(&session)?,
+        current_error: None,
+        new_error: None,
+    };
+    html(StatusCode::OK, &form)
+}
+
+#[derive(Deserialize)]
+pub struct PasswordFields {
+    #[serde(default)]
+    current_password: String,
+    #[serde(default)]
+    new_password: String,
+}
+
+/// Changes the password; every other session of the account ends, this one stays.
+pub async fn change_password(
+    req: HttpRequest,
+    CurrentUser(user): CurrentUser,
+    session: TypedSession,
+    state: web::Data<AppState>,
+    CsrfForm(fields): CsrfForm<PasswordFields>,
+) -> Result<HttpResponse, AppError> {
+    let reshow = |current_error: Option<String>,
+                  new_error: Option<String>,
+                  status|
+     -> Result<HttpResponse, AppError> {
+        let form = ChangePasswordForm {
+            page: Page::new(&session)?,
+            current_error,
+            new_error,
+        };
+        html(status, &form)
+    };
+    let new = match Password::parse(fields.new_password.into()) {
+        Ok(new) => new,
+        Err(message) => return reshow(None, Some(message.to_owned()), StatusCode::BAD_REQUEST),
+    };
+    let now = state.clock.now();
+    let ip = client_ip(&req);
+    match accounts::change_password(
+        &state.pool,
+        state.bcrypt_cost,
+        user,
+        fields.current_password,
+        new,
+        ip,
+        now,
+    )
+    .await
+    {
+        Ok(account) => {
+            session.set_epoch(account.session_epoch)?;
+            session.set_flash(Flash::success(
+                "Password changed. Every other session of your account has ended.",
+            ))?;
+            Ok(see_other("/apps"))
+        }
+        Err(AccountError::InvalidCredentials) => reshow(
+            Some("The current password is not correct.".into()),
+            None,
+            StatusCode::UNAUTHORIZED,
+        ),
+        Err(e) => Err(AppError::Unexpected(e.into())),
+    }
 }

@@ -1,7 +1,8 @@
 //! "My Apps", registering an app, and the app page with its secrets.
 
-use super::{html, see_other, Page, TimeView};
+use super::{client_ip, html, see_other, Page, TimeView};
 use crate::apps::{self, AppsError};
+use crate::audit::Actor;
 use crate::auth::session::Flash;
 use crate::auth::{CsrfForm, CurrentUser, TypedSession};
 use crate::db::secrets::SecretRow;
@@ -11,7 +12,7 @@ use crate::secrets::{self, MAX_ACTIVE, MAX_ACTIVE_MESSAGE};
 use crate::startup::AppState;
 use crate::web::secrets::{schedule_options, ScheduleOption, SecretView};
 use actix_web::http::StatusCode;
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use chrono::{NaiveDateTime, TimeDelta};
 use serde::Deserialize;
@@ -98,6 +99,7 @@ pub struct NewAppFields {
 }
 
 pub async fn create(
+    req: HttpRequest,
     CurrentUser(user): CurrentUser,
     session: TypedSession,
     state: web::Data<AppState>,
@@ -119,8 +121,8 @@ pub async fn create(
             return html(StatusCode::BAD_REQUEST, &form);
         }
     };
-    let app =
-        apps::create_app(&state.pool, user.id, name, redirect_uris, state.clock.now()).await?;
+    let actor = Actor::new(&user, client_ip(&req));
+    let app = apps::create_app(&state.pool, actor, name, redirect_uris, state.clock.now()).await?;
     session.set_flash(Flash::success(
         "App created. Generate a client secret below to start using it.",
     ))?;

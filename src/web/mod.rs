@@ -211,6 +211,37 @@ fn static_file(content_type: &'static str, body: &'static str) -> HttpResponse {
         .body(body)
 }
 
+/// `GET /healthz`: the process is up and serving (no database involved).
+pub async fn healthz() -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(serde_json::json!({"status": "ok"}))
+}
+
+/// `GET /readyz`: the database answers a query; 503 when it does not.
+pub async fn readyz(state: actix_web::web::Data<crate::startup::AppState>) -> HttpResponse {
+    use diesel::RunQueryDsl;
+    let ready = crate::db::run(&state.pool, |conn| {
+        diesel::sql_query("SELECT 1")
+            .execute(conn)
+            .map_err(|e| anyhow::anyhow!("readiness query: {e}"))
+    })
+    .await;
+    let (status, body) = match ready {
+        Ok(_) => (StatusCode::OK, serde_json::json!({"status": "ready"})),
+        Err(e) => {
+            tracing::warn!(error = %e, "not ready");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                serde_json::json!({"status": "unavailable"}),
+            )
+        }
+    };
+    HttpResponse::build(status)
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(body)
+}
+
 /// `/`: the signed-in start page, or the login page.
 pub async fn home(session: TypedSession) -> HttpResponse {
     see_other(if session.user_id().is_some() {

@@ -421,7 +421,7 @@ pub async fn show(
 ) -> Result<HttpResponse, AppError> {
     let (app, row) = owned_secret(&state, user.id, path.into_inner()).await?;
     let now = state.clock.now();
-    let usage = secrets::usage(&state.pool, &state.usage, row.id, now).await?;
+    let usage = secrets::usage(&state.pool, &state.secret_checks.usage, row.id, now).await?;
     let created_by = secrets::list_secrets(&state.pool, app.id)
         .await?
         .into_iter()

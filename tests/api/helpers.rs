@@ -50,6 +50,12 @@ pub fn test_settings(db_path: &std::path::Path) -> Settings {
         bind: "127.0.0.1:0".into(),
         database_url: db_path.to_string_lossy().into_owned(),
         bcrypt_cost: 4,
+        // Tests that move the clock by days would otherwise be logged out, and tests that send
+        // many bad credentials on purpose would be throttled; the tests of those features set
+        // their own limits.
+        session_idle_seconds: 365 * 24 * 3600,
+        session_max_age_seconds: 365 * 24 * 3600,
+        throttle_failures: 1000,
         ..Settings::defaults()
     }
 }
