@@ -30,6 +30,9 @@ pub struct Settings {
     pub session_idle_seconds: i64,
     /// `KEYTURN_SESSION_MAX_AGE`: seconds after login after which a session ends regardless.
     pub session_max_age_seconds: i64,
+    /// `KEYTURN_DATABASE_BUSY_TIMEOUT`: milliseconds a write waits for the database lock before
+    /// it fails (and is reported as failed).
+    pub database_busy_timeout_ms: u32,
 }
 
 impl Settings {
@@ -45,6 +48,7 @@ impl Settings {
             throttle_failures: 10,
             session_idle_seconds: 30 * 60,
             session_max_age_seconds: 12 * 60 * 60,
+            database_busy_timeout_ms: 5000,
         }
     }
 
@@ -99,6 +103,12 @@ impl Settings {
                 .ok()
                 .filter(|n| *n >= 1)
                 .context("KEYTURN_THROTTLE_FAILURES must be a whole number from 1")?;
+        }
+        if let Some(ms) = var("KEYTURN_DATABASE_BUSY_TIMEOUT") {
+            settings.database_busy_timeout_ms = ms
+                .trim()
+                .parse()
+                .context("KEYTURN_DATABASE_BUSY_TIMEOUT must be a whole number of milliseconds")?;
         }
         if let Some(s) = var("KEYTURN_SESSION_IDLE_TIMEOUT") {
             settings.session_idle_seconds = positive(&s, "KEYTURN_SESSION_IDLE_TIMEOUT")?;

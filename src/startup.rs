@@ -11,13 +11,12 @@ use actix_session::storage::CookieSessionStore;
 use actix_session::SessionMiddleware;
 use actix_web::cookie::{Key, SameSite};
 use actix_web::dev::Server;
-use actix_web::middleware::{DefaultHeaders, ErrorHandlers};
+use actix_web::middleware::{DefaultHeaders, ErrorHandlers, Logger};
 use actix_web::{web, App, HttpServer};
 use anyhow::Context;
 use base64::Engine;
 use secrecy::ExposeSecret;
 use std::net::TcpListener;
-use tracing_actix_web::TracingLogger;
 
 /// Pages load only our own stylesheet and script; nothing inline, nothing framed.
 const CONTENT_SECURITY_POLICY: &str =
@@ -58,9 +57,12 @@ impl Application {
     /// As [`Application::build`], with the clock every rule reads (tests pass a manual one).
     pub async fn build_with_clock(settings: Settings, clock: Clock) -> anyhow::Result<Self> {
         let database_url = settings.database_url.clone();
-        let pool = actix_web::web::block(move || db::connect_and_migrate(&database_url))
-            .await
-            .context("database setup task failed")??;
+        let busy_timeout = settings.database_busy_timeout_ms;
+        let pool = actix_web::web::block(move || {
+            db::connect_and_migrate_with(&database_url, busy_timeout)
+        })
+        .await
+        .context("database setup task failed")??;
         let listener = TcpListener::bind(&settings.bind)
             .with_context(|| format!("binding {}", settings.bind))?;
         let address = listener.local_addr().context("reading the bound address")?;
@@ -108,7 +110,9 @@ impl Application {
                 .wrap(ErrorHandlers::new().default_handler(pages::error_page))
                 .wrap(session)
                 .wrap(security_headers(secure_cookies))
-                .wrap(TracingLogger::default())
+                // One line per request: address, method, path (never the query string, which a
+                // careless client might fill with a secret), status, size and time.
+                .wrap(Logger::new("%a \"%m %U\" %s %b %Dms"))
                 .configure(routes)
         })
         .listen(listener)

@@ -62,11 +62,6 @@ impl Throttle {
         }
     }
 
-    /// `Err(seconds)` if any of `keys` is blocked.
-    pub fn check_any(&self, keys: &[String], now: NaiveDateTime) -> Result<(), i64> {
-        keys.iter().try_for_each(|key| self.check(key, now))
-    }
-
     pub fn clear(&self, key: &str) {
         if let Ok(mut failures) = self.failures.lock() {
             failures.remove(key);
@@ -74,20 +69,28 @@ impl Throttle {
     }
 }
 
-/// The throttles of the two places a guess costs a bcrypt.
+/// The throttles of the two places a guess costs a bcrypt. Addresses get five times the
+/// allowance of accounts and client ids, because many honest people can share one address
+/// (offices, carrier NAT) while an account or client id is one target.
 #[derive(Debug)]
 pub struct Throttles {
-    /// Failed logins per account (by email, known or not) and per client address.
-    pub login: Throttle,
-    /// Failed client authentications per client id and per client address.
-    pub client_auth: Throttle,
+    /// Failed logins per account (by the email typed, whether or not it exists).
+    pub login_account: Throttle,
+    /// Failed logins per client address.
+    pub login_address: Throttle,
+    /// Failed client authentications per client id.
+    pub client_id: Throttle,
+    /// Failed client authentications per client address.
+    pub client_address: Throttle,
 }
 
 impl Throttles {
     pub fn new(limit: usize, window: TimeDelta) -> Self {
         Throttles {
-            login: Throttle::new(limit, window),
-            client_auth: Throttle::new(limit, window),
+            login_account: Throttle::new(limit, window),
+            login_address: Throttle::new(limit * 5, window),
+            client_id: Throttle::new(limit, window),
+            client_address: Throttle::new(limit * 5, window),
         }
     }
 }

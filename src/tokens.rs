@@ -10,6 +10,7 @@
 //!   revoke nor introspect them;
 //! - only hashes are stored; plaintext exists in the one response that delivers it.
 
+use crate::audit::{self, Actor};
 use crate::db::{self, grants, tokens, users, Conn, DbPool};
 use crate::domain::{CodeChallenge, OpaqueToken, Scopes, TokenKind};
 use crate::secrets::AuthenticatedClient;
@@ -332,6 +333,7 @@ pub async fn revoke(
     pool: &DbPool,
     client: AuthenticatedClient,
     token: String,
+    actor: Actor,
     now: NaiveDateTime,
 ) -> anyhow::Result<()> {
     let token_hash = OpaqueToken::presented(&token).hash();
@@ -340,10 +342,29 @@ pub async fn revoke(
             if let Some(access) = tokens::find(conn, &token_hash)? {
                 if access.app_id == client.app_id {
                     tokens::revoke(conn, access.id, now)?;
+                    audit::record(
+                        conn,
+                        &actor,
+                        "token.revoked",
+                        Some(client.app_id),
+                        None,
+                        "Revoked an access token",
+                        now,
+                    )?;
                 }
             } else if let Some((_, grant)) = grants::find_refresh_token(conn, &token_hash)? {
                 if grant.app_id == client.app_id {
                     grants::revoke_grant(conn, grant.id, now)?;
+                    let detail = "Revoked a refresh token and every token of its authorization";
+                    audit::record(
+                        conn,
+                        &actor,
+                        "token.revoked",
+                        Some(client.app_id),
+                        None,
+                        detail,
+                        now,
+                    )?;
                 }
             }
             Ok::<_, diesel::result::Error>(())

@@ -4,7 +4,7 @@ use super::password;
 use crate::audit::{self, Actor};
 use crate::db::{self, users, DbPool};
 use crate::domain::{Email, Password};
-use crate::throttle::Throttle;
+use crate::throttle::Throttles;
 use anyhow::Context;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 
@@ -82,7 +82,7 @@ pub struct LoginAttempt {
 pub async fn log_in(
     pool: &DbPool,
     cost: u32,
-    throttle: &Throttle,
+    throttles: &Throttles,
     attempt: LoginAttempt,
     now: chrono::NaiveDateTime,
 ) -> Result<Account, AccountError> {
@@ -93,13 +93,14 @@ pub async fn log_in(
         .chars()
         .take(Email::MAX_LEN)
         .collect();
-    let account_key = format!("account:{typed}");
-    let keys = [
-        account_key.clone(),
-        format!("ip:{}", attempt.ip.as_deref().unwrap_or_default()),
-    ];
-    throttle
-        .check_any(&keys, now)
+    let address = attempt.ip.clone().unwrap_or_default();
+    throttles
+        .login_account
+        .check(&typed, now)
+        .map_err(AccountError::Throttled)?;
+    throttles
+        .login_address
+        .check(&address, now)
         .map_err(AccountError::Throttled)?;
     let user = match Email::parse(&attempt.email) {
         Ok(email) => {
@@ -117,11 +118,12 @@ pub async fn log_in(
     ) {
         (true, Some(user)) => Account::from(user),
         _ => {
-            keys.iter().for_each(|key| throttle.fail(key, now));
+            throttles.login_account.fail(&typed, now);
+            throttles.login_address.fail(&address, now);
             return Err(AccountError::InvalidCredentials);
         }
     };
-    throttle.clear(&account_key);
+    throttles.login_account.clear(&typed);
     let actor = Actor::new(&account, attempt.ip);
     db::run(pool, move |conn| {
         audit::record(

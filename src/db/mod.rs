@@ -28,16 +28,19 @@ const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
 /// Applied to every connection the pool opens: WAL for concurrent readers, a busy timeout so
 /// writers queue instead of failing, and foreign keys (off by default in SQLite).
 #[derive(Debug)]
-struct SqlitePragmas;
+struct SqlitePragmas {
+    busy_timeout_ms: u32,
+}
 
 impl CustomizeConnection<Conn, diesel::r2d2::Error> for SqlitePragmas {
     fn on_acquire(&self, conn: &mut Conn) -> Result<(), diesel::r2d2::Error> {
-        conn.batch_execute(
-            "PRAGMA busy_timeout = 10000;
+        conn.batch_execute(&format!(
+            "PRAGMA busy_timeout = {};
              PRAGMA journal_mode = WAL;
              PRAGMA synchronous = NORMAL;
              PRAGMA foreign_keys = ON;",
-        )
+            self.busy_timeout_ms
+        ))
         .map_err(diesel::r2d2::Error::QueryError)
     }
 }
@@ -52,11 +55,19 @@ fn sqlite_path(database_url: &str) -> &str {
 
 /// Creates the database file if needed, applies pending migrations, and builds the pool.
 pub fn connect_and_migrate(database_url: &str) -> anyhow::Result<DbPool> {
+    connect_and_migrate_with(database_url, 5000)
+}
+
+/// As [`connect_and_migrate`], with how long a write waits for the lock before failing.
+pub fn connect_and_migrate_with(
+    database_url: &str,
+    busy_timeout_ms: u32,
+) -> anyhow::Result<DbPool> {
     let manager = ConnectionManager::<Conn>::new(sqlite_path(database_url));
     let pool = Pool::builder()
         .max_size(8)
         .connection_timeout(Duration::from_secs(15))
-        .connection_customizer(Box::new(SqlitePragmas))
+        .connection_customizer(Box::new(SqlitePragmas { busy_timeout_ms }))
         .build(manager)
         .with_context(|| format!("opening the database at {database_url}"))?;
     let mut conn = pool.get().context("getting a connection to migrate")?;

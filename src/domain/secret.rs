@@ -189,6 +189,32 @@ mod tests {
         assert!(ClientSecret::parse(&typo).is_none());
     }
 
+    proptest::proptest! {
+        /// Any string, ASCII or not: no panic, and only generated-looking strings parse.
+        #[test]
+        fn parsing_arbitrary_text_never_panics(raw in ".{0,80}") {
+            if let Some(secret) = ClientSecret::parse(&raw) {
+                proptest::prop_assert_eq!(secret.expose(), raw.as_str());
+            }
+        }
+
+        #[test]
+        fn near_misses_of_a_real_secret_are_refused(position in 0usize..LEN, replacement in "[A-Za-z0-9_é]") {
+            let secret = ClientSecret::generate();
+            let mut chars: Vec<char> = secret.expose().chars().collect();
+            let original = chars[position];
+            chars[position] = replacement.chars().next().unwrap_or('x');
+            let mutated: String = chars.into_iter().collect();
+            if chars_differ(original, &replacement) {
+                proptest::prop_assert!(ClientSecret::parse(&mutated).is_none());
+            }
+        }
+    }
+
+    fn chars_differ(original: char, replacement: &str) -> bool {
+        replacement.chars().next() != Some(original)
+    }
+
     #[test]
     fn noise_is_not_a_secret() {
         for noise in ["", "kts_", "hunter2", &"x".repeat(LEN), "kts_short_secret"] {

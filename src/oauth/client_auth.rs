@@ -17,14 +17,19 @@ pub struct OAuthParams(HashMap<String, String>);
 
 impl OAuthParams {
     pub fn parse(req: &HttpRequest, body: &[u8]) -> Result<Self, OAuthError> {
-        let is_form = req
+        let content_type = req
             .headers()
             .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| {
-                v.to_ascii_lowercase()
-                    .starts_with("application/x-www-form-urlencoded")
-            });
+            .and_then(|v| v.to_str().ok());
+        Self::from_body(content_type, body)
+    }
+
+    /// Only `application/x-www-form-urlencoded` bodies (RFC 6749 §4.4.2, §3.2).
+    pub fn from_body(content_type: Option<&str>, body: &[u8]) -> Result<Self, OAuthError> {
+        let is_form = content_type.is_some_and(|v| {
+            v.to_ascii_lowercase()
+                .starts_with("application/x-www-form-urlencoded")
+        });
         if !is_form {
             return Err(OAuthError::InvalidRequest(
                 "The body must be application/x-www-form-urlencoded.",
@@ -65,12 +70,19 @@ pub fn credentials(
     req: &HttpRequest,
     params: &OAuthParams,
 ) -> Result<ClientCredentials, OAuthError> {
-    let basic = match req.headers().get(header::AUTHORIZATION) {
-        Some(value) => Some(parse_basic(
-            value.to_str().map_err(|_| OAuthError::InvalidClient)?,
-        )?),
+    let authorization = match req.headers().get(header::AUTHORIZATION) {
+        Some(value) => Some(value.to_str().map_err(|_| OAuthError::InvalidClient)?),
         None => None,
     };
+    credentials_from(authorization, params)
+}
+
+/// [`credentials`] from the `Authorization` header's value and the parsed body.
+pub fn credentials_from(
+    authorization: Option<&str>,
+    params: &OAuthParams,
+) -> Result<ClientCredentials, OAuthError> {
+    let basic = authorization.map(parse_basic).transpose()?;
     let body_id = params.get("client_id");
     let body_secret = params.get("client_secret");
     match basic {
@@ -137,26 +149,24 @@ pub async fn authenticate(
     params: &OAuthParams,
 ) -> Result<AuthenticatedClient, OAuthError> {
     let now = state.clock.now();
-    let throttle = &state.throttles.client_auth;
-    let ip_key = format!("ip:{}", crate::web::client_ip(req).unwrap_or_default());
+    let throttles = &state.throttles;
+    let address = crate::web::client_ip(req).unwrap_or_default();
     let creds = match credentials(req, params) {
         Ok(creds) => creds,
         Err(e) => {
             if matches!(e, OAuthError::InvalidClient) {
-                throttle.fail(&ip_key, now);
+                throttles.client_address.fail(&address, now);
             }
             return Err(e);
         }
     };
-    let keys = [
-        format!(
-            "client:{}",
-            creds.client_id.chars().take(64).collect::<String>()
-        ),
-        ip_key,
-    ];
+    let client_key: String = creds.client_id.chars().take(64).collect();
     let presented = creds.secret.expose_secret();
-    if let Err(wait) = throttle.check_any(&keys, now) {
+    let blocked = throttles
+        .client_id
+        .check(&client_key, now)
+        .and_then(|()| throttles.client_address.check(&address, now));
+    if let Err(wait) = blocked {
         if !state.secret_checks.verified.knows(presented) {
             return Err(OAuthError::TooManyFailures(wait));
         }
@@ -180,7 +190,8 @@ pub async fn authenticate(
     )
     .await?;
     verdict.ok_or_else(|| {
-        keys.iter().for_each(|key| throttle.fail(key, now));
+        throttles.client_id.fail(&client_key, now);
+        throttles.client_address.fail(&address, now);
         OAuthError::InvalidClient
     })
 }
@@ -201,6 +212,26 @@ mod tests {
         let creds = parse_basic(&basic("ktc_a%2Bb:s+e%3Acret")).unwrap();
         assert_eq!(creds.client_id, "ktc_a+b");
         assert_eq!(creds.secret.expose_secret(), "s e:cret");
+    }
+
+    proptest::proptest! {
+        /// Any header and any body: no panic, and only the documented errors.
+        #[test]
+        fn client_authentication_parsing_never_panics(
+            header in proptest::option::of(".{0,200}"),
+            encoded in "[A-Za-z0-9+/=:%]{0,120}",
+            body in proptest::collection::vec(proptest::num::u8::ANY, 0..300),
+            content_type in proptest::option::of("(application/x-www-form-urlencoded|text/plain|)(; charset=utf-8)?"),
+        ) {
+            let header = header.map(|h| if h.len() % 2 == 0 { format!("Basic {encoded}") } else { h });
+            let outcome = OAuthParams::from_body(content_type.as_deref(), &body)
+                .and_then(|params| credentials_from(header.as_deref(), &params));
+            match outcome {
+                Ok(creds) => proptest::prop_assert!(!creds.client_id.is_empty()),
+                Err(OAuthError::InvalidClient | OAuthError::InvalidRequest(_)) => {}
+                Err(other) => proptest::prop_assert!(false, "undocumented error {other:?}"),
+            }
+        }
     }
 
     #[test]

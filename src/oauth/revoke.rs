@@ -2,6 +2,7 @@
 
 use super::client_auth::{self, OAuthParams};
 use super::OAuthError;
+use crate::audit::Actor;
 use crate::startup::AppState;
 use crate::tokens;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -17,6 +18,13 @@ pub async fn revoke(
     let token = params
         .get("token")
         .ok_or(OAuthError::InvalidRequest("token is required."))?;
-    tokens::revoke(&state.pool, client, token.to_owned(), state.clock.now()).await?;
+    tokens::revoke(
+        &state.pool,
+        client.clone(),
+        token.to_owned(),
+        Actor::client(&client.client_id, crate::web::client_ip(&req)),
+        state.clock.now(),
+    )
+    .await?;
     Ok(HttpResponse::Ok().finish())
 }

@@ -143,7 +143,7 @@ pub async fn login(
     match accounts::log_in(
         &state.pool,
         state.bcrypt_cost,
-        &state.throttles.login,
+        &state.throttles,
         attempt,
         now,
     )
