@@ -14,12 +14,12 @@
 
 use crate::audit::{self, Actor};
 use crate::auth::password;
+use crate::db::writer::Writer;
 use crate::db::{self, secrets, secrets::SecretRow, DbPool};
 use crate::domain::{ClientSecret, SecretHint, SecretLabel, SecretStatus};
 use anyhow::Context;
 use chrono::{DurationRound, NaiveDateTime, TimeDelta};
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
-use diesel::Connection;
 use std::collections::HashMap;
 use std::sync::Mutex;
 use subtle::ConstantTimeEq;
@@ -460,11 +460,23 @@ impl VerifiedSecrets {
     }
 }
 
-/// What secret verification keeps in memory between requests.
-#[derive(Debug, Default)]
+/// What secret verification keeps between requests.
+#[derive(Debug)]
 pub struct SecretChecks {
     pub usage: UsageCounter,
     pub verified: VerifiedSecrets,
+    /// The group-commit writer that runs the hot path's queries.
+    pub writer: Writer,
+}
+
+impl SecretChecks {
+    pub fn new(writer: Writer) -> Self {
+        SecretChecks {
+            usage: UsageCounter::default(),
+            verified: VerifiedSecrets::default(),
+            writer,
+        }
+    }
 }
 
 /// How often a secret was used recently, counted by the hour.
@@ -515,7 +527,6 @@ pub struct UseContext {
 /// Malformed secrets cost no database or bcrypt work; at most one bcrypt per call, and none for
 /// a secret already proven in this process.
 pub async fn authenticate_client(
-    pool: &DbPool,
     bcrypt_cost: u32,
     checks: &SecretChecks,
     client_id: &str,
@@ -527,10 +538,12 @@ pub async fn authenticate_client(
         return Ok(None);
     };
     let public_id = secret.public_id().to_owned();
-    let found = db::run(pool, move |conn| {
-        secrets::find_for_authentication(conn, &public_id).context("looking up a client secret")
-    })
-    .await?;
+    // Through the writer: the same thread commits revocations, so this read is ordered after
+    // every revoke that has answered, and the hot path costs one hop instead of a thread-pool one.
+    let found = checks
+        .writer
+        .run(move |conn| secrets::find_for_authentication(conn, &public_id).context("looking up a client secret"))
+        .await?;
     let Some((row, owner_client_id)) = found else {
         return Ok(None);
     };
@@ -546,7 +559,7 @@ pub async fn authenticate_client(
         checks.verified.remember(presented, row.id);
     }
     checks.usage.count(row.id, now);
-    record_use(pool, &checks.usage, &row, context, now).await?;
+    record_use(checks, &row, context, now).await?;
     Ok(Some(AuthenticatedClient {
         app_id: row.app_id,
         client_id: owner_client_id,
@@ -557,8 +570,7 @@ pub async fn authenticate_client(
 /// Writes "Last Used" (and flushes the pending use counts) when the stored time is over a
 /// minute old, or the use came from another address or client than the stored one.
 async fn record_use(
-    pool: &DbPool,
-    counter: &UsageCounter,
+    checks: &SecretChecks,
     row: &SecretRow,
     context: UseContext,
     now: NaiveDateTime,
@@ -574,21 +586,21 @@ async fn record_use(
         return Ok(());
     }
     let id = row.id;
-    let counts = counter.take(id);
+    let counts = checks.usage.take(id);
     let to_store = counts.clone();
-    let written = db::run(pool, move |conn| {
-        conn.transaction(|conn| {
+    let written = checks
+        .writer
+        .run(move |conn| {
             secrets::record_use(conn, id, now, context.ip.as_deref(), user_agent.as_deref())?;
             for (hour, uses) in &to_store {
                 secrets::add_usage(conn, id, *hour, *uses)?;
             }
-            Ok::<_, DieselError>(())
+            Ok(())
         })
-        .context("recording a secret's use")
-    })
-    .await;
+        .await
+        .context("recording a secret's use");
     if written.is_err() {
-        counter.give_back(id, counts);
+        checks.usage.give_back(id, counts);
     }
     written
 }

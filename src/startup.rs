@@ -2,6 +2,7 @@
 
 use crate::clock::Clock;
 use crate::config::Settings;
+use crate::db::writer::Writer;
 use crate::db::{self, DbPool};
 use crate::secrets::SecretChecks;
 use crate::throttle::Throttles;
@@ -25,6 +26,8 @@ const CONTENT_SECURITY_POLICY: &str =
 /// Shared by every handler.
 pub struct AppState {
     pub pool: DbPool,
+    /// Group commit for the token endpoint's writes.
+    pub writer: Writer,
     pub bcrypt_cost: u32,
     /// The public URL without a trailing slash, e.g. `http://127.0.0.1:8080`.
     pub public_url: String,
@@ -71,8 +74,10 @@ impl Application {
             .clone()
             .unwrap_or_else(|| format!("http://{address}"));
         let session_key = session_key(&settings, &pool).await?;
+        let writer = Writer::start(pool.clone())?;
         let state = web::Data::new(AppState {
             pool,
+            writer: writer.clone(),
             bcrypt_cost: settings.bcrypt_cost,
             public_origin: url::Url::parse(&public_url)
                 .context("KEYTURN_PUBLIC_URL is not a URL")?
@@ -81,7 +86,7 @@ impl Application {
             public_url: public_url.trim_end_matches('/').to_owned(),
             access_token_ttl_seconds: settings.access_token_ttl_seconds,
             clock,
-            secret_checks: SecretChecks::default(),
+            secret_checks: SecretChecks::new(writer.clone()),
             throttles: Throttles::new(settings.throttle_failures, chrono::TimeDelta::minutes(15)),
             session_idle: chrono::TimeDelta::seconds(settings.session_idle_seconds),
             session_max_age: chrono::TimeDelta::seconds(settings.session_max_age_seconds),

@@ -11,6 +11,7 @@
 //! - only hashes are stored; plaintext exists in the one response that delivers it.
 
 use crate::audit::{self, Actor};
+use crate::db::writer::Writer;
 use crate::db::{self, grants, tokens, users, Conn, DbPool};
 use crate::domain::{CodeChallenge, OpaqueToken, Scopes, TokenKind};
 use crate::secrets::AuthenticatedClient;
@@ -28,6 +29,9 @@ pub enum GrantError {
     InvalidGrant(&'static str),
     #[error("invalid_scope")]
     InvalidScope,
+    /// The client's secret was revoked while its request was being verified.
+    #[error("invalid_client")]
+    SecretRevoked,
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
 }
@@ -117,8 +121,11 @@ fn issue(conn: &mut Conn, issue: Issue, now: NaiveDateTime) -> diesel::QueryResu
 }
 
 /// Client credentials grant (RFC 6749 §4.4): a token for the app itself, no user, no scope.
+/// Runs on the group-commit writer: the hot path of the token endpoint. The secret's status is
+/// read again in the same transaction as the insert, so a secret revoked while its request was
+/// being verified issues nothing.
 pub async fn client_credentials(
-    pool: &DbPool,
+    writer: &Writer,
     client: AuthenticatedClient,
     requested_scope: Option<&str>,
     access_ttl_seconds: i64,
@@ -128,10 +135,12 @@ pub async fn client_credentials(
     if requested_scope.is_some() {
         return Err(GrantError::InvalidScope);
     }
-    db::run(pool, move |conn| {
-        let issued = issue(
-            conn,
-            Issue {
+    let issued = writer
+        .run(move |conn| {
+            if !db::secrets::is_live(conn, client.secret_id, now)? {
+                return Ok(None);
+            }
+            let issue_request = Issue {
                 app_id: client.app_id,
                 secret_id: client.secret_id,
                 user_id: None,
@@ -139,14 +148,12 @@ pub async fn client_credentials(
                 scope: "",
                 access_ttl_seconds,
                 with_refresh_token: false,
-            },
-            now,
-        );
-        issued
-            .context("issuing a client credentials token")
-            .map_err(GrantError::from)
-    })
-    .await
+            };
+            Ok(Some(issue(conn, issue_request, now)?))
+        })
+        .await
+        .context("issuing a client credentials token")?;
+    issued.ok_or(GrantError::SecretRevoked)
 }
 
 /// What the user approved on the consent page.

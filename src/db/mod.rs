@@ -11,6 +11,7 @@ pub mod secrets;
 pub mod server_settings;
 pub mod tokens;
 pub mod users;
+pub mod writer;
 
 use anyhow::{anyhow, Context};
 use diesel::connection::SimpleConnection;

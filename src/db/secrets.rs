@@ -197,3 +197,19 @@ pub fn usage_since(conn: &mut Conn, secret_id: i32, since: NaiveDateTime) -> Que
         .first::<Option<i64>>(conn)
         .map(Option::unwrap_or_default)
 }
+
+/// Whether the secret authenticates at `now` (not revoked, schedule not passed).
+pub fn is_live(conn: &mut Conn, secret_id: i32, now: NaiveDateTime) -> QueryResult<bool> {
+    use diesel::dsl::exists;
+    diesel::select(exists(
+        client_secrets::table
+            .filter(client_secrets::id.eq(secret_id))
+            .filter(client_secrets::revoked_at.is_null())
+            .filter(
+                client_secrets::expires_at
+                    .is_null()
+                    .or(client_secrets::expires_at.gt(now)),
+            ),
+    ))
+    .get_result(conn)
+}

@@ -180,7 +180,6 @@ pub async fn authenticate(
             .map(str::to_owned),
     };
     let verdict = secrets::authenticate_client(
-        &state.pool,
         state.bcrypt_cost,
         &state.secret_checks,
         &creds.client_id,
