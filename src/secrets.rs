@@ -21,7 +21,7 @@ use anyhow::Context;
 use chrono::{DurationRound, NaiveDateTime, TimeDelta};
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use subtle::ConstantTimeEq;
 
 /// Two live secrets are enough to rotate without downtime; more would hide forgotten ones.
@@ -425,7 +425,12 @@ fn hour_of(t: NaiveDateTime) -> NaiveDateTime {
 /// from the database on every request, so a revoke takes effect at once on every instance.
 /// Failures are never remembered. Bounded: when full it starts over.
 #[derive(Debug, Default)]
-pub struct VerifiedSecrets(Mutex<HashMap<[u8; 32], i32>>);
+pub struct VerifiedSecrets {
+    proven: Mutex<HashMap<[u8; 32], i32>>,
+    /// One bcrypt at a time per presented string: after a restart, a burst of requests with
+    /// the same secret costs one bcrypt, not one each.
+    in_flight: Mutex<HashMap<[u8; 32], Arc<tokio::sync::Mutex<()>>>>,
+}
 
 const MAX_VERIFIED: usize = 10_000;
 
@@ -437,21 +442,36 @@ impl VerifiedSecrets {
 
     /// Whether `presented` was proven valid before (for any secret).
     pub fn knows(&self, presented: &str) -> bool {
-        self.0
+        self.proven
             .lock()
             .map(|known| known.contains_key(&Self::key(presented)))
             .unwrap_or(false)
     }
 
     fn proves(&self, presented: &str, secret_id: i32) -> bool {
-        self.0
+        self.proven
             .lock()
             .map(|known| known.get(&Self::key(presented)) == Some(&secret_id))
             .unwrap_or(false)
     }
 
+    /// The gate that lets one bcrypt of `presented` run at a time.
+    fn gate(&self, presented: &str) -> Option<Arc<tokio::sync::Mutex<()>>> {
+        let mut in_flight = self.in_flight.lock().ok()?;
+        Some(in_flight.entry(Self::key(presented)).or_default().clone())
+    }
+
+    fn release(&self, presented: &str, gate: Arc<tokio::sync::Mutex<()>>) {
+        if let Ok(mut in_flight) = self.in_flight.lock() {
+            // Ours and the map's: nobody else is waiting.
+            if Arc::strong_count(&gate) <= 2 {
+                in_flight.remove(&Self::key(presented));
+            }
+        }
+    }
+
     fn remember(&self, presented: &str, secret_id: i32) {
-        if let Ok(mut known) = self.0.lock() {
+        if let Ok(mut known) = self.proven.lock() {
             if known.len() >= MAX_VERIFIED {
                 known.clear();
             }
@@ -542,7 +562,9 @@ pub async fn authenticate_client(
     // every revoke that has answered, and the hot path costs one hop instead of a thread-pool one.
     let found = checks
         .writer
-        .run(move |conn| secrets::find_for_authentication(conn, &public_id).context("looking up a client secret"))
+        .read(move |conn| {
+            secrets::find_for_authentication(conn, &public_id).context("looking up a client secret")
+        })
         .await?;
     let Some((row, owner_client_id)) = found else {
         return Ok(None);
@@ -552,11 +574,27 @@ pub async fn authenticate_client(
         return Ok(None);
     }
     if !checks.verified.proves(presented, row.id) {
-        let stored = Some(row.secret_hash.clone());
-        if !password::verify(secret.expose().to_owned(), stored, bcrypt_cost).await? {
+        let gate = checks.verified.gate(presented);
+        let turn = match &gate {
+            Some(gate) => Some(gate.lock().await),
+            None => None,
+        };
+        // Someone else's bcrypt of the same string may have just proven it.
+        let proven = checks.verified.proves(presented, row.id) || {
+            let stored = Some(row.secret_hash.clone());
+            let valid = password::verify(secret.expose().to_owned(), stored, bcrypt_cost).await?;
+            if valid {
+                checks.verified.remember(presented, row.id);
+            }
+            valid
+        };
+        drop(turn);
+        if let Some(gate) = gate {
+            checks.verified.release(presented, gate);
+        }
+        if !proven {
             return Ok(None);
         }
-        checks.verified.remember(presented, row.id);
     }
     checks.usage.count(row.id, now);
     record_use(checks, &row, context, now).await?;

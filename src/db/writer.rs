@@ -40,21 +40,46 @@ impl Writer {
         F: FnOnce(&mut Conn) -> anyhow::Result<T> + Send + 'static,
         T: Send + 'static,
     {
+        // A savepoint per job: one failing job does not undo the others.
+        self.submit(move |conn| {
+            conn.transaction(|conn| work(conn).map_err(JobError))
+                .map_err(|JobError(e)| e)
+        })
+        .await
+    }
+
+    /// Runs a read-only `work` in the next batch, without the savepoint a write needs. Reading on
+    /// the writer orders the read after every write that has already answered.
+    pub async fn read<T, F>(&self, work: F) -> anyhow::Result<T>
+    where
+        F: FnOnce(&mut Conn) -> anyhow::Result<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        self.submit(work).await
+    }
+
+    async fn submit<T, F>(&self, work: F) -> anyhow::Result<T>
+    where
+        F: FnOnce(&mut Conn) -> anyhow::Result<T> + Send + 'static,
+        T: Send + 'static,
+    {
         let (reply, answer) = tokio::sync::oneshot::channel();
         let job: Job = Box::new(move |conn: &mut Conn| {
-            // A savepoint per job: one failing job does not undo the others.
-            let result = conn.transaction(|conn| work(conn).map_err(JobError));
+            let result = work(conn);
             Box::new(move |committed: bool| {
                 let outcome = match (committed, result) {
-                    (true, Ok(value)) => Ok(value),
-                    (true, Err(JobError(e))) => Err(e),
+                    (true, result) => result,
                     (false, _) => Err(anyhow!("the batch could not be committed")),
                 };
                 let _ = reply.send(outcome);
             })
         });
-        self.jobs.send(job).map_err(|_| anyhow!("the database writer has stopped"))?;
-        answer.await.map_err(|_| anyhow!("the database writer dropped a job"))?
+        self.jobs
+            .send(job)
+            .map_err(|_| anyhow!("the database writer has stopped"))?;
+        answer
+            .await
+            .map_err(|_| anyhow!("the database writer dropped a job"))?
     }
 }
 
@@ -80,19 +105,28 @@ fn write_loop(pool: &DbPool, queue: &mpsc::Receiver<Job>) {
             tracing::error!("the database writer could not get a connection");
             continue; // dropping the jobs tells their callers
         };
-        if let Err(e) = AnsiTransactionManager::begin_transaction_sql(&mut *conn, "BEGIN IMMEDIATE") {
+        if let Err(e) = AnsiTransactionManager::begin_transaction_sql(&mut *conn, "BEGIN IMMEDIATE")
+        {
             tracing::error!(error = %e, "the database writer could not begin a batch");
             continue;
         }
         let completions: Vec<Completion> = batch.into_iter().map(|job| job(&mut conn)).collect();
-        let committed = match <AnsiTransactionManager as TransactionManager<Conn>>::commit_transaction(&mut conn) {
-            Ok(()) => true,
-            Err(e) => {
-                tracing::error!(error = %e, "the database writer could not commit a batch");
-                let _ = <AnsiTransactionManager as TransactionManager<Conn>>::rollback_transaction(&mut conn);
-                false
-            }
-        };
-        completions.into_iter().for_each(|complete| complete(committed));
+        let committed =
+            match <AnsiTransactionManager as TransactionManager<Conn>>::commit_transaction(
+                &mut conn,
+            ) {
+                Ok(()) => true,
+                Err(e) => {
+                    tracing::error!(error = %e, "the database writer could not commit a batch");
+                    let _ =
+                        <AnsiTransactionManager as TransactionManager<Conn>>::rollback_transaction(
+                            &mut conn,
+                        );
+                    false
+                }
+            };
+        completions
+            .into_iter()
+            .for_each(|complete| complete(committed));
     }
 }

@@ -190,7 +190,11 @@ async fn a_server_killed_under_write_load_restarts_with_every_acknowledged_chang
     }
     let secrets = generator.await.unwrap();
 
-    println!("acknowledged before SIGKILL: {} tokens, {} secrets", tokens.len(), secrets.len());
+    println!(
+        "acknowledged before SIGKILL: {} tokens, {} secrets",
+        tokens.len(),
+        secrets.len()
+    );
     assert_eq!(integrity_check(&db), "ok");
     let restarted = Process::start(&db, 4);
     let client = reqwest::Client::new();
