@@ -562,7 +562,7 @@ pub async fn authenticate_client(
     // every revoke that has answered, and the hot path costs one hop instead of a thread-pool one.
     let found = checks
         .writer
-        .read(move |conn| {
+        .run(move |conn| {
             secrets::find_for_authentication(conn, &public_id).context("looking up a client secret")
         })
         .await?;
@@ -592,7 +592,16 @@ pub async fn authenticate_client(
         if let Some(gate) = gate {
             checks.verified.release(presented, gate);
         }
-        if !proven {
+        // A bcrypt takes a quarter of a second: read the status again, so a revoke that
+        // answered meanwhile is honoured.
+        let id = row.id;
+        let still_live = checks
+            .writer
+            .run(move |conn| {
+                secrets::is_live(conn, id, now).context("re-reading a secret's status")
+            })
+            .await?;
+        if !proven || !still_live {
             return Ok(None);
         }
     }

@@ -91,6 +91,7 @@ impl Application {
             session_idle: chrono::TimeDelta::seconds(settings.session_idle_seconds),
             session_max_age: chrono::TimeDelta::seconds(settings.session_max_age_seconds),
         });
+        spawn_maintenance(state.clone());
         let secure_cookies = public_url.starts_with("https://");
         // Over https the cookie takes the __Host- prefix: browsers then insist on Secure, Path=/
         // and no Domain, so no sibling subdomain can set or overwrite it.
@@ -113,12 +114,13 @@ impl Application {
                 .app_data(web::FormConfig::default().limit(64 * 1024))
                 .app_data(web::PayloadConfig::new(64 * 1024))
                 .wrap(ErrorHandlers::new().default_handler(pages::error_page))
-                .wrap(session)
                 .wrap(security_headers(secure_cookies))
                 // One line per request: address, method, path (never the query string, which a
                 // careless client might fill with a secret), status, size and time.
                 .wrap(Logger::new("%a \"%m %U\" %s %b %Dms"))
-                .configure(routes)
+                // Machines carry no cookie: their routes skip the session middleware.
+                .configure(machine_routes)
+                .service(web::scope("").wrap(session).configure(browser_routes))
         })
         .listen(listener)
         .context("starting the HTTP server")?
@@ -157,10 +159,41 @@ fn security_headers(https: bool) -> DefaultHeaders {
     }
 }
 
-fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/", web::get().to(pages::home))
+/// Once a minute, deletes expired tokens so the tables stay the size of what is live.
+fn spawn_maintenance(state: web::Data<AppState>) {
+    actix_web::rt::spawn(async move {
+        loop {
+            actix_web::rt::time::sleep(std::time::Duration::from_secs(60)).await;
+            if let Err(e) = crate::tokens::purge_expired(&state.writer, state.clock.now()).await {
+                tracing::warn!(error = %e, "purging expired tokens failed");
+            }
+        }
+    });
+}
+
+/// Endpoints for OAuth clients, resource servers and probes; the token endpoint first.
+fn machine_routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/oauth/token", web::post().to(oauth::token::token))
+        .route("/healthz", web::get().to(pages::healthz))
+        .route("/api/v1/me", web::get().to(api::me))
+        .route("/api/v1/apps", web::get().to(api::my_apps))
+        .route("/oauth/revoke", web::post().to(oauth::revoke::revoke))
+        .route(
+            "/oauth/introspect",
+            web::post().to(oauth::introspect::introspect),
+        )
+        .route(
+            "/.well-known/oauth-authorization-server",
+            web::get().to(oauth::metadata::metadata),
+        )
+        .route("/readyz", web::get().to(pages::readyz))
         .route("/static/app.css", web::get().to(pages::stylesheet))
-        .route("/static/app.js", web::get().to(pages::script))
+        .route("/static/app.js", web::get().to(pages::script));
+}
+
+/// Pages people use, behind the session middleware.
+fn browser_routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/", web::get().to(pages::home))
         .route("/signup", web::get().to(pages::accounts::signup_form))
         .route("/signup", web::post().to(pages::accounts::signup))
         .route("/login", web::get().to(pages::accounts::login_form))
@@ -174,8 +207,6 @@ fn routes(cfg: &mut web::ServiceConfig) {
             "/account/password",
             web::post().to(pages::accounts::change_password),
         )
-        .route("/healthz", web::get().to(pages::healthz))
-        .route("/readyz", web::get().to(pages::readyz))
         .route("/apps", web::get().to(pages::apps::list))
         .route("/apps", web::post().to(pages::apps::create))
         .route("/apps/new", web::get().to(pages::apps::new_form))
@@ -208,6 +239,16 @@ fn routes(cfg: &mut web::ServiceConfig) {
             "/apps/{id}/secrets/{secret_id}/schedule",
             web::post().to(pages::secrets::schedule),
         )
+        .route("/authorized-apps", web::get().to(pages::authorized::list))
+        .route(
+            "/authorized-apps/{app_id}/revoke",
+            web::post().to(pages::authorized::revoke),
+        )
+        .route(
+            "/oauth/authorize",
+            web::get().to(oauth::authorize::authorize),
+        )
+        .route("/oauth/authorize", web::post().to(oauth::authorize::decide))
         .route("/admin", web::get().to(pages::admin::all_apps))
         .route("/admin/stale", web::get().to(pages::admin::stale))
         .route("/admin/export.csv", web::get().to(pages::admin::export_csv))
@@ -218,29 +259,7 @@ fn routes(cfg: &mut web::ServiceConfig) {
         .route(
             "/admin/secrets/{secret_id}/revoke",
             web::post().to(pages::admin::revoke),
-        )
-        .route("/authorized-apps", web::get().to(pages::authorized::list))
-        .route(
-            "/authorized-apps/{app_id}/revoke",
-            web::post().to(pages::authorized::revoke),
-        )
-        .route(
-            "/.well-known/oauth-authorization-server",
-            web::get().to(oauth::metadata::metadata),
-        )
-        .route(
-            "/oauth/authorize",
-            web::get().to(oauth::authorize::authorize),
-        )
-        .route("/oauth/authorize", web::post().to(oauth::authorize::decide))
-        .route("/oauth/token", web::post().to(oauth::token::token))
-        .route("/oauth/revoke", web::post().to(oauth::revoke::revoke))
-        .route(
-            "/oauth/introspect",
-            web::post().to(oauth::introspect::introspect),
-        )
-        .route("/api/v1/me", web::get().to(api::me))
-        .route("/api/v1/apps", web::get().to(api::my_apps));
+        );
 }
 
 /// The session cookie key: from `KEYTURN_SESSION_KEY`, or generated once and kept in the

@@ -192,3 +192,23 @@ pub fn active_ids_for_user_app(
         .select(grants::id)
         .load(conn)
 }
+
+/// Deletes up to `limit` codes and refresh tokens that expired before `cutoff`.
+pub fn purge_expired(conn: &mut Conn, cutoff: NaiveDateTime, limit: i64) -> QueryResult<usize> {
+    let codes: Vec<i32> = authorization_codes::table
+        .filter(authorization_codes::expires_at.lt(cutoff))
+        .select(authorization_codes::id)
+        .limit(limit)
+        .load(conn)?;
+    let refresh: Vec<i32> = refresh_tokens::table
+        .filter(refresh_tokens::expires_at.lt(cutoff))
+        .select(refresh_tokens::id)
+        .limit(limit)
+        .load(conn)?;
+    let codes =
+        diesel::delete(authorization_codes::table.filter(authorization_codes::id.eq_any(codes)))
+            .execute(conn)?;
+    let refresh = diesel::delete(refresh_tokens::table.filter(refresh_tokens::id.eq_any(refresh)))
+        .execute(conn)?;
+    Ok(codes + refresh)
+}

@@ -136,17 +136,19 @@ pub fn revoke(conn: &mut Conn, secret_id: i32, now: NaiveDateTime) -> QueryResul
     .map(|rows| rows == 1)
 }
 
-/// The secret with this public id together with its app's client id, in one query.
+/// The secret with this public id together with its app's client id, in one query. (No
+/// `LIMIT`: the id is unique, and a bound LIMIT makes SQLite re-prepare the statement on every
+/// call, which on the token endpoint's hot path costs more than the query itself.)
 pub fn find_for_authentication(
     conn: &mut Conn,
     public_id: &str,
 ) -> QueryResult<Option<(SecretRow, String)>> {
-    client_secrets::table
+    let rows: Vec<(SecretRow, String)> = client_secrets::table
         .inner_join(apps::table)
         .filter(client_secrets::public_id.eq(public_id))
         .select((SecretRow::as_select(), apps::client_id))
-        .first(conn)
-        .optional()
+        .load(conn)?;
+    Ok(rows.into_iter().next())
 }
 
 /// Records the most recent use and where it came from.
@@ -200,16 +202,11 @@ pub fn usage_since(conn: &mut Conn, secret_id: i32, since: NaiveDateTime) -> Que
 
 /// Whether the secret authenticates at `now` (not revoked, schedule not passed).
 pub fn is_live(conn: &mut Conn, secret_id: i32, now: NaiveDateTime) -> QueryResult<bool> {
-    use diesel::dsl::exists;
-    diesel::select(exists(
-        client_secrets::table
-            .filter(client_secrets::id.eq(secret_id))
-            .filter(client_secrets::revoked_at.is_null())
-            .filter(
-                client_secrets::expires_at
-                    .is_null()
-                    .or(client_secrets::expires_at.gt(now)),
-            ),
-    ))
-    .get_result(conn)
+    let rows: Vec<(Option<NaiveDateTime>, Option<NaiveDateTime>)> = client_secrets::table
+        .filter(client_secrets::id.eq(secret_id))
+        .select((client_secrets::revoked_at, client_secrets::expires_at))
+        .load(conn)?;
+    Ok(rows
+        .first()
+        .is_some_and(|(revoked, expires)| revoked.is_none() && expires.is_none_or(|e| e > now)))
 }

@@ -95,3 +95,13 @@ pub fn revoke_issued_with_secret(
     .execute(conn)?;
     Ok(access + refresh)
 }
+
+/// Deletes up to `limit` access tokens that expired before `cutoff`; returns how many.
+pub fn purge_expired(conn: &mut Conn, cutoff: NaiveDateTime, limit: i64) -> QueryResult<usize> {
+    let expired: Vec<i32> = access_tokens::table
+        .filter(access_tokens::expires_at.lt(cutoff))
+        .select(access_tokens::id)
+        .limit(limit)
+        .load(conn)?;
+    diesel::delete(access_tokens::table.filter(access_tokens::id.eq_any(expired))).execute(conn)
+}

@@ -1,21 +1,26 @@
-//! Group commit for the hot write path. One thread owns a connection and runs queued jobs in
-//! batches, one `BEGIN IMMEDIATE` ... `COMMIT` per batch, each job inside its own savepoint.
+//! Group commit for the hot path. One thread owns a connection and runs queued jobs in batches,
+//! one `BEGIN IMMEDIATE` ... `COMMIT` per batch.
 //!
-//! Why: SQLite has one writer at a time. Eight pooled connections competing for the write lock
-//! spend their time in SQLite's busy handler, which sleeps for milliseconds; one writer that
-//! commits many small writes together does not wait at all, and a commit is paid once per batch.
+//! Why: SQLite has one writer at a time. Pooled connections competing for the write lock spend
+//! their time in SQLite's busy handler, which sleeps for milliseconds; one writer that commits
+//! many small writes together never waits, and pays for a commit once per batch. Reads that
+//! must be ordered after every write that has answered (a secret's status) run here too.
+//!
 //! A job's answer is sent only after its batch committed, so nobody is told "done" for a write
-//! that could still be lost; if the commit fails, every job of the batch gets the error.
+//! that could still be lost. Jobs return domain outcomes as values and use `Err` only for
+//! database failures, which are exceptional: a failing job rolls back its whole batch and every
+//! job of the batch is told it failed (never a partial success). That is cheaper than a
+//! savepoint around every job.
 
 use super::{Conn, DbPool};
 use anyhow::anyhow;
-use diesel::connection::{AnsiTransactionManager, TransactionManager};
-use diesel::Connection;
+use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
 use std::sync::mpsc;
 
 /// Sends a job's outcome once its batch has committed (`true`) or failed (`false`).
 type Completion = Box<dyn FnOnce(bool) + Send>;
-type Job = Box<dyn FnOnce(&mut Conn) -> Completion + Send>;
+/// Runs against the batch's connection; says whether it succeeded, and how to answer.
+type Job = Box<dyn FnOnce(&mut Conn) -> (bool, Completion) + Send>;
 
 const MAX_BATCH: usize = 512;
 
@@ -28,9 +33,13 @@ impl Writer {
     /// Starts the writer thread on a connection from `pool`.
     pub fn start(pool: DbPool) -> anyhow::Result<Writer> {
         let (jobs, queue) = mpsc::channel::<Job>();
+        let checkpoints = pool.clone();
         std::thread::Builder::new()
             .name("keyturn-writer".into())
             .spawn(move || write_loop(&pool, &queue))?;
+        std::thread::Builder::new()
+            .name("keyturn-checkpoint".into())
+            .spawn(move || checkpoint_loop(&checkpoints))?;
         Ok(Writer { jobs })
     }
 
@@ -40,39 +49,19 @@ impl Writer {
         F: FnOnce(&mut Conn) -> anyhow::Result<T> + Send + 'static,
         T: Send + 'static,
     {
-        // A savepoint per job: one failing job does not undo the others.
-        self.submit(move |conn| {
-            conn.transaction(|conn| work(conn).map_err(JobError))
-                .map_err(|JobError(e)| e)
-        })
-        .await
-    }
-
-    /// Runs a read-only `work` in the next batch, without the savepoint a write needs. Reading on
-    /// the writer orders the read after every write that has already answered.
-    pub async fn read<T, F>(&self, work: F) -> anyhow::Result<T>
-    where
-        F: FnOnce(&mut Conn) -> anyhow::Result<T> + Send + 'static,
-        T: Send + 'static,
-    {
-        self.submit(work).await
-    }
-
-    async fn submit<T, F>(&self, work: F) -> anyhow::Result<T>
-    where
-        F: FnOnce(&mut Conn) -> anyhow::Result<T> + Send + 'static,
-        T: Send + 'static,
-    {
         let (reply, answer) = tokio::sync::oneshot::channel();
         let job: Job = Box::new(move |conn: &mut Conn| {
             let result = work(conn);
-            Box::new(move |committed: bool| {
-                let outcome = match (committed, result) {
-                    (true, result) => result,
-                    (false, _) => Err(anyhow!("the batch could not be committed")),
+            let succeeded = result.is_ok();
+            let complete: Completion = Box::new(move |committed| {
+                let outcome = if committed {
+                    result
+                } else {
+                    Err(anyhow!("the batch could not be committed"))
                 };
                 let _ = reply.send(outcome);
-            })
+            });
+            (succeeded, complete)
         });
         self.jobs
             .send(job)
@@ -83,16 +72,22 @@ impl Writer {
     }
 }
 
-/// Carries a job's own error through Diesel's transaction, which wants `From<diesel::Error>`.
-struct JobError(anyhow::Error);
-
-impl From<diesel::result::Error> for JobError {
-    fn from(e: diesel::result::Error) -> Self {
-        JobError(e.into())
+/// Copies the write-ahead log back into the database once a second, on its own thread, so the
+/// writer never pays for it. PASSIVE: it never blocks the writer or readers.
+fn checkpoint_loop(pool: &DbPool) {
+    loop {
+        std::thread::sleep(std::time::Duration::from_secs(1));
+        if let Ok(mut conn) = pool.get() {
+            if let Err(e) = conn.batch_execute("PRAGMA wal_checkpoint(PASSIVE)") {
+                tracing::warn!(error = %e, "WAL checkpoint failed");
+            }
+        }
     }
 }
 
 fn write_loop(pool: &DbPool, queue: &mpsc::Receiver<Job>) {
+    // The writer keeps one connection; it is replaced only if it fails.
+    let mut held: Option<super::PooledConn> = None;
     while let Ok(first) = queue.recv() {
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
@@ -101,32 +96,56 @@ fn write_loop(pool: &DbPool, queue: &mpsc::Receiver<Job>) {
                 Err(_) => break,
             }
         }
-        let Ok(mut conn) = pool.get() else {
-            tracing::error!("the database writer could not get a connection");
-            continue; // dropping the jobs tells their callers
+        let conn = match held.take() {
+            Some(conn) => conn,
+            None => match pool.get() {
+                Ok(mut conn) => {
+                    // Checkpoints happen on their own thread (see `checkpoint_loop`); a bigger
+                    // page cache keeps the token indexes in memory instead of re-reading them.
+                    let _ = conn.batch_execute(
+                        "PRAGMA wal_autocheckpoint = 0; PRAGMA cache_size = -16000;",
+                    );
+                    conn
+                }
+                Err(e) => {
+                    // Dropping the jobs tells their callers.
+                    tracing::error!(error = %e, "the database writer could not get a connection");
+                    continue;
+                }
+            },
         };
+        let mut conn = conn;
         if let Err(e) = AnsiTransactionManager::begin_transaction_sql(&mut *conn, "BEGIN IMMEDIATE")
         {
             tracing::error!(error = %e, "the database writer could not begin a batch");
             continue;
         }
-        let completions: Vec<Completion> = batch.into_iter().map(|job| job(&mut conn)).collect();
-        let committed =
-            match <AnsiTransactionManager as TransactionManager<Conn>>::commit_transaction(
+        let mut all_succeeded = true;
+        let mut completions = Vec::with_capacity(batch.len());
+        for job in batch {
+            let (succeeded, complete) = job(&mut conn);
+            all_succeeded &= succeeded;
+            completions.push(complete);
+        }
+        let committed = all_succeeded && commit(&mut conn);
+        if !committed {
+            let _ = <AnsiTransactionManager as TransactionManager<Conn>>::rollback_transaction(
                 &mut conn,
-            ) {
-                Ok(()) => true,
-                Err(e) => {
-                    tracing::error!(error = %e, "the database writer could not commit a batch");
-                    let _ =
-                        <AnsiTransactionManager as TransactionManager<Conn>>::rollback_transaction(
-                            &mut conn,
-                        );
-                    false
-                }
-            };
+            );
+        }
         completions
             .into_iter()
             .for_each(|complete| complete(committed));
+        held = Some(conn);
+    }
+}
+
+fn commit(conn: &mut Conn) -> bool {
+    match <AnsiTransactionManager as TransactionManager<Conn>>::commit_transaction(conn) {
+        Ok(()) => true,
+        Err(e) => {
+            tracing::error!(error = %e, "the database writer could not commit a batch");
+            false
+        }
     }
 }

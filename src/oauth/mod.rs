@@ -40,7 +40,6 @@ impl From<GrantError> for OAuthError {
         match e {
             GrantError::InvalidGrant(why) => OAuthError::InvalidGrant(why),
             GrantError::InvalidScope => OAuthError::InvalidScope,
-            GrantError::SecretRevoked => OAuthError::InvalidClient,
             GrantError::Unexpected(cause) => OAuthError::ServerError(cause),
         }
     }
