@@ -91,7 +91,7 @@ impl Application {
             session_idle: chrono::TimeDelta::seconds(settings.session_idle_seconds),
             session_max_age: chrono::TimeDelta::seconds(settings.session_max_age_seconds),
         });
-        spawn_maintenance(state.clone());
+        spawn_maintenance(state.clone())?;
         let secure_cookies = public_url.starts_with("https://");
         // Over https the cookie takes the __Host- prefix: browsers then insist on Secure, Path=/
         // and no Domain, so no sibling subdomain can set or overwrite it.
@@ -159,16 +159,19 @@ fn security_headers(https: bool) -> DefaultHeaders {
     }
 }
 
-/// Once a minute, deletes expired tokens so the tables stay the size of what is live.
-fn spawn_maintenance(state: web::Data<AppState>) {
-    actix_web::rt::spawn(async move {
-        loop {
-            actix_web::rt::time::sleep(std::time::Duration::from_secs(60)).await;
-            if let Err(e) = crate::tokens::purge_expired(&state.writer, state.clock.now()).await {
+/// Once a minute, deletes expired tokens so the tables stay the size of what is live. A plain
+/// thread: it only waits on the writer.
+fn spawn_maintenance(state: web::Data<AppState>) -> anyhow::Result<()> {
+    std::thread::Builder::new()
+        .name("keyturn-maintenance".into())
+        .spawn(move || loop {
+            std::thread::sleep(std::time::Duration::from_secs(60));
+            if let Err(e) = crate::tokens::purge_expired(&state.writer, state.clock.now()) {
                 tracing::warn!(error = %e, "purging expired tokens failed");
             }
-        }
-    });
+        })
+        .context("starting the maintenance thread")?;
+    Ok(())
 }
 
 /// Endpoints for OAuth clients, resource servers and probes; the token endpoint first.

@@ -510,14 +510,13 @@ pub async fn revoke_authorization(
 /// Deletes what can no longer be used: access tokens, codes and refresh tokens that expired over
 /// an hour ago (a used refresh token is kept until it expires, for reuse detection). Runs on the
 /// writer in bounded steps, so it never holds the write lock for long.
-pub async fn purge_expired(writer: &Writer, now: NaiveDateTime) -> anyhow::Result<usize> {
+pub fn purge_expired(writer: &Writer, now: NaiveDateTime) -> anyhow::Result<usize> {
     let cutoff = now - TimeDelta::hours(1);
     writer
-        .run(move |conn| {
+        .run_blocking(move |conn| {
             let access = tokens::purge_expired(conn, cutoff, 5_000)?;
             let grants = grants::purge_expired(conn, cutoff, 5_000)?;
             Ok(access + grants)
         })
-        .await
         .context("purging expired tokens")
 }

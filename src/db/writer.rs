@@ -85,6 +85,35 @@ fn checkpoint_loop(pool: &DbPool) {
     }
 }
 
+impl Writer {
+    /// As [`Writer::run`], for threads outside the async runtime (maintenance).
+    pub fn run_blocking<T, F>(&self, work: F) -> anyhow::Result<T>
+    where
+        F: FnOnce(&mut Conn) -> anyhow::Result<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        let (reply, answer) = mpsc::channel();
+        let job: Job = Box::new(move |conn: &mut Conn| {
+            let result = work(conn);
+            let succeeded = result.is_ok();
+            let complete: Completion = Box::new(move |committed| {
+                let _ = reply.send(if committed {
+                    result
+                } else {
+                    Err(anyhow!("the batch could not be committed"))
+                });
+            });
+            (succeeded, complete)
+        });
+        self.jobs
+            .send(job)
+            .map_err(|_| anyhow!("the database writer has stopped"))?;
+        answer
+            .recv()
+            .map_err(|_| anyhow!("the database writer dropped a job"))?
+    }
+}
+
 fn write_loop(pool: &DbPool, queue: &mpsc::Receiver<Job>) {
     // The writer keeps one connection; it is replaced only if it fails.
     let mut held: Option<super::PooledConn> = None;
