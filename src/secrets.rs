@@ -342,6 +342,17 @@ pub async fn list_secrets(
     db::run(pool, move |conn| Ok(secrets::list_for_app(conn, app_id)?)).await
 }
 
+/// The email of whoever generated the secret, if known.
+pub async fn creator_email(pool: &DbPool, row: &SecretRow) -> Result<Option<String>, SecretError> {
+    let Some(user_id) = row.created_by else {
+        return Ok(None);
+    };
+    db::run(pool, move |conn| {
+        Ok(db::users::find(conn, user_id)?.map(|u| u.email))
+    })
+    .await
+}
+
 /// How many of the app's secrets authenticate at `now`.
 pub async fn count_active(
     pool: &DbPool,

@@ -8,9 +8,9 @@ use crate::auth::{CsrfForm, CurrentUser, TypedSession};
 use crate::db::secrets::SecretRow;
 use crate::domain::{AppName, RedirectUris, SecretHint, SecretStatus};
 use crate::error::AppError;
-use crate::secrets::{self, MAX_ACTIVE, MAX_ACTIVE_MESSAGE};
+use crate::secrets;
 use crate::startup::AppState;
-use crate::web::secrets::{schedule_options, ScheduleOption, SecretView};
+use crate::web::secrets::{GenerateForm, SecretView};
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
@@ -184,13 +184,7 @@ struct AppPage {
     client_id: String,
     redirect_uris: Vec<String>,
     secrets: Vec<SecretView>,
-    live_count: i64,
-    at_limit: bool,
-    limit_message: &'static str,
-    request_nonce: String,
-    schedule_options: Vec<ScheduleOption>,
-    label: String,
-    label_error: Option<String>,
+    generate: GenerateForm,
     rotation: Option<RotationNote>,
     activity: Vec<ActivityView>,
 }
@@ -235,13 +229,7 @@ pub async fn show(
             name: app.name,
             client_id: app.client_id,
             secrets,
-            live_count,
-            at_limit: live_count >= MAX_ACTIVE,
-            limit_message: MAX_ACTIVE_MESSAGE,
-            request_nonce: crate::domain::random_base62(22),
-            schedule_options: schedule_options(),
-            label: String::new(),
-            label_error: None,
+            generate: GenerateForm::new(live_count),
             rotation,
             activity,
         },

@@ -121,19 +121,39 @@ pub fn schedule_options() -> Vec<ScheduleOption> {
         .collect()
 }
 
+/// What the generate confirmation form needs, on its own page and in the app page's dialog.
+pub struct GenerateForm {
+    pub live_count: i64,
+    pub at_limit: bool,
+    pub limit_message: &'static str,
+    /// Makes a resubmitted form harmless (see `secrets::generate_secret`).
+    pub request_nonce: String,
+    pub schedule_options: Vec<ScheduleOption>,
+    pub label: String,
+    pub label_error: Option<String>,
+}
+
+impl GenerateForm {
+    pub fn new(live_count: i64) -> Self {
+        GenerateForm {
+            live_count,
+            at_limit: live_count >= MAX_ACTIVE,
+            limit_message: MAX_ACTIVE_MESSAGE,
+            request_nonce: crate::domain::random_base62(22),
+            schedule_options: schedule_options(),
+            label: String::new(),
+            label_error: None,
+        }
+    }
+}
+
 #[derive(Template)]
 #[template(path = "secret_generate.html")]
 struct ConfirmGenerate {
     page: Page,
     app_id: i32,
     name: String,
-    live_count: i64,
-    at_limit: bool,
-    limit_message: &'static str,
-    request_nonce: String,
-    schedule_options: Vec<ScheduleOption>,
-    label: String,
-    label_error: Option<String>,
+    generate: GenerateForm,
 }
 
 pub async fn confirm_generate(
@@ -150,13 +170,7 @@ pub async fn confirm_generate(
             page: Page::new(&session)?,
             app_id: app.id,
             name: app.name,
-            live_count,
-            at_limit: live_count >= MAX_ACTIVE,
-            limit_message: MAX_ACTIVE_MESSAGE,
-            request_nonce: crate::domain::random_base62(22),
-            schedule_options: schedule_options(),
-            label: String::new(),
-            label_error: None,
+            generate: GenerateForm::new(live_count),
         },
     )
 }
@@ -206,19 +220,16 @@ pub async fn generate(
     let label = match SecretLabel::parse(&fields.label) {
         Ok(label) => label,
         Err(message) => {
-            let now = state.clock.now();
-            let live_count = secrets::count_active(&state.pool, app.id, now).await?;
+            let live_count = secrets::count_active(&state.pool, app.id, state.clock.now()).await?;
+            let mut generate = GenerateForm::new(live_count);
+            generate.request_nonce = request_nonce.unwrap_or(generate.request_nonce);
+            generate.label = fields.label;
+            generate.label_error = Some(message.to_owned());
             let form = ConfirmGenerate {
                 page: Page::new(&session)?,
                 app_id: app.id,
                 name: app.name,
-                live_count,
-                at_limit: live_count >= MAX_ACTIVE,
-                limit_message: MAX_ACTIVE_MESSAGE,
-                request_nonce: request_nonce.unwrap_or_else(|| crate::domain::random_base62(22)),
-                schedule_options: schedule_options(),
-                label: fields.label,
-                label_error: Some(message.to_owned()),
+                generate,
             };
             return html(StatusCode::BAD_REQUEST, &form);
         }
@@ -422,11 +433,7 @@ pub async fn show(
     let (app, row) = owned_secret(&state, user.id, path.into_inner()).await?;
     let now = state.clock.now();
     let usage = secrets::usage(&state.pool, &state.secret_checks.usage, row.id, now).await?;
-    let created_by = secrets::list_secrets(&state.pool, app.id)
-        .await?
-        .into_iter()
-        .find(|(r, _)| r.id == row.id)
-        .and_then(|(_, email)| email);
+    let created_by = secrets::creator_email(&state.pool, &row).await?;
     let detail = SecretDetail {
         page: Page::new(&session)?,
         app_id: app.id,
