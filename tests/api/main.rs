@@ -5,6 +5,7 @@
 mod accounts;
 mod admin;
 mod apps;
+mod browser;
 mod faults;
 mod hardening;
 mod helpers;

@@ -1,0 +1,330 @@
+//! End-to-end tests in a real browser: Debian's Chromium driven through chromedriver.
+//! `#[ignore]`d so that `cargo test` passes on machines without a browser; `.ci/run` installs
+//! `chromium` and `chromium-driver` and runs them with `--include-ignored`. A failing test leaves
+//! a screenshot and the page's HTML under `target/e2e-failures/`.
+
+use crate::helpers::{spawn_app, TestApp};
+use fantoccini::{Client, ClientBuilder, Locator};
+use futures_util::FutureExt;
+use reqwest::StatusCode;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+const PASSWORD: &str = "correct horse battery";
+
+struct Driver {
+    process: Child,
+    url: String,
+}
+
+impl Driver {
+    fn start() -> Driver {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let process =
+            Command::new(std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "chromedriver".into()))
+                .arg(format!("--port={port}"))
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("chromedriver is installed (apt-get install chromium chromium-driver)");
+        Driver {
+            process,
+            url: format!("http://127.0.0.1:{port}"),
+        }
+    }
+
+    async fn browser(&self, javascript: bool) -> Client {
+        let mut options = serde_json::json!({
+            "binary": std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into()),
+            "args": [
+                "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                "--disable-quic", "--no-first-run", "--disable-component-update", "--disable-sync",
+                "--window-size=1280,900"
+            ],
+        });
+        if !javascript {
+            options["prefs"] =
+                serde_json::json!({"profile.managed_default_content_settings.javascript": 2});
+        }
+        let mut capabilities = serde_json::Map::new();
+        capabilities.insert("goog:chromeOptions".into(), options);
+        for _ in 0..50 {
+            let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+            if let Ok(client) = ClientBuilder::new(connector)
+                .capabilities(capabilities.clone())
+                .connect(&self.url)
+                .await
+            {
+                return client;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("could not start a browser session through chromedriver");
+    }
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.process.kill();
+        let _ = self.process.wait();
+    }
+}
+
+/// Runs `flow`; if it fails, keeps a screenshot and the HTML for diagnosis, then fails.
+async fn with_artifacts<F>(name: &str, browser: &Client, flow: F)
+where
+    F: std::future::Future<Output = ()>,
+{
+    let outcome = std::panic::AssertUnwindSafe(flow).catch_unwind().await;
+    if let Err(panic) = outcome {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/e2e-failures");
+        let _ = std::fs::create_dir_all(&dir);
+        if let Ok(png) = browser.screenshot().await {
+            let _ = std::fs::write(dir.join(format!("{name}.png")), png);
+        }
+        if let Ok(html) = browser.source().await {
+            let _ = std::fs::write(dir.join(format!("{name}.html")), html);
+        }
+        std::panic::resume_unwind(panic);
+    }
+}
+
+fn field(label: &str) -> String {
+    format!("//*[@id=//label[normalize-space()='{label}']/@for]")
+}
+
+/// A button with this label that a person can see (not one inside a closed dialog).
+fn visible_button(label: &str) -> String {
+    format!("//button[normalize-space()='{label}'][not(ancestor::dialog[not(@open)])]")
+}
+
+async fn type_into(browser: &Client, label: &str, text: &str) {
+    browser
+        .find(Locator::XPath(&field(label)))
+        .await
+        .unwrap()
+        .send_keys(text)
+        .await
+        .unwrap();
+}
+
+async fn press(browser: &Client, label: &str) {
+    browser
+        .find(Locator::XPath(&visible_button(label)))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+}
+
+async fn text_of(browser: &Client, css: &str) -> String {
+    wait_for(browser, Locator::Css(css))
+        .await
+        .text()
+        .await
+        .unwrap()
+}
+
+/// Waits for the element to appear: a click that navigates returns before the next page loads.
+async fn wait_for(browser: &Client, locator: Locator<'_>) -> fantoccini::elements::Element {
+    browser
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(locator)
+        .await
+        .unwrap()
+}
+
+async fn wait_for_heading(browser: &Client, text: &str) {
+    wait_for(
+        browser,
+        Locator::XPath(&format!("//h1[contains(normalize-space(), '{text}')]")),
+    )
+    .await;
+}
+
+async fn page(browser: &Client) -> String {
+    browser.source().await.unwrap()
+}
+
+async fn token_status(app: &TestApp, client_id: &str, secret: &str) -> StatusCode {
+    app.token_basic(client_id, secret).await.status()
+}
+
+/// Sign up, create an app, generate, copy, use, generate a second, hit the limit, revoke the
+/// first, log out: the whole lifecycle as a person does it.
+async fn lifecycle(app: &TestApp, browser: &Client, javascript: bool) {
+    let base = &app.address;
+    browser.goto(&format!("{base}/signup")).await.unwrap();
+    type_into(
+        browser,
+        "Email",
+        &format!("e2e{}@example.com", u8::from(javascript)),
+    )
+    .await;
+    type_into(browser, "Password", PASSWORD).await;
+    press(browser, "Sign up").await;
+    wait_for_heading(browser, "My Apps").await;
+
+    browser
+        .find(Locator::LinkText("New app"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    type_into(browser, "Name", "Browser Shop").await;
+    type_into(browser, "Redirect URIs", "https://shop.example/callback").await;
+    press(browser, "Create app").await;
+    wait_for(browser, Locator::Id("client-id")).await;
+    let app_url = browser.current_url().await.unwrap().to_string();
+    let client_id = text_of(browser, "#client-id").await;
+
+    // Generate through the dialog (JavaScript) or the confirmation page (without).
+    press(browser, "Generate new secret").await;
+    if javascript {
+        assert_eq!(
+            browser.current_url().await.unwrap().to_string(),
+            app_url,
+            "a dialog, not a page"
+        );
+        assert!(browser
+            .find(Locator::Css("dialog#generate-dialog[open]"))
+            .await
+            .is_ok());
+    } else {
+        wait_for_heading(browser, "Generate a new secret for").await;
+        assert!(browser
+            .current_url()
+            .await
+            .unwrap()
+            .path()
+            .ends_with("/secrets/new"));
+    }
+    press(browser, "Confirm").await;
+    let first = text_of(browser, "#new-secret").await;
+    assert!(first.starts_with("kts_"));
+    assert!(page(browser).await.contains("it will not be shown again"));
+    if javascript {
+        press(browser, "Copy").await;
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert_eq!(text_of(browser, "[data-copy]").await, "Copied");
+        let selected = browser
+            .execute("return window.getSelection().toString()", vec![])
+            .await
+            .unwrap();
+        assert_eq!(
+            selected.as_str().unwrap().trim(),
+            first,
+            "the whole secret is selected"
+        );
+    }
+    assert_eq!(token_status(app, &client_id, &first).await, StatusCode::OK);
+
+    // A second secret, then the limit.
+    browser.goto(&app_url).await.unwrap();
+    press(browser, "Generate new secret").await;
+    if !javascript {
+        wait_for_heading(browser, "Generate a new secret for").await;
+    }
+    press(browser, "Confirm").await;
+    let second = text_of(browser, "#new-secret").await;
+    browser.goto(&app_url).await.unwrap();
+    let html = page(browser).await;
+    assert!(html.contains(
+        "You can only have a maximum of 2 active secrets. Revoke one before generating another."
+    ));
+    let generate = browser
+        .find(Locator::XPath(&visible_button("Generate new secret")))
+        .await
+        .unwrap();
+    assert!(!generate.is_enabled().await.unwrap());
+    assert_eq!(token_status(app, &client_id, &second).await, StatusCode::OK);
+
+    // Revoke the first (used just now, so its last four characters must be typed).
+    let hint = &first[first.len() - 4..];
+    let row = format!("//tr[.//code[normalize-space()='••••{hint}']]");
+    browser
+        .find(Locator::XPath(&format!(
+            "{row}//button[normalize-space()='Revoke']"
+        )))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    if !javascript {
+        wait_for_heading(browser, "Revoke secret").await;
+    }
+    let confirm_field = "//input[@name='confirm_hint'][not(ancestor::dialog[not(@open)])]";
+    wait_for(browser, Locator::XPath(confirm_field))
+        .await
+        .send_keys(hint)
+        .await
+        .unwrap();
+    press(browser, "Confirm").await;
+    wait_for(browser, Locator::Css(".flash")).await;
+    let html = page(browser).await;
+    assert!(html.contains(&format!("Secret ••••{hint} revoked.")));
+    let revoked_row = browser
+        .find(Locator::XPath(&row))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(revoked_row.contains("Revoked"), "{revoked_row}");
+    assert!(
+        revoked_row.contains("just now"),
+        "Last Used is shown: {revoked_row}"
+    );
+    assert_eq!(
+        token_status(app, &client_id, &first).await,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(token_status(app, &client_id, &second).await, StatusCode::OK);
+
+    press(browser, "Log out").await;
+    wait_for_heading(browser, "Log in to Keyturn").await;
+    assert!(browser
+        .current_url()
+        .await
+        .unwrap()
+        .path()
+        .starts_with("/login"));
+}
+
+#[tokio::test]
+#[ignore = "needs chromium and chromium-driver"]
+async fn the_secret_lifecycle_works_in_a_real_browser_with_javascript() {
+    let app = spawn_app().await;
+    let driver = Driver::start();
+    let browser = driver.browser(true).await;
+    with_artifacts(
+        "lifecycle-javascript",
+        &browser,
+        lifecycle(&app, &browser, true),
+    )
+    .await;
+    browser.close().await.unwrap();
+}
+
+#[tokio::test]
+#[ignore = "needs chromium and chromium-driver"]
+async fn the_secret_lifecycle_works_in_a_real_browser_without_javascript() {
+    let app = spawn_app().await;
+    let driver = Driver::start();
+    let browser = driver.browser(false).await;
+    with_artifacts(
+        "lifecycle-no-javascript",
+        &browser,
+        lifecycle(&app, &browser, false),
+    )
+    .await;
+    browser.close().await.unwrap();
+}
