@@ -120,7 +120,14 @@ impl Application {
                 .wrap(Logger::new("%a \"%m %U\" %s %b %Dms"))
                 // Machines carry no cookie: their routes skip the session middleware.
                 .configure(machine_routes)
-                .service(web::scope("").wrap(session).configure(browser_routes))
+                // Error pages render inside the session middleware, which still holds the
+                // session then (the navigation shows who is logged in).
+                .service(
+                    web::scope("")
+                        .wrap(ErrorHandlers::new().default_handler(pages::error_page))
+                        .wrap(session)
+                        .configure(browser_routes),
+                )
         })
         .listen(listener)
         .context("starting the HTTP server")?

@@ -328,3 +328,129 @@ async fn the_secret_lifecycle_works_in_a_real_browser_without_javascript() {
     .await;
     browser.close().await.unwrap();
 }
+
+/// Where screenshots go: `docs/screenshots` when regenerating the README's pictures
+/// (`scripts/screenshots`), `target/screenshots` otherwise, so test runs never touch the tree.
+fn screenshot_dir() -> std::path::PathBuf {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dir = if std::env::var_os("KEYTURN_WRITE_README_SCREENSHOTS").is_some() {
+        root.join("docs/screenshots")
+    } else {
+        root.join("target/screenshots")
+    };
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+async fn shoot(browser: &Client, name: &str) {
+    let png = browser.screenshot().await.unwrap();
+    std::fs::write(screenshot_dir().join(format!("{name}.png")), png).unwrap();
+}
+
+/// The README's screenshots, and the pages at phone width: nothing may scroll sideways at
+/// 360 px (wide tables scroll inside their own box).
+#[tokio::test]
+#[ignore = "needs chromium and chromium-driver"]
+async fn the_readme_screenshots_and_a_360_pixel_wide_screen() {
+    let app = spawn_app().await;
+    let driver = Driver::start();
+    let browser = driver.browser(true).await;
+    let flow = async {
+        let base = &app.address;
+        browser.goto(&format!("{base}/signup")).await.unwrap();
+        type_into(&browser, "Email", "ada@example.com").await;
+        type_into(&browser, "Password", PASSWORD).await;
+        press(&browser, "Sign up").await;
+        wait_for_heading(&browser, "My Apps").await;
+        for name in ["Acme Shop", "Billing Worker"] {
+            browser.goto(&format!("{base}/apps/new")).await.unwrap();
+            type_into(&browser, "Name", name).await;
+            type_into(&browser, "Redirect URIs", "https://shop.example/callback").await;
+            press(&browser, "Create app").await;
+            wait_for(&browser, Locator::Id("client-id")).await;
+        }
+        let app_url = browser.current_url().await.unwrap().to_string();
+        let client_id = text_of(&browser, "#client-id").await;
+        press(&browser, "Generate new secret").await;
+        wait_for(&browser, Locator::Css("dialog#generate-dialog[open]")).await;
+        wait_for(&browser, Locator::Id("label"))
+            .await
+            .send_keys("production")
+            .await
+            .unwrap();
+        press(&browser, "Confirm").await;
+        let first = text_of(&browser, "#new-secret").await;
+        app.token_basic(&client_id, &first).await;
+        browser.goto(&app_url).await.unwrap();
+        press(&browser, "Generate new secret").await;
+        wait_for(&browser, Locator::Css("dialog#generate-dialog[open]")).await;
+        wait_for(&browser, Locator::Id("label"))
+            .await
+            .send_keys("production-2026")
+            .await
+            .unwrap();
+        browser
+            .find(Locator::Id("old-secret-24h"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        shoot(&browser, "rotation-generate").await;
+        press(&browser, "Confirm").await;
+        text_of(&browser, "#new-secret").await;
+        shoot(&browser, "secret-shown").await;
+        browser.goto(&app_url).await.unwrap();
+        wait_for(&browser, Locator::Id("client-id")).await;
+        shoot(&browser, "rotation-in-progress").await;
+        let hint = &first[first.len() - 4..];
+        let row = format!("//tr[.//code[normalize-space()='••••{hint}']]");
+        browser
+            .find(Locator::XPath(&format!(
+                "{row}//button[normalize-space()='Revoke']"
+            )))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        wait_for(&browser, Locator::Css("dialog[open]")).await;
+        shoot(&browser, "guarded-revoke").await;
+        browser.goto(&format!("{base}/apps")).await.unwrap();
+        wait_for_heading(&browser, "My Apps").await;
+        shoot(&browser, "my-apps").await;
+
+        browser.set_window_size(360, 800).await.unwrap();
+        for path in [
+            "/apps".to_owned(),
+            app_url.replace(base.as_str(), ""),
+            "/apps/new".to_owned(),
+        ] {
+            browser.goto(&format!("{base}{path}")).await.unwrap();
+            wait_for(&browser, Locator::Css("main")).await;
+            let overflow = browser
+                .execute(
+                    "return document.documentElement.scrollWidth - window.innerWidth",
+                    vec![],
+                )
+                .await
+                .unwrap();
+            let culprits = browser
+                .execute(
+                    "return [...document.querySelectorAll('body *')].filter(e => e.getBoundingClientRect().right > window.innerWidth + 1 && e.offsetParent !== null).map(e => e.tagName + '.' + e.className).slice(0, 8).join(', ')",
+                    vec![],
+                )
+                .await
+                .unwrap();
+            assert!(
+                overflow.as_i64().unwrap() <= 0,
+                "{path} scrolls sideways at 360 px by {overflow}: {culprits}"
+            );
+        }
+        browser.goto(&app_url).await.unwrap();
+        wait_for(&browser, Locator::Id("client-id")).await;
+        shoot(&browser, "app-at-360px").await;
+    };
+    with_artifacts("readme-screenshots", &browser, flow).await;
+    browser.close().await.unwrap();
+}

@@ -225,3 +225,53 @@ async fn a_null_origin_relies_on_the_token_and_a_cross_site_fetch_is_refused() {
     assert!(apps.contains("Mine"));
     assert!(!apps.contains("Forged"));
 }
+
+#[tokio::test]
+async fn error_pages_are_friendly_pages_in_the_sites_layout() {
+    let app = spawn_app().await;
+    app.browser.signed_up().await;
+    let app_id = app.browser.create_app("Shop").await;
+    app.browser.generate_secret(&app_id).await;
+    app.browser.generate_secret(&app_id).await;
+    let token = csrf_token(&app.browser.get_html("/apps").await);
+
+    let not_found = app.browser.get("/no/such/page").await;
+    let forbidden = app.browser.post("/apps", &[("name", "x")]).await;
+    let conflict = app
+        .browser
+        .post(
+            &format!("/apps/{app_id}/secrets"),
+            &[("csrf_token", &token)],
+        )
+        .await;
+
+    for (response, status, message) in [
+        (not_found, StatusCode::NOT_FOUND, "Page not found."),
+        (
+            forbidden,
+            StatusCode::FORBIDDEN,
+            "This form has expired or came from another site.",
+        ),
+        (
+            conflict,
+            StatusCode::CONFLICT,
+            "You can only have a maximum of 2 active secrets.",
+        ),
+    ] {
+        assert_eq!(response.status(), status);
+        assert!(response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html"));
+        let page = response.text().await.unwrap();
+        assert!(
+            page.contains(r#"<link rel="stylesheet" href="/static/app.css">"#),
+            "{status}"
+        );
+        assert!(
+            page.contains(">Log out</button>"),
+            "{status}: the navigation is kept"
+        );
+        assert!(page.contains(message), "{status}");
+    }
+}
