@@ -420,6 +420,16 @@ async fn the_readme_screenshots_and_a_360_pixel_wide_screen() {
         wait_for_heading(&browser, "My Apps").await;
         shoot(&browser, "my-apps").await;
 
+        // WCAG AA: every visible piece of text against its background, on the busiest page.
+        browser.goto(&app_url).await.unwrap();
+        wait_for(&browser, Locator::Id("client-id")).await;
+        let failures = browser.execute(CONTRAST_CHECK, vec![]).await.unwrap();
+        assert_eq!(
+            failures,
+            serde_json::json!([]),
+            "text below WCAG AA contrast"
+        );
+
         browser.set_window_size(360, 800).await.unwrap();
         for path in [
             "/apps".to_owned(),
@@ -454,3 +464,33 @@ async fn the_readme_screenshots_and_a_360_pixel_wide_screen() {
     with_artifacts("readme-screenshots", &browser, flow).await;
     browser.close().await.unwrap();
 }
+
+/// Returns the visible text elements whose contrast with their background is below WCAG AA
+/// (4.5:1, or 3:1 for large text). Disabled controls are exempt, as WCAG allows.
+const CONTRAST_CHECK: &str = r#"
+const rgb = s => (s.match(/[\d.]+/g) || []).map(Number);
+const lum = ([r, g, b]) => {
+  const c = [r, g, b].map(v => { v /= 255; return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); });
+  return 0.2126 * c[0] + 0.7152 * c[1] + 0.0722 * c[2];
+};
+const background = el => {
+  for (let e = el; e; e = e.parentElement) {
+    const c = rgb(getComputedStyle(e).backgroundColor);
+    if (c.length === 3 || (c.length === 4 && c[3] > 0)) return c.slice(0, 3);
+  }
+  return [255, 255, 255];
+};
+const failures = [];
+for (const el of document.querySelectorAll('body *')) {
+  if (el.closest('dialog:not([open])') || el.disabled || !el.offsetParent) continue;
+  const own = [...el.childNodes].some(n => n.nodeType === 3 && n.textContent.trim());
+  if (!own) continue;
+  const style = getComputedStyle(el);
+  const fg = lum(rgb(style.color).slice(0, 3)), bg = lum(background(el));
+  const ratio = (Math.max(fg, bg) + 0.05) / (Math.min(fg, bg) + 0.05);
+  const size = parseFloat(style.fontSize), bold = parseInt(style.fontWeight, 10) >= 700;
+  const needed = size >= 24 || (bold && size >= 18.66) ? 3 : 4.5;
+  if (ratio < needed) failures.push(el.tagName + '.' + el.className + ' ' + ratio.toFixed(2));
+}
+return failures;
+"#;
