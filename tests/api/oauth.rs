@@ -186,6 +186,17 @@ async fn authorize(s: &Setup, scopes: &[&str]) -> (AuthorizationCode, PkceCodeVe
     (AuthorizationCode::new(params["code"].clone()), verifier)
 }
 
+/// The whole front channel and the code exchange: the tokens a stock client ends up with.
+async fn tokens_for(s: &Setup, scopes: &[&str]) -> oauth2::basic::BasicTokenResponse {
+    let (code, verifier) = authorize(s, scopes).await;
+    s.client
+        .exchange_code(code)
+        .set_pkce_verifier(verifier)
+        .request_async(&|request| s.proxy.send(request))
+        .await
+        .unwrap()
+}
+
 async fn api(s: &Setup, path: &str, token: &str) -> reqwest::Response {
     s.app
         .machine()
@@ -381,14 +392,7 @@ async fn a_stock_client_runs_the_whole_code_flow() {
 async fn rotating_the_client_secret_mid_session_keeps_the_users_session_alive() {
     let s = setup().await;
     let http = |request| s.proxy.send(request);
-    let (code, verifier) = authorize(&s, &["profile"]).await;
-    let tokens = s
-        .client
-        .exchange_code(code)
-        .set_pkce_verifier(verifier)
-        .request_async(&http)
-        .await
-        .unwrap();
+    let tokens = tokens_for(&s, &["profile"]).await;
 
     // Generate a second secret and switch the client to it.
     let new_secret = s.app.browser.generate_secret(&s.app_id).await;
@@ -474,14 +478,7 @@ async fn a_reused_code_fails_and_revokes_the_tokens_issued_from_it() {
 async fn a_reused_refresh_token_fails_and_revokes_the_whole_family() {
     let s = setup().await;
     let http = |request| s.proxy.send(request);
-    let (code, verifier) = authorize(&s, &["profile"]).await;
-    let first = s
-        .client
-        .exchange_code(code)
-        .set_pkce_verifier(verifier)
-        .request_async(&http)
-        .await
-        .unwrap();
+    let first = tokens_for(&s, &["profile"]).await;
     let second = s
         .client
         .exchange_refresh_token(first.refresh_token().unwrap())
@@ -697,22 +694,8 @@ async fn the_consent_decision_needs_the_csrf_token() {
 async fn without_a_scope_the_default_profile_scope_applies_and_other_scopes_are_enforced() {
     let s = setup().await;
     let http = |request| s.proxy.send(request);
-    let (code, verifier) = authorize(&s, &[]).await;
-    let default = s
-        .client
-        .exchange_code(code)
-        .set_pkce_verifier(verifier)
-        .request_async(&http)
-        .await
-        .unwrap();
-    let (code, verifier) = authorize(&s, &["apps:read"]).await;
-    let apps_only = s
-        .client
-        .exchange_code(code)
-        .set_pkce_verifier(verifier)
-        .request_async(&http)
-        .await
-        .unwrap();
+    let default = tokens_for(&s, &[]).await;
+    let apps_only = tokens_for(&s, &["apps:read"]).await;
 
     assert_eq!(default.scopes().unwrap()[0].as_str(), "profile");
     assert_eq!(
@@ -786,14 +769,7 @@ async fn a_client_credentials_token_speaks_for_the_app() {
 async fn clients_can_neither_introspect_nor_revoke_each_others_tokens() {
     let s = setup().await;
     let http = |request| s.proxy.send(request);
-    let (code, verifier) = authorize(&s, &["profile"]).await;
-    let tokens = s
-        .client
-        .exchange_code(code)
-        .set_pkce_verifier(verifier)
-        .request_async(&http)
-        .await
-        .unwrap();
+    let tokens = tokens_for(&s, &["profile"]).await;
     let other_app = s.app.browser.create_app("Other").await;
     let other_id = s.app.browser.client_id(&other_app).await;
     let other_secret = s.app.browser.generate_secret(&other_app).await;
@@ -871,14 +847,7 @@ async fn revocation_and_introspection_answer_unknown_tokens_quietly_and_need_cli
 async fn revoking_a_refresh_token_ends_its_access_tokens_too() {
     let s = setup().await;
     let http = |request| s.proxy.send(request);
-    let (code, verifier) = authorize(&s, &["profile"]).await;
-    let tokens = s
-        .client
-        .exchange_code(code)
-        .set_pkce_verifier(verifier)
-        .request_async(&http)
-        .await
-        .unwrap();
+    let tokens = tokens_for(&s, &["profile"]).await;
 
     s.client
         .revoke_token(StandardRevocableToken::RefreshToken(
@@ -901,14 +870,7 @@ async fn revoking_a_refresh_token_ends_its_access_tokens_too() {
 async fn revoking_a_secret_keeps_its_tokens_unless_asked_to_revoke_them_too() {
     let s = setup().await;
     let http = |request| s.proxy.send(request);
-    let (code, verifier) = authorize(&s, &["profile"]).await;
-    let user_tokens = s
-        .client
-        .exchange_code(code)
-        .set_pkce_verifier(verifier)
-        .request_async(&http)
-        .await
-        .unwrap();
+    let user_tokens = tokens_for(&s, &["profile"]).await;
     let app_token = s
         .client
         .exchange_client_credentials()
@@ -980,14 +942,7 @@ async fn revoking_a_secret_keeps_its_tokens_unless_asked_to_revoke_them_too() {
 async fn users_see_and_revoke_the_apps_they_authorized() {
     let s = setup().await;
     let http = |request| s.proxy.send(request);
-    let (code, verifier) = authorize(&s, &["profile"]).await;
-    let tokens = s
-        .client
-        .exchange_code(code)
-        .set_pkce_verifier(verifier)
-        .request_async(&http)
-        .await
-        .unwrap();
+    let tokens = tokens_for(&s, &["profile"]).await;
 
     let page = s.user.get_html("/authorized-apps").await;
     assert!(page.contains("Photo Printer"));
@@ -1054,14 +1009,7 @@ async fn codes_expire_after_ten_minutes() {
 async fn refresh_tokens_expire_after_thirty_days() {
     let s = setup().await;
     let http = |request| s.proxy.send(request);
-    let (code, verifier) = authorize(&s, &[]).await;
-    let tokens = s
-        .client
-        .exchange_code(code)
-        .set_pkce_verifier(verifier)
-        .request_async(&http)
-        .await
-        .unwrap();
+    let tokens = tokens_for(&s, &[]).await;
 
     s.app.clock.advance(chrono::TimeDelta::days(30));
     let expired = s
