@@ -359,3 +359,26 @@ async fn machine_endpoints_answer_json_even_for_errors_they_did_not_handle() {
     assert_eq!(unknown.status(), StatusCode::NOT_FOUND);
     assert_eq!(unknown.headers()["content-type"], "application/json");
 }
+
+#[tokio::test]
+async fn expired_tokens_are_purged_an_hour_after_they_expire() {
+    let app = spawn_app().await;
+    let (app_id, client_id) = app_with_owner(&app).await;
+    let secret = app.browser.generate_secret(&app_id).await;
+    app.token_basic(&client_id, &secret).await;
+    let pool = keyturn::db::connect_and_migrate(app.db_path.to_str().unwrap()).unwrap();
+    let writer = keyturn::db::writer::Writer::start(pool).unwrap();
+    let now = app.clock.now();
+
+    // The maintenance thread runs this once a minute.
+    let too_early =
+        keyturn::tokens::purge_expired(&writer, now + chrono::TimeDelta::minutes(119)).unwrap();
+    let purged =
+        keyturn::tokens::purge_expired(&writer, now + chrono::TimeDelta::minutes(121)).unwrap();
+    let again =
+        keyturn::tokens::purge_expired(&writer, now + chrono::TimeDelta::minutes(122)).unwrap();
+
+    assert_eq!(too_early, 0, "expired less than an hour ago: kept");
+    assert_eq!(purged, 1);
+    assert_eq!(again, 0);
+}
