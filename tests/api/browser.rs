@@ -380,7 +380,16 @@ async fn the_readme_screenshots_and_a_360_pixel_wide_screen() {
             .unwrap();
         press(&browser, "Confirm").await;
         let first = text_of(&browser, "#new-secret").await;
-        app.token_basic(&client_id, &first).await;
+        for _ in 0..3 {
+            app.machine()
+                .post(format!("{base}/oauth/token"))
+                .header("user-agent", "billing-worker/4.2 (production)")
+                .basic_auth(&client_id, Some(&first))
+                .form(&[("grant_type", "client_credentials")])
+                .send()
+                .await
+                .unwrap();
+        }
         browser.goto(&app_url).await.unwrap();
         press(&browser, "Generate new secret").await;
         wait_for(&browser, Locator::Css("dialog#generate-dialog[open]")).await;
@@ -416,6 +425,21 @@ async fn the_readme_screenshots_and_a_360_pixel_wide_screen() {
             .unwrap();
         wait_for(&browser, Locator::Css("dialog[open]")).await;
         shoot(&browser, "guarded-revoke").await;
+        browser.goto(&app_url).await.unwrap();
+        wait_for(&browser, Locator::XPath(&format!("{row}//a")))
+            .await
+            .click()
+            .await
+            .unwrap();
+        wait_for(&browser, Locator::Id("uses-24h")).await;
+        shoot(&browser, "secret-detail").await;
+        let consent = format!(
+            "{base}/oauth/authorize?response_type=code&client_id={client_id}&scope=profile%20apps:read&state=xyz\
+             &code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256"
+        );
+        browser.goto(&consent).await.unwrap();
+        wait_for_heading(&browser, "Authorize").await;
+        shoot(&browser, "consent").await;
         browser.goto(&format!("{base}/apps")).await.unwrap();
         wait_for_heading(&browser, "My Apps").await;
         shoot(&browser, "my-apps").await;
