@@ -76,15 +76,36 @@ pub async fn my_apps(pool: &DbPool, owner_id: i32) -> Result<Vec<AppSummary>, Ap
     .await
 }
 
-/// The app's latest audit events, newest first.
-pub async fn recent_activity(
+/// Everything the app page shows, in one trip to the database.
+pub struct AppOverview {
+    pub app: App,
+    /// Newest first, with the email of whoever generated each.
+    pub secrets: Vec<(db::secrets::SecretRow, Option<String>)>,
+    /// The latest audit events, newest first.
+    pub activity: Vec<db::audit::AuditEvent>,
+}
+
+pub async fn overview(
     pool: &DbPool,
-    app_id: i32,
-) -> Result<Vec<db::audit::AuditEvent>, AppsError> {
+    raw_id: &str,
+    owner_id: i32,
+) -> Result<AppOverview, AppsError> {
+    let Ok(id) = raw_id.parse::<i32>() else {
+        return Err(AppsError::NotFound);
+    };
     db::run(pool, move |conn| {
-        db::audit::recent_for_app(conn, app_id, 20)
-            .context("loading an app's activity")
-            .map_err(AppsError::from)
+        let app = apps::find_owned(conn, id, owner_id)
+            .context("loading an app")?
+            .ok_or(AppsError::NotFound)?;
+        let secrets =
+            db::secrets::list_for_app(conn, app.id).context("listing an app's secrets")?;
+        let activity =
+            db::audit::recent_for_app(conn, app.id, 20).context("loading an app's activity")?;
+        Ok(AppOverview {
+            app,
+            secrets,
+            activity,
+        })
     })
     .await
 }

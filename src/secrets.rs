@@ -334,14 +334,6 @@ pub async fn set_label(
     .await
 }
 
-/// The app's secrets, newest first, with who generated each.
-pub async fn list_secrets(
-    pool: &DbPool,
-    app_id: i32,
-) -> Result<Vec<(SecretRow, Option<String>)>, SecretError> {
-    db::run(pool, move |conn| Ok(secrets::list_for_app(conn, app_id)?)).await
-}
-
 /// The email of whoever generated the secret, if known.
 pub async fn creator_email(pool: &DbPool, row: &SecretRow) -> Result<Option<String>, SecretError> {
     let Some(user_id) = row.created_by else {

@@ -8,7 +8,6 @@ use crate::auth::{CsrfForm, CurrentUser, TypedSession};
 use crate::db::secrets::SecretRow;
 use crate::domain::{AppName, RedirectUris, SecretHint, SecretStatus};
 use crate::error::AppError;
-use crate::secrets;
 use crate::startup::AppState;
 use crate::web::secrets::{GenerateForm, SecretView};
 use actix_web::http::StatusCode;
@@ -195,9 +194,11 @@ pub async fn show(
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    let app = apps::owned_app(&state.pool, &path, user.id).await?;
-    let rows = secrets::list_secrets(&state.pool, app.id).await?;
-    let events = apps::recent_activity(&state.pool, app.id).await?;
+    let apps::AppOverview {
+        app,
+        secrets: rows,
+        activity: events,
+    } = apps::overview(&state.pool, &path, user.id).await?;
     let now = state.clock.now();
     let rotation = rotation_note(&rows, now);
     let secrets: Vec<SecretView> = rows
