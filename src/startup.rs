@@ -48,6 +48,7 @@ pub struct AppState {
 pub struct Application {
     port: u16,
     server: Server,
+    pool: DbPool,
 }
 
 impl Application {
@@ -75,6 +76,7 @@ impl Application {
             .unwrap_or_else(|| format!("http://{address}"));
         let session_key = session_key(&settings, &pool).await?;
         let writer = Writer::start(pool.clone())?;
+        let checkpoint_pool = pool.clone();
         let state = web::Data::new(AppState {
             pool,
             writer: writer.clone(),
@@ -136,6 +138,7 @@ impl Application {
         Ok(Application {
             port: address.port(),
             server,
+            pool: checkpoint_pool,
         })
     }
 
@@ -143,8 +146,20 @@ impl Application {
         self.port
     }
 
+    /// Serves until the server is stopped (SIGTERM, SIGINT), then folds the write-ahead log
+    /// back into the database so the next start does not have to replay it.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        self.server.await?;
+        let folded = db::run(&self.pool, |conn| {
+            use diesel::connection::SimpleConnection;
+            conn.batch_execute("PRAGMA wal_checkpoint(TRUNCATE)")
+                .map_err(|e| anyhow::anyhow!("final checkpoint: {e}"))
+        })
+        .await;
+        if let Err(e) = folded {
+            tracing::warn!(error = %e, "the final checkpoint failed; the next start replays the log");
+        }
+        Ok(())
     }
 }
 
