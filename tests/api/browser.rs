@@ -103,23 +103,17 @@ fn visible_button(label: &str) -> String {
 }
 
 async fn type_into(browser: &Client, label: &str, text: &str) {
-    browser
-        .find(Locator::XPath(&field(label)))
+    wait_for(browser, Locator::XPath(&field(label)))
         .await
-        .unwrap()
         .send_keys(text)
         .await
         .unwrap();
 }
 
 async fn press(browser: &Client, label: &str) {
-    browser
-        .find(Locator::XPath(&visible_button(label)))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    let button = wait_for(browser, Locator::XPath(&visible_button(label))).await;
+    settle(browser).await;
+    button.click().await.unwrap();
 }
 
 async fn text_of(browser: &Client, css: &str) -> String {
@@ -138,6 +132,21 @@ async fn wait_for(browser: &Client, locator: Locator<'_>) -> fantoccini::element
         .for_element(locator)
         .await
         .unwrap()
+}
+
+/// Waits until the page (and so its deferred script) has fully loaded.
+async fn settle(browser: &Client) {
+    for _ in 0..100 {
+        let state = browser
+            .execute("return document.readyState", vec![])
+            .await
+            .unwrap();
+        if state == "complete" {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the page never finished loading");
 }
 
 async fn wait_for_heading(browser: &Client, text: &str) {
@@ -212,8 +221,15 @@ async fn lifecycle(app: &TestApp, browser: &Client, javascript: bool) {
     assert!(page(browser).await.contains("it will not be shown again"));
     if javascript {
         press(browser, "Copy").await;
-        tokio::time::sleep(Duration::from_millis(200)).await;
-        assert_eq!(text_of(browser, "[data-copy]").await, "Copied");
+        let mut label = String::new();
+        for _ in 0..40 {
+            label = text_of(browser, "[data-copy]").await;
+            if label == "Copied" {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert_eq!(label, "Copied");
         let selected = browser
             .execute("return window.getSelection().toString()", vec![])
             .await
@@ -235,6 +251,7 @@ async fn lifecycle(app: &TestApp, browser: &Client, javascript: bool) {
     press(browser, "Confirm").await;
     let second = text_of(browser, "#new-secret").await;
     browser.goto(&app_url).await.unwrap();
+    wait_for(browser, Locator::Id("limit-message")).await;
     let html = page(browser).await;
     assert!(html.contains(
         "You can only have a maximum of 2 active secrets. Revoke one before generating another."
@@ -249,6 +266,7 @@ async fn lifecycle(app: &TestApp, browser: &Client, javascript: bool) {
     // Revoke the first (used just now, so its last four characters must be typed).
     let hint = &first[first.len() - 4..];
     let row = format!("//tr[.//code[normalize-space()='••••{hint}']]");
+    settle(browser).await;
     browser
         .find(Locator::XPath(&format!(
             "{row}//button[normalize-space()='Revoke']"
