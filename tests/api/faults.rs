@@ -19,14 +19,22 @@ struct Process {
 
 impl Process {
     fn start(db: &Path, bcrypt_cost: u32) -> Process {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_keyturn"))
+        Self::start_with(db, bcrypt_cost, &[])
+    }
+
+    fn start_with(db: &Path, bcrypt_cost: u32, env: &[(&str, &str)]) -> Process {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_keyturn"));
+        command.env_remove("KEYTURN_SESSION_KEY");
+        for (name, value) in env {
+            command.env(name, value);
+        }
+        let mut child = command
             .env("DATABASE_URL", db)
             .env("KEYTURN_BIND", "127.0.0.1:0")
             .env("KEYTURN_BCRYPT_COST", bcrypt_cost.to_string())
             .env("KEYTURN_THROTTLE_FAILURES", "1000")
             .env("RUST_LOG", "info")
             .env_remove("KEYTURN_PUBLIC_URL")
-            .env_remove("KEYTURN_SESSION_KEY")
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
@@ -327,4 +335,59 @@ async fn when_the_database_cannot_commit_generate_and_revoke_report_failure_and_
         .await
         .unwrap();
     assert_eq!(ready.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn keyturn_session_key_signs_the_cookies_instead_of_the_generated_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = [(
+        "KEYTURN_SESSION_KEY",
+        "a session key of at least thirty-two bytes, for this test",
+    )];
+    let first = Process::start_with(&dir.path().join("one.db"), 4, &key);
+    let same_key = Process::start_with(&dir.path().join("two.db"), 4, &key);
+    let generated = Process::start(&dir.path().join("three.db"), 4);
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    // The anonymous session (holding the CSRF token) made by the first server...
+    let session = {
+        let response = client
+            .get(format!("{}/login", first.address))
+            .send()
+            .await
+            .unwrap();
+        let set_cookie = response.headers()["set-cookie"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        let page = response.text().await.unwrap();
+        (
+            set_cookie.split(';').next().unwrap().to_owned(),
+            csrf_token(&page),
+        )
+    };
+    let post = |address: String| {
+        client
+            .post(format!("{address}/login"))
+            .header("cookie", &session.0)
+            .form(&[
+                ("csrf_token", session.1.as_str()),
+                ("email", "nobody@example.com"),
+                ("password", "wrong password"),
+            ])
+            .send()
+    };
+
+    // ...is understood by another server with the same key (a wrong password: 401, not a CSRF
+    // refusal) and not by one with a generated key (403: it cannot read the cookie).
+    assert_eq!(
+        post(same_key.address.clone()).await.unwrap().status(),
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        post(generated.address.clone()).await.unwrap().status(),
+        StatusCode::FORBIDDEN
+    );
 }
