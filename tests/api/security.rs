@@ -275,3 +275,83 @@ async fn error_pages_are_friendly_pages_in_the_sites_layout() {
         assert!(page.contains(message), "{status}");
     }
 }
+
+/// Every visible form control has a label, every table header a scope, every field error is
+/// tied to its field, and no page carries inline script or style (the CSP forbids both).
+#[tokio::test]
+async fn pages_are_labelled_and_free_of_inline_code() {
+    let app = spawn_app().await;
+    let signup_errors = app
+        .new_browser()
+        .sign_up("not-an-email", "short")
+        .await
+        .text()
+        .await
+        .unwrap();
+    app.browser.signed_up().await;
+    let app_id = app.browser.create_app("Shop").await;
+    app.browser.generate_secret(&app_id).await;
+    let new_app_errors = app
+        .browser
+        .submit(
+            "/apps/new",
+            "/apps",
+            &[("name", ""), ("redirect_uris", "nope")],
+        )
+        .await
+        .text()
+        .await
+        .unwrap();
+    let pages = [
+        app.new_browser().get_html("/login").await,
+        signup_errors.clone(),
+        new_app_errors.clone(),
+        app.browser.get_html("/apps").await,
+        app.browser.get_html(&format!("/apps/{app_id}")).await,
+        app.browser
+            .get_html(&format!("/apps/{app_id}/secrets/new"))
+            .await,
+        app.browser.get_html("/account/password").await,
+    ];
+
+    assert!(signup_errors.contains(r#"aria-invalid="true" aria-describedby="email-error""#));
+    assert!(new_app_errors.contains(r#"aria-describedby="name-error""#));
+    assert!(new_app_errors.contains(r#"aria-describedby="redirect_uris-error""#));
+    for page in &pages {
+        assert!(!page.contains(" style="), "inline style");
+        for script in page.split("<script").skip(1) {
+            assert!(script.trim_start().starts_with("src="), "inline script");
+        }
+        for th in page
+            .split("<th")
+            .skip(1)
+            .filter(|t| t.starts_with(' ') || t.starts_with('>'))
+        {
+            assert!(
+                th.starts_with(" scope="),
+                "a table header without scope: <th{}",
+                &th[..20.min(th.len())]
+            );
+        }
+        for input in page
+            .split("<input")
+            .skip(1)
+            .chain(page.split("<textarea").skip(1))
+            .chain(page.split("<select").skip(1))
+        {
+            let tag = &input[..input.find('>').unwrap()];
+            if tag.contains(r#"type="hidden""#) {
+                continue;
+            }
+            let id = tag
+                .split(r#"id=""#)
+                .nth(1)
+                .map(|rest| &rest[..rest.find('"').unwrap()]);
+            let id = id.unwrap_or_else(|| panic!("a control without an id: {tag}"));
+            assert!(
+                page.contains(&format!(r#"<label for="{id}""#)),
+                "no label for #{id}"
+            );
+        }
+    }
+}
