@@ -50,25 +50,51 @@ impl Writer {
         T: Send + 'static,
     {
         let (reply, answer) = tokio::sync::oneshot::channel();
+        self.submit(work, move |outcome| {
+            let _ = reply.send(outcome);
+        })?;
+        answer
+            .await
+            .map_err(|_| anyhow!("the database writer dropped a job"))?
+    }
+
+    /// As [`Writer::run`], for threads outside the async runtime (maintenance).
+    pub fn run_blocking<T, F>(&self, work: F) -> anyhow::Result<T>
+    where
+        F: FnOnce(&mut Conn) -> anyhow::Result<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        let (reply, answer) = mpsc::channel();
+        self.submit(work, move |outcome| {
+            let _ = reply.send(outcome);
+        })?;
+        answer
+            .recv()
+            .map_err(|_| anyhow!("the database writer dropped a job"))?
+    }
+
+    /// Queues `work`; `answer` receives its result once the batch committed, or the failure.
+    fn submit<T, F, A>(&self, work: F, answer: A) -> anyhow::Result<()>
+    where
+        F: FnOnce(&mut Conn) -> anyhow::Result<T> + Send + 'static,
+        A: FnOnce(anyhow::Result<T>) + Send + 'static,
+        T: Send + 'static,
+    {
         let job: Job = Box::new(move |conn: &mut Conn| {
             let result = work(conn);
             let succeeded = result.is_ok();
             let complete: Completion = Box::new(move |committed| {
-                let outcome = if committed {
+                answer(if committed {
                     result
                 } else {
                     Err(anyhow!("the batch could not be committed"))
-                };
-                let _ = reply.send(outcome);
+                });
             });
             (succeeded, complete)
         });
         self.jobs
             .send(job)
-            .map_err(|_| anyhow!("the database writer has stopped"))?;
-        answer
-            .await
-            .map_err(|_| anyhow!("the database writer dropped a job"))?
+            .map_err(|_| anyhow!("the database writer has stopped"))
     }
 }
 
@@ -82,35 +108,6 @@ fn checkpoint_loop(pool: &DbPool) {
                 tracing::warn!(error = %e, "WAL checkpoint failed");
             }
         }
-    }
-}
-
-impl Writer {
-    /// As [`Writer::run`], for threads outside the async runtime (maintenance).
-    pub fn run_blocking<T, F>(&self, work: F) -> anyhow::Result<T>
-    where
-        F: FnOnce(&mut Conn) -> anyhow::Result<T> + Send + 'static,
-        T: Send + 'static,
-    {
-        let (reply, answer) = mpsc::channel();
-        let job: Job = Box::new(move |conn: &mut Conn| {
-            let result = work(conn);
-            let succeeded = result.is_ok();
-            let complete: Completion = Box::new(move |committed| {
-                let _ = reply.send(if committed {
-                    result
-                } else {
-                    Err(anyhow!("the batch could not be committed"))
-                });
-            });
-            (succeeded, complete)
-        });
-        self.jobs
-            .send(job)
-            .map_err(|_| anyhow!("the database writer has stopped"))?;
-        answer
-            .recv()
-            .map_err(|_| anyhow!("the database writer dropped a job"))?
     }
 }
 

@@ -147,6 +147,16 @@ impl TestApp {
         browser
     }
 
+    /// `GET /api/v1/me` with a bearer token, as a resource client calls it.
+    pub async fn me(&self, access_token: &str) -> Response {
+        self.machine()
+            .get(format!("{}/api/v1/me", self.address))
+            .bearer_auth(access_token)
+            .send()
+            .await
+            .unwrap()
+    }
+
     /// Every byte the database holds on disk (main file and write-ahead log).
     pub fn database_bytes(&self) -> Vec<u8> {
         let mut bytes = Vec::new();

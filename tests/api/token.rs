@@ -261,17 +261,12 @@ async fn an_access_token_works_for_its_lifetime_and_not_a_second_longer() {
         .json()
         .await
         .unwrap();
-    let me = || {
-        app.machine()
-            .get(format!("{}/api/v1/me", app.address))
-            .bearer_auth(token["access_token"].as_str().unwrap())
-            .send()
-    };
+    let me = || app.me(token["access_token"].as_str().unwrap());
 
     app.clock.advance(chrono::TimeDelta::seconds(3595));
-    let almost = me().await.unwrap();
+    let almost = me().await;
     app.clock.advance(chrono::TimeDelta::seconds(5));
-    let expired = me().await.unwrap();
+    let expired = me().await;
 
     assert_eq!(almost.status(), StatusCode::OK);
     assert_eq!(expired.status(), StatusCode::UNAUTHORIZED);
@@ -311,13 +306,7 @@ async fn tokens_issued_before_a_revoke_keep_working_so_rotation_logs_nobody_out(
 
     app.browser.revoke_secret(&app_id, &secret).await;
 
-    let response = app
-        .machine()
-        .get(format!("{}/api/v1/me", app.address))
-        .bearer_auth(token["access_token"].as_str().unwrap())
-        .send()
-        .await
-        .unwrap();
+    let response = app.me(token["access_token"].as_str().unwrap()).await;
     assert_eq!(response.status(), StatusCode::OK);
 }
 
