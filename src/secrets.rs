@@ -207,11 +207,7 @@ pub async fn generate_secret(
 /// What a revoke did.
 #[derive(Debug)]
 pub enum Revocation {
-    /// With how many tokens issued with the secret were revoked too (0 unless asked).
-    Revoked {
-        row: SecretRow,
-        tokens_revoked: usize,
-    },
+    Revoked(SecretRow),
     /// Revoking twice (or after its schedule ended it) changes nothing.
     AlreadyRevoked(SecretRow),
 }
@@ -236,14 +232,12 @@ pub async fn revoke_secret(
                 return Ok(Revocation::AlreadyRevoked(row));
             }
             secrets::revoke(conn, row.id, now)?;
-            let tokens_revoked = if also_tokens {
-                db::tokens::revoke_issued_with_secret(conn, row.id, now)?
-            } else {
-                0
-            };
+            if also_tokens {
+                db::tokens::revoke_issued_with_secret(conn, row.id, now)?;
+            }
             let hint = SecretHint::from_stored(row.hint.clone());
             let detail = if also_tokens {
-                format!("Revoked {hint} and {tokens_revoked} tokens issued with it")
+                format!("Revoked {hint} and every token issued with it")
             } else {
                 format!("Revoked {hint}")
             };
@@ -258,10 +252,7 @@ pub async fn revoke_secret(
             )?;
             let row =
                 secrets::find_for_app(conn, app_id, secret_id)?.ok_or(SecretError::NotFound)?;
-            Ok(Revocation::Revoked {
-                row,
-                tokens_revoked,
-            })
+            Ok(Revocation::Revoked(row))
         })
     })
     .await

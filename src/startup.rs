@@ -4,6 +4,7 @@ use crate::clock::Clock;
 use crate::config::Settings;
 use crate::db::writer::Writer;
 use crate::db::{self, DbPool};
+use crate::domain::TokenKey;
 use crate::secrets::SecretChecks;
 use crate::throttle::Throttles;
 use crate::{api, oauth, web as pages};
@@ -37,6 +38,8 @@ pub struct AppState {
     pub clock: Clock,
     /// Use counts and proven secrets kept in memory between requests.
     pub secret_checks: SecretChecks,
+    /// Signs client credentials access tokens.
+    pub token_key: TokenKey,
     /// Failed logins and client authentications.
     pub throttles: Throttles,
     /// A session unused this long is ended.
@@ -89,6 +92,7 @@ impl Application {
             access_token_ttl_seconds: settings.access_token_ttl_seconds,
             clock,
             secret_checks: SecretChecks::new(writer.clone()),
+            token_key: TokenKey::derive(session_key.master()),
             throttles: Throttles::new(settings.throttle_failures, chrono::TimeDelta::minutes(15)),
             session_idle: chrono::TimeDelta::seconds(settings.session_idle_seconds),
             session_max_age: chrono::TimeDelta::seconds(settings.session_max_age_seconds),

@@ -8,12 +8,14 @@
 //!   family (grant) it belongs to;
 //! - tokens are bound to the client they were issued to: another client can neither use,
 //!   revoke nor introspect them;
-//! - only hashes are stored; plaintext exists in the one response that delivers it.
+//! - only hashes are stored; plaintext exists in the one response that delivers it;
+//! - client credentials tokens are signed instead of stored, and every use asks the database
+//!   whether the app, the secret and the token are still in good standing.
 
 use crate::audit::{self, Actor};
 use crate::db::writer::Writer;
 use crate::db::{self, grants, tokens, users, Conn, DbPool};
-use crate::domain::{CodeChallenge, OpaqueToken, Scopes, TokenKind};
+use crate::domain::{ClientTokenClaims, CodeChallenge, OpaqueToken, Scopes, TokenKey, TokenKind};
 use crate::secrets::AuthenticatedClient;
 use anyhow::Context;
 use chrono::{NaiveDateTime, TimeDelta};
@@ -118,11 +120,11 @@ fn issue(conn: &mut Conn, issue: Issue, now: NaiveDateTime) -> diesel::QueryResu
 }
 
 /// Client credentials grant (RFC 6749 §4.4): a token for the app itself, no user, no scope.
-/// The token endpoint's hot path: one insert on the group-commit writer. The secret's status was
-/// read on the same writer while authenticating, after every revoke that had already answered.
-pub async fn client_credentials(
-    writer: &Writer,
-    client: AuthenticatedClient,
+/// Signed, not stored (see `domain::client_token`): issuing needs no database work beyond the
+/// client authentication that already read the secret's status.
+pub fn client_credentials(
+    key: &TokenKey,
+    client: &AuthenticatedClient,
     requested_scope: Option<&str>,
     access_ttl_seconds: i64,
     now: NaiveDateTime,
@@ -131,22 +133,14 @@ pub async fn client_credentials(
     if requested_scope.is_some() {
         return Err(GrantError::InvalidScope);
     }
-    writer
-        .run(move |conn| {
-            let issue_request = Issue {
-                app_id: client.app_id,
-                secret_id: client.secret_id,
-                user_id: None,
-                grant_id: None,
-                scope: "",
-                access_ttl_seconds,
-                with_refresh_token: false,
-            };
-            Ok(issue(conn, issue_request, now)?)
-        })
-        .await
-        .context("issuing a client credentials token")
-        .map_err(GrantError::from)
+    let claims = ClientTokenClaims::new(client.app_id, client.secret_id, now, access_ttl_seconds);
+    Ok(TokenResponse {
+        access_token: claims.sign(key).expose().to_owned(),
+        token_type: "Bearer",
+        expires_in: access_ttl_seconds,
+        refresh_token: None,
+        scope: None,
+    })
 }
 
 /// What the user approved on the consent page.
@@ -331,41 +325,53 @@ pub async fn refresh(
 /// nothing; either way the caller answers 200. Revoking a refresh token ends its whole grant.
 pub async fn revoke(
     pool: &DbPool,
+    key: &TokenKey,
     client: AuthenticatedClient,
     token: String,
     actor: Actor,
     now: NaiveDateTime,
 ) -> anyhow::Result<()> {
+    let signed = ClientTokenClaims::verify(&token, key);
     let token_hash = OpaqueToken::presented(&token).hash();
     db::run(pool, move |conn| {
         conn.immediate_transaction(|conn| {
-            if let Some(access) = tokens::find(conn, &token_hash)? {
-                if access.app_id == client.app_id {
-                    tokens::revoke(conn, access.id, now)?;
-                    audit::record(
+            let detail = match signed {
+                Some(claims) if claims.app_id == client.app_id => {
+                    tokens::revoke_client_token(
                         conn,
-                        &actor,
-                        "token.revoked",
-                        Some(client.app_id),
-                        None,
-                        "Revoked an access token",
+                        &claims.token_id_hex(),
+                        claims.app_id,
+                        claims.expires_at,
                         now,
                     )?;
+                    Some("Revoked an access token")
                 }
-            } else if let Some((_, grant)) = grants::find_refresh_token(conn, &token_hash)? {
-                if grant.app_id == client.app_id {
-                    grants::revoke_grant(conn, grant.id, now)?;
-                    let detail = "Revoked a refresh token and every token of its authorization";
-                    audit::record(
-                        conn,
-                        &actor,
-                        "token.revoked",
-                        Some(client.app_id),
-                        None,
-                        detail,
-                        now,
-                    )?;
-                }
+                Some(_) => None,
+                None => match tokens::find(conn, &token_hash)? {
+                    Some((id, access)) if access.app_id == client.app_id => {
+                        tokens::revoke(conn, id, now)?;
+                        Some("Revoked an access token")
+                    }
+                    Some(_) => None,
+                    None => match grants::find_refresh_token(conn, &token_hash)? {
+                        Some((_, grant)) if grant.app_id == client.app_id => {
+                            grants::revoke_grant(conn, grant.id, now)?;
+                            Some("Revoked a refresh token and every token of its authorization")
+                        }
+                        _ => None,
+                    },
+                },
+            };
+            if let Some(detail) = detail {
+                audit::record(
+                    conn,
+                    &actor,
+                    "token.revoked",
+                    Some(client.app_id),
+                    None,
+                    detail,
+                    now,
+                )?;
             }
             Ok::<_, diesel::result::Error>(())
         })
@@ -392,13 +398,30 @@ pub struct Introspection {
 /// Describes `token` if it is active and was issued to `client`; `None` for anything else.
 pub async fn introspect(
     pool: &DbPool,
+    key: &TokenKey,
     client: AuthenticatedClient,
     token: String,
     now: NaiveDateTime,
 ) -> anyhow::Result<Option<Introspection>> {
+    if let Some(claims) = ClientTokenClaims::verify(&token, key) {
+        if claims.app_id != client.app_id {
+            return Ok(None);
+        }
+        let found = client_token(pool, claims, now).await?;
+        return Ok(found.map(|access| Introspection {
+            active: true,
+            scope: access.scope,
+            client_id: access.client_id,
+            username: None,
+            sub: None,
+            exp: access.expires_at.and_utc().timestamp(),
+            iat: access.created_at.and_utc().timestamp(),
+            token_type: "Bearer",
+        }));
+    }
     let token_hash = OpaqueToken::presented(&token).hash();
     db::run(pool, move |conn| -> anyhow::Result<Option<Introspection>> {
-        if let Some(access) = tokens::find(conn, &token_hash)? {
+        if let Some((_, access)) = tokens::find(conn, &token_hash)? {
             let live = access.revoked_at.is_none() && access.expires_at > now;
             return Ok(
                 (live && access.app_id == client.app_id).then(|| Introspection {
@@ -441,15 +464,56 @@ pub async fn introspect(
 /// The live access token behind a bearer value, if any.
 pub async fn bearer(
     pool: &DbPool,
+    key: &TokenKey,
     token: &str,
     now: NaiveDateTime,
 ) -> anyhow::Result<Option<tokens::TokenGrant>> {
+    if let Some(claims) = ClientTokenClaims::verify(token, key) {
+        return client_token(pool, claims, now).await;
+    }
     let token_hash = OpaqueToken::presented(token).hash();
     db::run(pool, move |conn| {
         let found = tokens::find(conn, &token_hash).context("looking up an access token")?;
-        Ok(found.filter(|t| t.revoked_at.is_none() && t.expires_at > now))
+        Ok(found
+            .map(|(_, grant)| grant)
+            .filter(|t| t.revoked_at.is_none() && t.expires_at > now))
     })
     .await
+}
+
+/// A signed client credentials token, if it is live: unexpired, its app and secret still there,
+/// and revoked neither on its own nor with its secret.
+async fn client_token(
+    pool: &DbPool,
+    claims: ClientTokenClaims,
+    now: NaiveDateTime,
+) -> anyhow::Result<Option<tokens::TokenGrant>> {
+    if claims.expires_at <= now {
+        return Ok(None);
+    }
+    let state = db::run(pool, move |conn| {
+        tokens::client_token_state(
+            conn,
+            claims.app_id,
+            claims.secret_id,
+            &claims.token_id_hex(),
+        )
+        .context("checking a client credentials token")
+    })
+    .await?;
+    Ok(state
+        .filter(|state| !state.revoked)
+        .map(|state| tokens::TokenGrant {
+            app_id: claims.app_id,
+            client_id: state.client_id,
+            app_name: state.app_name,
+            user_id: None,
+            user_email: None,
+            scope: String::new(),
+            created_at: claims.issued_at,
+            expires_at: claims.expires_at,
+            revoked_at: None,
+        }))
 }
 
 /// An app the user has authorized, for the "Authorized apps" page.

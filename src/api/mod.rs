@@ -65,9 +65,14 @@ async fn authenticate(req: &HttpRequest, state: &AppState) -> Result<TokenGrant,
     if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
         return Err(ApiError::InvalidToken);
     }
-    tokens::bearer(&state.pool, token.trim(), state.clock.now())
-        .await?
-        .ok_or(ApiError::InvalidToken)
+    tokens::bearer(
+        &state.pool,
+        &state.token_key,
+        token.trim(),
+        state.clock.now(),
+    )
+    .await?
+    .ok_or(ApiError::InvalidToken)
 }
 
 /// For a user token, the user it acts for; `scope` must have been granted.

@@ -56,6 +56,16 @@ diesel::table! {
         created_by -> Nullable<Integer>,
         last_used_ip -> Nullable<Text>,
         last_used_user_agent -> Nullable<Text>,
+        tokens_revoked_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    revoked_client_tokens (token_id) {
+        token_id -> Text,
+        app_id -> Integer,
+        expires_at -> Timestamp,
+        revoked_at -> Timestamp,
     }
 }
 
@@ -134,6 +144,7 @@ diesel::joinable!(client_secrets -> apps (app_id));
 diesel::joinable!(grants -> apps (app_id));
 diesel::joinable!(grants -> users (user_id));
 diesel::joinable!(refresh_tokens -> client_secrets (secret_id));
+diesel::joinable!(revoked_client_tokens -> apps (app_id));
 diesel::joinable!(refresh_tokens -> grants (grant_id));
 diesel::joinable!(secret_usage -> client_secrets (secret_id));
 diesel::joinable!(audit_events -> apps (app_id));
@@ -146,6 +157,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     client_secrets,
     grants,
     refresh_tokens,
+    revoked_client_tokens,
     secret_usage,
     server_settings,
     users,

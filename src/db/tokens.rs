@@ -1,6 +1,8 @@
 //! Access tokens.
 
-use super::schema::{access_tokens, apps, refresh_tokens, users};
+use super::schema::{
+    access_tokens, apps, client_secrets, refresh_tokens, revoked_client_tokens, users,
+};
 use super::Conn;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -21,7 +23,6 @@ pub struct NewAccessToken<'a> {
 /// What an access token stands for.
 #[derive(Debug, Clone, Queryable)]
 pub struct TokenGrant {
-    pub id: i32,
     pub app_id: i32,
     pub client_id: String,
     pub app_name: String,
@@ -40,23 +41,25 @@ pub fn insert(conn: &mut Conn, new: &NewAccessToken) -> QueryResult<()> {
         .map(drop)
 }
 
-/// The token with this hash, live or not, with its app and user.
-pub fn find(conn: &mut Conn, token_hash: &str) -> QueryResult<Option<TokenGrant>> {
+/// The stored token with this hash (its row id and what it stands for), live or not.
+pub fn find(conn: &mut Conn, token_hash: &str) -> QueryResult<Option<(i32, TokenGrant)>> {
     access_tokens::table
         .inner_join(apps::table)
         .left_join(users::table.on(access_tokens::user_id.eq(users::id.nullable())))
         .filter(access_tokens::token_hash.eq(token_hash))
         .select((
             access_tokens::id,
-            access_tokens::app_id,
-            apps::client_id,
-            apps::name,
-            access_tokens::user_id,
-            users::email.nullable(),
-            access_tokens::scope,
-            access_tokens::created_at,
-            access_tokens::expires_at,
-            access_tokens::revoked_at,
+            (
+                access_tokens::app_id,
+                apps::client_id,
+                apps::name,
+                access_tokens::user_id,
+                users::email.nullable(),
+                access_tokens::scope,
+                access_tokens::created_at,
+                access_tokens::expires_at,
+                access_tokens::revoked_at,
+            ),
         ))
         .first(conn)
         .optional()
@@ -73,27 +76,94 @@ pub fn revoke(conn: &mut Conn, id: i32, now: NaiveDateTime) -> QueryResult<()> {
     .map(drop)
 }
 
-/// Revokes every access and refresh token issued on a request authenticated with this secret.
+/// Revokes every token issued on a request authenticated with this secret: stored access and
+/// refresh tokens, and (through the secret's `tokens_revoked_at`) every signed client token.
 pub fn revoke_issued_with_secret(
     conn: &mut Conn,
     secret_id: i32,
     now: NaiveDateTime,
-) -> QueryResult<usize> {
-    let access = diesel::update(
+) -> QueryResult<()> {
+    diesel::update(
         access_tokens::table
             .filter(access_tokens::secret_id.eq(secret_id))
             .filter(access_tokens::revoked_at.is_null()),
     )
     .set(access_tokens::revoked_at.eq(now))
     .execute(conn)?;
-    let refresh = diesel::update(
+    diesel::update(
         refresh_tokens::table
             .filter(refresh_tokens::secret_id.eq(secret_id))
             .filter(refresh_tokens::revoked_at.is_null()),
     )
     .set(refresh_tokens::revoked_at.eq(now))
     .execute(conn)?;
-    Ok(access + refresh)
+    diesel::update(
+        client_secrets::table
+            .find(secret_id)
+            .filter(client_secrets::tokens_revoked_at.is_null()),
+    )
+    .set(client_secrets::tokens_revoked_at.eq(now))
+    .execute(conn)
+    .map(drop)
+}
+
+/// What the database says about a signed client credentials token (see
+/// `domain::ClientTokenClaims`): its app, and whether it was revoked, on its own or with its
+/// secret. `None` when the app or the secret no longer exists (or they do not belong together).
+pub struct ClientTokenState {
+    pub client_id: String,
+    pub app_name: String,
+    pub revoked: bool,
+}
+
+pub fn client_token_state(
+    conn: &mut Conn,
+    app_id: i32,
+    secret_id: i32,
+    token_id: &str,
+) -> QueryResult<Option<ClientTokenState>> {
+    let found: Option<(String, String, Option<NaiveDateTime>)> = client_secrets::table
+        .inner_join(apps::table)
+        .filter(client_secrets::id.eq(secret_id))
+        .filter(client_secrets::app_id.eq(app_id))
+        .select((
+            apps::client_id,
+            apps::name,
+            client_secrets::tokens_revoked_at,
+        ))
+        .get_result(conn)
+        .optional()?;
+    let Some((client_id, app_name, tokens_revoked_at)) = found else {
+        return Ok(None);
+    };
+    let listed: i64 = revoked_client_tokens::table
+        .filter(revoked_client_tokens::token_id.eq(token_id))
+        .count()
+        .get_result(conn)?;
+    Ok(Some(ClientTokenState {
+        client_id,
+        app_name,
+        revoked: tokens_revoked_at.is_some() || listed > 0,
+    }))
+}
+
+/// Lists a signed token as revoked until it expires (revoking twice is harmless).
+pub fn revoke_client_token(
+    conn: &mut Conn,
+    token_id: &str,
+    app_id: i32,
+    expires_at: NaiveDateTime,
+    now: NaiveDateTime,
+) -> QueryResult<()> {
+    diesel::insert_or_ignore_into(revoked_client_tokens::table)
+        .values((
+            revoked_client_tokens::token_id.eq(token_id),
+            revoked_client_tokens::app_id.eq(app_id),
+            revoked_client_tokens::expires_at.eq(expires_at),
+            revoked_client_tokens::revoked_at.eq(now),
+        ))
+        .execute(conn)
+        .map(drop)
 }
 
 /// Deletes up to `limit` access tokens that expired before `cutoff`; returns how many.
@@ -103,5 +173,12 @@ pub fn purge_expired(conn: &mut Conn, cutoff: NaiveDateTime, limit: i64) -> Quer
         .select(access_tokens::id)
         .limit(limit)
         .load(conn)?;
-    diesel::delete(access_tokens::table.filter(access_tokens::id.eq_any(expired))).execute(conn)
+    let stored = diesel::delete(access_tokens::table.filter(access_tokens::id.eq_any(expired)))
+        .execute(conn)?;
+    // Listed revocations of signed tokens are needed only while the token could be presented.
+    let listed = diesel::delete(
+        revoked_client_tokens::table.filter(revoked_client_tokens::expires_at.lt(cutoff)),
+    )
+    .execute(conn)?;
+    Ok(stored + listed)
 }

@@ -3,6 +3,7 @@
 
 mod account;
 mod app;
+mod client_token;
 mod opaque;
 mod pkce;
 mod scope;
@@ -10,6 +11,7 @@ mod secret;
 
 pub use account::{Email, Password};
 pub use app::{AppName, ClientId, RedirectUris};
+pub use client_token::{ClientTokenClaims, TokenKey};
 pub use opaque::{OpaqueToken, TokenKind};
 pub use pkce::CodeChallenge;
 pub use scope::{Scope, Scopes};

@@ -20,7 +20,15 @@ pub async fn introspect(
         .get("token")
         .ok_or(OAuthError::InvalidRequest("token is required."))?;
     Ok(
-        match tokens::introspect(&state.pool, client, token.to_owned(), state.clock.now()).await? {
+        match tokens::introspect(
+            &state.pool,
+            &state.token_key,
+            client,
+            token.to_owned(),
+            state.clock.now(),
+        )
+        .await?
+        {
             Some(active) => no_store_json(&active),
             None => no_store_json(&json!({"active": false})),
         },

@@ -20,6 +20,7 @@ pub async fn revoke(
         .ok_or(OAuthError::InvalidRequest("token is required."))?;
     tokens::revoke(
         &state.pool,
+        &state.token_key,
         client.clone(),
         token.to_owned(),
         Actor::client(&client.client_id, crate::web::client_ip(&req)),

@@ -19,7 +19,7 @@ pub async fn token(
     let response = match params.get("grant_type") {
         None => return Err(OAuthError::InvalidRequest("grant_type is required.")),
         Some("client_credentials") => {
-            tokens::client_credentials(&state.writer, client, params.get("scope"), ttl, now).await?
+            tokens::client_credentials(&state.token_key, &client, params.get("scope"), ttl, now)?
         }
         Some("authorization_code") => {
             let code = owned("code").ok_or(OAuthError::InvalidRequest("code is required."))?;

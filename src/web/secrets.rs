@@ -371,19 +371,12 @@ pub async fn revoke_confirmed(
     )
     .await?
     {
-        Revocation::Revoked {
-            row,
-            tokens_revoked,
-        } => {
+        Revocation::Revoked(row) => {
             let hint = SecretHint::from_stored(row.hint);
-            Flash::success(match (also_tokens, tokens_revoked) {
-                (false, _) => format!("Secret {hint} revoked."),
-                (true, 1) => {
-                    format!("Secret {hint} revoked. 1 token issued with it was revoked too.")
-                }
-                (true, n) => {
-                    format!("Secret {hint} revoked. {n} tokens issued with it were revoked too.")
-                }
+            Flash::success(if also_tokens {
+                format!("Secret {hint} revoked. Every token issued with it was revoked too.")
+            } else {
+                format!("Secret {hint} revoked.")
             })
         }
         Revocation::AlreadyRevoked(row) => Flash::error(format!(
@@ -509,7 +502,7 @@ pub async fn schedule(
         }
         "now" => {
             match secrets::revoke_secret(&state.pool, app.id, row.id, false, actor, now).await? {
-                Revocation::Revoked { .. } => Flash::success(format!("Secret {hint} revoked.")),
+                Revocation::Revoked(_) => Flash::success(format!("Secret {hint} revoked.")),
                 Revocation::AlreadyRevoked(_) => Flash::error(format!(
                     "Secret {hint} was already revoked. Nothing changed."
                 )),

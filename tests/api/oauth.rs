@@ -906,7 +906,7 @@ async fn revoking_a_secret_keeps_its_tokens_unless_asked_to_revoke_them_too() {
     let page = s.app.browser.get_html(&location(&response)).await;
 
     assert!(
-        page.contains("3 tokens issued with it were revoked too."),
+        page.contains("Every token issued with it was revoked too."),
         "{page}"
     );
     assert_eq!(
@@ -1057,4 +1057,29 @@ async fn a_code_is_bound_to_its_client_and_redirect_uri() {
         server_error(elsewhere.unwrap_err()),
         BasicErrorResponseType::InvalidGrant
     );
+}
+
+#[tokio::test]
+async fn stored_user_tokens_and_codes_are_purged_an_hour_after_they_expire() {
+    let s = setup().await;
+    let tokens = tokens_for(&s, &["profile"]).await;
+    let pool = keyturn::db::connect_and_migrate(s.app.db_path.to_str().unwrap()).unwrap();
+    let writer = keyturn::db::writer::Writer::start(pool).unwrap();
+    let now = s.app.clock.now();
+    let purge = |minutes| {
+        keyturn::tokens::purge_expired(&writer, now + chrono::TimeDelta::minutes(minutes))
+    };
+
+    // The code expired after 10 minutes, the access token after 60; the refresh token lives on.
+    let nothing = purge(69).unwrap();
+    let code = purge(71).unwrap();
+    let access_token = purge(121).unwrap();
+
+    assert_eq!((nothing, code, access_token), (0, 1, 1));
+    let refreshed = s
+        .client
+        .exchange_refresh_token(tokens.refresh_token().unwrap())
+        .request_async(&|request| s.proxy.send(request))
+        .await;
+    assert!(refreshed.is_ok(), "the refresh token was kept");
 }

@@ -349,12 +349,123 @@ async fn machine_endpoints_answer_json_even_for_errors_they_did_not_handle() {
     assert_eq!(unknown.headers()["content-type"], "application/json");
 }
 
+async fn access_token(app: &TestApp, client_id: &str, secret: &str) -> String {
+    let body: serde_json::Value = app
+        .token_basic(client_id, secret)
+        .await
+        .json()
+        .await
+        .unwrap();
+    body["access_token"].as_str().unwrap().to_owned()
+}
+
+/// POSTs `token` to /oauth/revoke or /oauth/introspect as the client.
+async fn about_token(
+    app: &TestApp,
+    endpoint: &str,
+    (client_id, secret): (&str, &str),
+    token: &str,
+) -> Response {
+    app.machine()
+        .post(format!("{}/oauth/{endpoint}", app.address))
+        .basic_auth(form_encode(client_id), Some(form_encode(secret)))
+        .form(&[("token", token)])
+        .send()
+        .await
+        .unwrap()
+}
+
 #[tokio::test]
-async fn expired_tokens_are_purged_an_hour_after_they_expire() {
+async fn a_client_token_is_refused_when_changed_or_signed_by_another_server() {
+    let app = spawn_app().await;
+    let other = spawn_app().await;
+    let (app_id, client_id) = app_with_owner(&app).await;
+    let secret = app.browser.generate_secret(&app_id).await;
+    let token = access_token(&app, &client_id, &secret).await;
+    // The other server has its own key, and an app and secret with the same row ids.
+    let (other_app_id, other_client_id) = app_with_owner(&other).await;
+    let other_secret = other.browser.generate_secret(&other_app_id).await;
+    let other_token = access_token(&other, &other_client_id, &other_secret).await;
+    assert_eq!(other_app_id, app_id);
+
+    let mut changed = token.clone().into_bytes();
+    changed[20] = if changed[20] == b'x' { b'y' } else { b'x' };
+    let changed = String::from_utf8(changed).unwrap();
+
+    assert_eq!(app.me(&token).await.status(), StatusCode::OK);
+    assert_eq!(app.me(&changed).await.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(other.me(&other_token).await.status(), StatusCode::OK);
+    assert_eq!(other.me(&token).await.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        app.me(&other_token).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+}
+
+#[tokio::test]
+async fn a_client_token_revoked_on_its_own_fails_on_the_next_request_and_others_keep_working() {
     let app = spawn_app().await;
     let (app_id, client_id) = app_with_owner(&app).await;
     let secret = app.browser.generate_secret(&app_id).await;
-    app.token_basic(&client_id, &secret).await;
+    let revoked = access_token(&app, &client_id, &secret).await;
+    let kept = access_token(&app, &client_id, &secret).await;
+    let (stranger_id, stranger_client_id) = app_with_owner(&app).await;
+    let stranger_secret = app.browser.generate_secret(&stranger_id).await;
+    let stranger = (stranger_client_id.as_str(), stranger_secret.as_str());
+    let owner = (client_id.as_str(), secret.as_str());
+
+    // Another client can neither revoke nor see it (RFC 7009 §2.1 / RFC 7662 §4).
+    assert_eq!(
+        about_token(&app, "revoke", stranger, &revoked)
+            .await
+            .status(),
+        StatusCode::OK
+    );
+    let seen: serde_json::Value = about_token(&app, "introspect", stranger, &revoked)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(seen, serde_json::json!({"active": false}));
+    assert_eq!(app.me(&revoked).await.status(), StatusCode::OK);
+
+    let answer = about_token(&app, "revoke", owner, &revoked).await;
+    assert_eq!(answer.status(), StatusCode::OK);
+
+    assert_eq!(app.me(&revoked).await.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(app.me(&kept).await.status(), StatusCode::OK);
+    let gone: serde_json::Value = about_token(&app, "introspect", owner, &revoked)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(gone, serde_json::json!({"active": false}));
+    let live: serde_json::Value = about_token(&app, "introspect", owner, &kept)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(live["active"], true);
+    assert_eq!(live["client_id"], client_id.as_str());
+    assert_eq!(live["token_type"], "Bearer");
+    assert_eq!(live["scope"], "");
+    assert_eq!(
+        live["exp"].as_i64().unwrap() - live["iat"].as_i64().unwrap(),
+        3600
+    );
+    assert_eq!(
+        live["iat"].as_i64().unwrap(),
+        app.clock.now().and_utc().timestamp()
+    );
+}
+
+#[tokio::test]
+async fn revocations_of_client_tokens_are_purged_an_hour_after_the_token_expires() {
+    let app = spawn_app().await;
+    let (app_id, client_id) = app_with_owner(&app).await;
+    let secret = app.browser.generate_secret(&app_id).await;
+    let token = access_token(&app, &client_id, &secret).await;
+    about_token(&app, "revoke", (&client_id, &secret), &token).await;
     let pool = keyturn::db::connect_and_migrate(app.db_path.to_str().unwrap()).unwrap();
     let writer = keyturn::db::writer::Writer::start(pool).unwrap();
     let now = app.clock.now();
