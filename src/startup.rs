@@ -135,6 +135,10 @@ impl Application {
                         .configure(browser_routes),
                 )
         })
+        // Database work runs on each worker's blocking threads: two per worker keep both cores
+        // busy, where hundreds (the default) spent their time waking each other and waiting
+        // for pooled connections. bcrypt has its own threads (auth::password).
+        .worker_max_blocking_threads(2)
         .listen(listener)
         .context("starting the HTTP server")?
         .run();
