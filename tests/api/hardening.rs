@@ -97,11 +97,15 @@ async fn failed_client_authentication_is_throttled_but_the_clients_working_secre
         StatusCode::OK
     );
 
-    for _ in 0..10 {
+    for attempt in 1..=10 {
         let wrong = format!("{}x", &working[..working.len() - 1]);
+        let answer = app.token_basic(&client_id, &wrong).await;
+        let status = answer.status();
+        let body = answer.text().await.unwrap();
         assert_eq!(
-            app.token_basic(&client_id, &wrong).await.status(),
-            StatusCode::UNAUTHORIZED
+            status,
+            StatusCode::UNAUTHORIZED,
+            "attempt {attempt}: {body}"
         );
     }
     let blocked = app.token_post(&client_id, "kts_another_guess").await;

@@ -453,10 +453,8 @@ async fn a_client_token_revoked_on_its_own_fails_on_the_next_request_and_others_
         live["exp"].as_i64().unwrap() - live["iat"].as_i64().unwrap(),
         3600
     );
-    assert_eq!(
-        live["iat"].as_i64().unwrap(),
-        app.clock.now().and_utc().timestamp()
-    );
+    let issued_ago = app.clock.now().and_utc().timestamp() - live["iat"].as_i64().unwrap();
+    assert!((0..=5).contains(&issued_ago), "issued {issued_ago} s ago");
 }
 
 #[tokio::test]
