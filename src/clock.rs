@@ -9,6 +9,8 @@ use std::sync::Arc;
 pub struct Clock {
     /// Milliseconds added to the system time; only a manual clock ever changes it.
     offset_ms: Arc<AtomicI64>,
+    /// For a stopped clock, the moment it stopped at: then only `advance` moves it.
+    stopped_at: Option<NaiveDateTime>,
 }
 
 impl Clock {
@@ -21,6 +23,15 @@ impl Clock {
         Clock::default()
     }
 
+    /// A manual clock that stands still between calls to [`Clock::advance`], for tests that
+    /// need several requests to happen at the same instant.
+    pub fn stopped() -> Self {
+        Clock {
+            stopped_at: Some(chrono::Utc::now().naive_utc()),
+            ..Clock::default()
+        }
+    }
+
     pub fn advance(&self, by: TimeDelta) {
         self.offset_ms
             .fetch_add(by.num_milliseconds(), Ordering::SeqCst);
@@ -28,7 +39,8 @@ impl Clock {
 
     /// Now, in UTC, as stored in the database.
     pub fn now(&self) -> NaiveDateTime {
-        chrono::Utc::now().naive_utc()
+        self.stopped_at
+            .unwrap_or_else(|| chrono::Utc::now().naive_utc())
             + TimeDelta::milliseconds(self.offset_ms.load(Ordering::SeqCst))
     }
 }

@@ -8,6 +8,7 @@ pub mod db;
 pub mod domain;
 pub mod error;
 pub mod oauth;
+pub mod review;
 pub mod secrets;
 pub mod startup;
 pub mod telemetry;

@@ -40,6 +40,8 @@ pub struct AppState {
     pub secret_checks: SecretChecks,
     /// Signs client credentials access tokens.
     pub token_key: TokenKey,
+    /// Admin review pages reused until the data changes.
+    pub review_cache: std::sync::Arc<crate::review::ReviewCache>,
     /// Failed logins and client authentications.
     pub throttles: Throttles,
     /// A session unused this long is ended.
@@ -93,6 +95,7 @@ impl Application {
             clock,
             secret_checks: SecretChecks::new(writer.clone()),
             token_key: TokenKey::derive(session_key.master()),
+            review_cache: Default::default(),
             throttles: Throttles::new(settings.throttle_failures, chrono::TimeDelta::minutes(15)),
             session_idle: chrono::TimeDelta::seconds(settings.session_idle_seconds),
             session_max_age: chrono::TimeDelta::seconds(settings.session_max_age_seconds),

@@ -1,7 +1,7 @@
 //! The admin review: every app, its owner and its secrets, filtered, sorted and paginated in
 //! the database so that a page costs the same with 10 apps or 10,000.
 
-use super::schema::{apps, client_secrets, users};
+use super::schema::{apps, client_secrets, review_generation, users};
 use super::secrets::SecretRow;
 use super::Conn;
 use chrono::NaiveDateTime;
@@ -37,7 +37,7 @@ pub enum AdminSort {
     NewestSecret,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AdminFilter {
     pub search: Option<String>,
     pub status: StatusFilter,
@@ -192,6 +192,13 @@ pub fn page(
     let total = filtered!(count, filter, now).get_result(conn)?;
     let rows = rows!(filter, now).offset(offset).limit(limit).load(conn)?;
     Ok((total, rows))
+}
+
+/// Moves with every change to apps, owners or secrets (triggers in the migrations).
+pub fn review_generation(conn: &mut Conn) -> QueryResult<i64> {
+    review_generation::table
+        .select(review_generation::generation)
+        .get_result(conn)
 }
 
 /// Every matching row, for the CSV export.

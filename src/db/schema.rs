@@ -61,6 +61,13 @@ diesel::table! {
 }
 
 diesel::table! {
+    review_generation (id) {
+        id -> Integer,
+        generation -> BigInt,
+    }
+}
+
+diesel::table! {
     revoked_client_tokens (token_id) {
         token_id -> Text,
         app_id -> Integer,
@@ -157,6 +164,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     client_secrets,
     grants,
     refresh_tokens,
+    review_generation,
     revoked_client_tokens,
     secret_usage,
     server_settings,

@@ -9,6 +9,7 @@ use crate::db::admin::{self, AdminFilter, AdminRow, AdminSort, StatusFilter, Unu
 use crate::db::{self, apps::App, secrets::SecretRow};
 use crate::domain::{SecretHint, SecretStatus};
 use crate::error::AppError;
+use crate::review;
 use crate::startup::AppState;
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -171,13 +172,12 @@ pub async fn all_apps(
     let (filter, chosen, page_number) = query.parse()?;
     let now = state.clock.now();
     let offset = (page_number - 1) * PAGE_SIZE;
-    let (total, rows) = db::run(&state.pool, move |conn| {
-        admin::page(conn, &filter, now, offset, PAGE_SIZE).context("loading the admin review")
-    })
-    .await?;
+    let cache = state.review_cache.clone();
+    let (total, rows) = review::page(&state.pool, cache, filter, now, offset, PAGE_SIZE).await?;
     let mut previous_app = None;
     let rows = rows
-        .into_iter()
+        .iter()
+        .cloned()
         .map(|row| {
             let status = status_of(&row, now);
             let (status_kind, status_text, at) =

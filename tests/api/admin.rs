@@ -317,3 +317,29 @@ async fn admins_revoke_any_secret_and_the_owner_sees_it_in_the_activity() {
     );
     assert!(owner_page.contains(&format!("Generated {}, by ada@example.com", hint(&w.used))));
 }
+
+#[tokio::test]
+async fn the_review_shows_every_change_on_the_next_request_even_within_the_same_second() {
+    // A stopped clock: every request below happens in the same second, so only the database's
+    // change generation can tell the review that its cached page is out of date.
+    let app = crate::helpers::spawn_app_with_clock(|_| {}, keyturn::clock::Clock::stopped()).await;
+    let admin = app.admin_browser().await;
+    let dev = app.new_browser();
+    dev.sign_up("dev@example.com", crate::helpers::PASSWORD)
+        .await;
+    let shop = dev.create_app("Corner Shop").await;
+    let before = admin.get_html("/admin").await;
+    let secret = dev.generate_secret(&shop).await;
+    let with_secret = admin.get_html("/admin").await;
+    let client_id = dev.client_id(&shop).await;
+    dev.revoke_secret(&shop, &secret).await;
+    let after_revoke = admin.get_html("/admin").await;
+
+    assert!(before.contains("Corner Shop") && before.contains("No secrets"));
+    assert!(!before.contains(&hint(&secret)));
+    let row = secret_row(&with_secret, &secret);
+    assert!(row.contains("Active"), "{row}");
+    assert!(with_secret.contains(&client_id));
+    let row = secret_row(&after_revoke, &secret);
+    assert!(row.contains("Revoked"), "{row}");
+}

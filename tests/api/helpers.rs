@@ -65,12 +65,15 @@ pub async fn spawn_app() -> TestApp {
 }
 
 pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
+    spawn_app_with_clock(configure, Clock::manual()).await
+}
+
+pub async fn spawn_app_with_clock(configure: impl FnOnce(&mut Settings), clock: Clock) -> TestApp {
     LazyLock::force(&TRACING);
     let dir = tempfile::tempdir().unwrap();
     let db_path = dir.path().join("keyturn.db");
     let mut settings = test_settings(&db_path);
     configure(&mut settings);
-    let clock = Clock::manual();
     let (address, _) = start_server_with_clock(settings, clock.clone()).await;
     TestApp {
         clock,

@@ -1,0 +1,10 @@
+DROP TRIGGER apps_insert_bumps_review;
+DROP TRIGGER apps_update_bumps_review;
+DROP TRIGGER apps_delete_bumps_review;
+DROP TRIGGER client_secrets_insert_bumps_review;
+DROP TRIGGER client_secrets_update_bumps_review;
+DROP TRIGGER client_secrets_delete_bumps_review;
+DROP TRIGGER users_insert_bumps_review;
+DROP TRIGGER users_update_bumps_review;
+DROP TRIGGER users_delete_bumps_review;
+DROP TABLE review_generation;
