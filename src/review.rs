@@ -23,7 +23,8 @@ struct Entry {
     generation: i64,
     second: i64,
     total: i64,
-    rows: Arc<Vec<AdminRow>>,
+    /// The page's rows, rendered.
+    html: Arc<str>,
 }
 
 #[derive(Default)]
@@ -60,36 +61,49 @@ impl ReviewCache {
     }
 }
 
-/// One page of the review and the number of rows that match, as of `now`.
-pub async fn page(
+/// The number of rows that match and one page of them rendered by `render`, as of `now`.
+/// Rendering happens here, off the async workers, and only when the page is not cached.
+pub async fn page<R>(
     pool: &DbPool,
     cache: Arc<ReviewCache>,
     filter: AdminFilter,
     now: NaiveDateTime,
     offset: i64,
     limit: i64,
-) -> anyhow::Result<(i64, Arc<Vec<AdminRow>>)> {
+    render: R,
+) -> anyhow::Result<(i64, Arc<str>)>
+where
+    R: FnOnce(&[AdminRow], NaiveDateTime) -> Result<String, askama::Error> + Send + 'static,
+{
     let second = now.and_utc().timestamp();
     db::run(pool, move |conn| {
         // One read transaction: the generation read belongs to the rows read.
-        conn.transaction(|conn| {
-            let generation = admin::review_generation(conn)?;
-            if let Some(hit) = cache.get(&filter, offset, generation, second) {
-                return Ok((hit.total, hit.rows));
-            }
-            let (total, rows) = admin::page(conn, &filter, now, offset, limit)?;
-            let rows = Arc::new(rows);
-            cache.put(Entry {
-                filter,
-                offset,
-                generation,
-                second,
-                total,
-                rows: rows.clone(),
-            });
-            Ok::<_, diesel::result::Error>((total, rows))
-        })
-        .context("loading the admin review")
+        let (generation, found) = conn
+            .transaction(|conn| {
+                let generation = admin::review_generation(conn)?;
+                if let Some(hit) = cache.get(&filter, offset, generation, second) {
+                    return Ok((generation, Err(hit)));
+                }
+                let found = admin::page(conn, &filter, now, offset, limit)?;
+                Ok::<_, diesel::result::Error>((generation, Ok(found)))
+            })
+            .context("loading the admin review")?;
+        let (total, rows) = match found {
+            Err(hit) => return Ok((hit.total, hit.html)),
+            Ok(found) => found,
+        };
+        let html: Arc<str> = render(&rows, now)
+            .context("rendering the admin review")?
+            .into();
+        cache.put(Entry {
+            filter,
+            offset,
+            generation,
+            second,
+            total,
+            html: html.clone(),
+        });
+        Ok((total, html))
     })
     .await
 }

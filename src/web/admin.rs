@@ -151,11 +151,18 @@ struct AdminRowView {
     live: bool,
 }
 
+/// The review's table rows: the same for every admin, so rendered once and reused.
+#[derive(Template)]
+#[template(path = "_admin_rows.html")]
+struct AdminRows {
+    rows: Vec<AdminRowView>,
+}
+
 #[derive(Template)]
 #[template(path = "admin.html")]
 struct AllApps {
     page: Page,
-    rows: Vec<AdminRowView>,
+    rows_html: std::sync::Arc<str>,
     total: i64,
     page_number: i64,
     pages: i64,
@@ -173,28 +180,54 @@ pub async fn all_apps(
     let now = state.clock.now();
     let offset = (page_number - 1) * PAGE_SIZE;
     let cache = state.review_cache.clone();
-    let (total, rows) = review::page(&state.pool, cache, filter, now, offset, PAGE_SIZE).await?;
+    let (total, rows_html) = review::page(
+        &state.pool,
+        cache,
+        filter,
+        now,
+        offset,
+        PAGE_SIZE,
+        render_rows,
+    )
+    .await?;
+    let pages = ((total + PAGE_SIZE - 1) / PAGE_SIZE).max(1);
+    let query = query_string(&chosen);
+    html(
+        StatusCode::OK,
+        &AllApps {
+            page: Page::new(&session)?,
+            rows_html,
+            total,
+            page_number,
+            pages,
+            chosen,
+            query,
+        },
+    )
+}
+
+fn render_rows(rows: &[AdminRow], now: NaiveDateTime) -> Result<String, askama::Error> {
     let mut previous_app = None;
     let rows = rows
         .iter()
-        .cloned()
         .map(|row| {
-            let status = status_of(&row, now);
+            let status = status_of(row, now);
             let (status_kind, status_text, at) =
                 status
                     .map(status_words)
                     .unwrap_or(("none", "No secrets", None));
             let view = AdminRowView {
                 app_heading: previous_app != Some(row.app_id),
-                app_name: row.app_name,
-                client_id: row.client_id,
-                owner_email: row.owner_email,
+                app_name: row.app_name.clone(),
+                client_id: row.client_id.clone(),
+                owner_email: row.owner_email.clone(),
                 secret_id: row.secret_id,
                 hint: row
                     .hint
+                    .clone()
                     .map(|h| SecretHint::from_stored(h).to_string())
                     .unwrap_or_default(),
-                label: row.label.unwrap_or_default(),
+                label: row.label.clone().unwrap_or_default(),
                 created: row.created_at.map(|t| TimeView::new(t, now)),
                 last_used: row.last_used_at.map(|t| TimeView::new(t, now)),
                 status_kind,
@@ -206,20 +239,7 @@ pub async fn all_apps(
             view
         })
         .collect();
-    let pages = ((total + PAGE_SIZE - 1) / PAGE_SIZE).max(1);
-    let query = query_string(&chosen);
-    html(
-        StatusCode::OK,
-        &AllApps {
-            page: Page::new(&session)?,
-            rows,
-            total,
-            page_number,
-            pages,
-            chosen,
-            query,
-        },
-    )
+    AdminRows { rows }.render()
 }
 
 /// `/admin/export.csv`: the same rows as the review, every page, as CSV.

@@ -343,3 +343,21 @@ async fn the_review_shows_every_change_on_the_next_request_even_within_the_same_
     let row = secret_row(&after_revoke, &secret);
     assert!(row.contains("Revoked"), "{row}");
 }
+
+#[tokio::test]
+async fn names_and_emails_are_escaped_in_the_review() {
+    let app = spawn_app().await;
+    let admin = app.admin_browser().await;
+    let dev = app.new_browser();
+    dev.sign_up("dev@example.com", crate::helpers::PASSWORD)
+        .await;
+    dev.create_app("<img src=x onerror=alert(1)> & Co").await;
+
+    let page = admin.get_html("/admin").await;
+
+    assert!(
+        !page.contains("<img src=x"),
+        "markup from a name reached the page"
+    );
+    assert!(page.contains("&#60;img src=x onerror=alert(1)&#62; &#38; Co"));
+}
