@@ -4,6 +4,7 @@ use crate::audit::{self, Actor};
 use crate::db::{self, apps, apps::App, apps::AppSummary, DbPool};
 use crate::domain::{AppName, ClientId, RedirectUris};
 use anyhow::Context;
+use diesel::Connection;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AppsError {
@@ -93,19 +94,23 @@ pub async fn overview(
     let Ok(id) = raw_id.parse::<i32>() else {
         return Err(AppsError::NotFound);
     };
-    db::run(pool, move |conn| {
-        let app = apps::find_owned(conn, id, owner_id)
-            .context("loading an app")?
-            .ok_or(AppsError::NotFound)?;
-        let secrets =
-            db::secrets::list_for_app(conn, app.id).context("listing an app's secrets")?;
-        let activity =
-            db::audit::recent_for_app(conn, app.id, 20).context("loading an app's activity")?;
-        Ok(AppOverview {
-            app,
-            secrets,
-            activity,
+    // One read transaction: a consistent picture, and one round of file locking, not three.
+    let found = db::run(pool, move |conn| {
+        conn.transaction(|conn| {
+            let Some(app) = apps::find_owned(conn, id, owner_id)? else {
+                return Ok(None);
+            };
+            let secrets = db::secrets::list_for_app(conn, app.id)?;
+            let activity = db::audit::recent_for_app(conn, app.id, 20)?;
+            Ok::<_, diesel::result::Error>(Some(AppOverview {
+                app,
+                secrets,
+                activity,
+            }))
         })
+        .context("loading an app's overview")
+        .map_err(AppsError::from)
     })
-    .await
+    .await?;
+    found.ok_or(AppsError::NotFound)
 }
