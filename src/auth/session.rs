@@ -135,7 +135,11 @@ impl TypedSession {
     }
 
     pub fn take_flash(&self) -> Option<Flash> {
-        self.0.remove_as::<Flash>(Self::FLASH).and_then(Result::ok)
+        // Only remove what is there: a removal marks the session changed, and a changed session
+        // is encrypted and sent again as a new cookie with every page.
+        let flash = self.0.get::<Flash>(Self::FLASH).ok().flatten()?;
+        self.0.remove(Self::FLASH);
+        Some(flash)
     }
 
     fn insert(&self, key: &str, value: impl Serialize) -> Result<(), AppError> {

@@ -133,6 +133,32 @@ async fn failed_client_authentication_is_throttled_but_the_clients_working_secre
 }
 
 #[tokio::test]
+async fn pages_send_a_new_session_cookie_only_when_the_session_changed() {
+    let app = spawn_app().await;
+    app.browser.signed_up().await;
+    let app_id = app.browser.create_app("Quiet Cookies").await;
+    let sets_cookie = |response: &reqwest::Response| response.headers().contains_key("set-cookie");
+
+    // The redirect after creating the app carried a flash; showing it removes it once.
+    let with_flash = app.browser.get(&format!("/apps/{app_id}")).await;
+    let again = app.browser.get(&format!("/apps/{app_id}")).await;
+    let list = app.browser.get("/apps").await;
+    app.clock.advance(TimeDelta::seconds(61));
+    let a_minute_later = app.browser.get("/apps").await;
+
+    assert!(with_flash.status().is_success() && sets_cookie(&with_flash));
+    assert!(
+        again.status().is_success() && !sets_cookie(&again),
+        "nothing changed"
+    );
+    assert!(list.status().is_success() && !sets_cookie(&list));
+    assert!(
+        sets_cookie(&a_minute_later),
+        "the idle clock is refreshed once a minute"
+    );
+}
+
+#[tokio::test]
 async fn sessions_end_after_30_idle_minutes_and_after_12_hours() {
     let app = spawn_app_with(|s| {
         s.session_idle_seconds = 30 * 60;
