@@ -253,6 +253,19 @@ fn browser_routes(cfg: &mut web::ServiceConfig) {
         .route("/apps", web::get().to(pages::apps::list))
         .route("/apps", web::post().to(pages::apps::create))
         .route("/apps/new", web::get().to(pages::apps::new_form))
+        // Static paths before the patterns: the router tries routes in order, and a pattern
+        // costs a regular expression match.
+        .route("/admin", web::get().to(pages::admin::all_apps))
+        .route("/admin/stale", web::get().to(pages::admin::stale))
+        .route("/admin/export.csv", web::get().to(pages::admin::export_csv))
+        .route(
+            "/admin/secrets/{secret_id}/revoke",
+            web::get().to(pages::admin::confirm_revoke),
+        )
+        .route(
+            "/admin/secrets/{secret_id}/revoke",
+            web::post().to(pages::admin::revoke),
+        )
         .route("/apps/{id}", web::get().to(pages::apps::show))
         .route(
             "/apps/{id}/secrets",
@@ -291,18 +304,7 @@ fn browser_routes(cfg: &mut web::ServiceConfig) {
             "/oauth/authorize",
             web::get().to(oauth::authorize::authorize),
         )
-        .route("/oauth/authorize", web::post().to(oauth::authorize::decide))
-        .route("/admin", web::get().to(pages::admin::all_apps))
-        .route("/admin/stale", web::get().to(pages::admin::stale))
-        .route("/admin/export.csv", web::get().to(pages::admin::export_csv))
-        .route(
-            "/admin/secrets/{secret_id}/revoke",
-            web::get().to(pages::admin::confirm_revoke),
-        )
-        .route(
-            "/admin/secrets/{secret_id}/revoke",
-            web::post().to(pages::admin::revoke),
-        );
+        .route("/oauth/authorize", web::post().to(oauth::authorize::decide));
 }
 
 /// The session cookie key: from `KEYTURN_SESSION_KEY`, or generated once and kept in the

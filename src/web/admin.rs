@@ -2,7 +2,7 @@
 //! secrets view, CSV export, and revoking any secret.
 
 use super::secrets::{revoke_confirmed, ConfirmRevoke, RevokeFields, SecretView};
-use super::{client_ip, html, Page, TimeView};
+use super::{client_ip, html, html_sized, Page, TimeView};
 use crate::audit::Actor;
 use crate::auth::{AdminUser, CsrfForm, TypedSession};
 use crate::db::admin::{self, AdminFilter, AdminRow, AdminSort, StatusFilter, UnusedFilter};
@@ -192,7 +192,8 @@ pub async fn all_apps(
     .await?;
     let pages = ((total + PAGE_SIZE - 1) / PAGE_SIZE).max(1);
     let query = query_string(&chosen);
-    html(
+    let extra = rows_html.len();
+    html_sized(
         StatusCode::OK,
         &AllApps {
             page: Page::new(&session)?,
@@ -203,6 +204,7 @@ pub async fn all_apps(
             chosen,
             query,
         },
+        extra,
     )
 }
 

@@ -40,9 +40,21 @@ impl Page {
 
 /// Renders a template as an HTML response with the given status.
 pub fn html(status: StatusCode, template: &impl Template) -> Result<HttpResponse, AppError> {
+    html_sized(status, template, 0)
+}
+
+/// As [`html`], for a page that embeds `extra` bytes of pre-rendered HTML: the buffer is sized
+/// once instead of being grown (and copied) several times.
+pub fn html_sized(
+    status: StatusCode,
+    template: &impl Template,
+    extra: usize,
+) -> Result<HttpResponse, AppError> {
+    let mut page = String::with_capacity(8 * 1024 + extra);
+    template.render_into(&mut page)?;
     Ok(HttpResponse::build(status)
         .content_type("text/html; charset=utf-8")
-        .body(template.render()?))
+        .body(page))
 }
 
 /// The Post/Redirect/Get answer to a successful form.
