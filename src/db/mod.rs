@@ -93,3 +93,33 @@ where
     .await
     .map_err(|e| E::from(anyhow!("blocking task failed: {e}")))?
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use diesel::{sql_query, sql_types::Text, QueryableByName, RunQueryDsl};
+
+    #[derive(QueryableByName)]
+    struct CompileOption {
+        #[diesel(sql_type = Text)]
+        compile_options: String,
+    }
+
+    /// The options in .cargo/config.toml reach the bundled SQLite (a build without that file
+    /// would be slower, and this test says why).
+    #[test]
+    fn sqlite_is_built_with_the_configured_options() {
+        let mut conn = <Conn as diesel::Connection>::establish(":memory:").unwrap_or_else(|e| {
+            panic!("an in-memory database opens: {e}");
+        });
+        let options: Vec<String> = sql_query("SELECT compile_options FROM pragma_compile_options")
+            .load::<CompileOption>(&mut conn)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|o| o.compile_options)
+            .collect();
+        for expected in ["DEFAULT_MEMSTATUS=0", "ENABLE_QPSG", "THREADSAFE=2"] {
+            assert!(options.iter().any(|o| o == expected), "{expected} in {options:?}");
+        }
+    }
+}
