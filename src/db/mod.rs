@@ -67,6 +67,9 @@ pub fn connect_and_migrate_with(
     let manager = ConnectionManager::<Conn>::new(sqlite_path(database_url));
     let pool = Pool::builder()
         .max_size(8)
+        // r2d2 would run `SELECT 1` before handing out every connection; a connection to a
+        // local file does not go stale, and a failing one fails its own query just as clearly.
+        .test_on_check_out(false)
         .connection_timeout(Duration::from_secs(15))
         .connection_customizer(Box::new(SqlitePragmas { busy_timeout_ms }))
         .build(manager)
