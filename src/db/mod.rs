@@ -122,7 +122,10 @@ mod tests {
             .map(|o| o.compile_options)
             .collect();
         for expected in ["DEFAULT_MEMSTATUS=0", "ENABLE_QPSG", "THREADSAFE=2"] {
-            assert!(options.iter().any(|o| o == expected), "{expected} in {options:?}");
+            assert!(
+                options.iter().any(|o| o == expected),
+                "{expected} in {options:?}"
+            );
         }
     }
 }
