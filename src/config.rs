@@ -33,6 +33,9 @@ pub struct Settings {
     /// `KEYTURN_DATABASE_BUSY_TIMEOUT`: milliseconds a write waits for the database lock before
     /// it fails (and is reported as failed).
     pub database_busy_timeout_ms: u32,
+    /// `KEYTURN_AUTO_MIGRATE`: whether `serve` applies pending migrations on start. With
+    /// `false` it refuses to start on an older schema; `keyturn migrate` applies them.
+    pub auto_migrate: bool,
 }
 
 impl Settings {
@@ -49,6 +52,7 @@ impl Settings {
             session_idle_seconds: 30 * 60,
             session_max_age_seconds: 12 * 60 * 60,
             database_busy_timeout_ms: 5000,
+            auto_migrate: true,
         }
     }
 
@@ -112,6 +116,13 @@ impl Settings {
         }
         if let Some(s) = var("KEYTURN_SESSION_IDLE_TIMEOUT") {
             settings.session_idle_seconds = positive(&s, "KEYTURN_SESSION_IDLE_TIMEOUT")?;
+        }
+        if let Some(flag) = var("KEYTURN_AUTO_MIGRATE") {
+            settings.auto_migrate = match flag.trim().to_ascii_lowercase().as_str() {
+                "true" | "1" | "yes" => true,
+                "false" | "0" | "no" => false,
+                _ => bail!("KEYTURN_AUTO_MIGRATE must be true or false"),
+            };
         }
         if let Some(s) = var("KEYTURN_SESSION_MAX_AGE") {
             settings.session_max_age_seconds = positive(&s, "KEYTURN_SESSION_MAX_AGE")?;

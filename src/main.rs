@@ -12,7 +12,7 @@ use std::process::ExitCode;
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-const USAGE: &str = "usage: keyturn [serve]\n       keyturn create-admin --email EMAIL   (password on the first line of stdin)";
+const USAGE: &str = "usage: keyturn [serve]\n       keyturn migrate\n       keyturn create-admin --email EMAIL   (password on the first line of stdin)";
 
 #[actix_web::main]
 async fn main() -> ExitCode {
@@ -25,6 +25,7 @@ async fn main() -> ExitCode {
         .as_slice()
     {
         [] | ["serve"] => serve().await,
+        ["migrate"] => migrate().await,
         ["create-admin", "--email", email] => create_admin(email).await,
         ["-h" | "--help" | "help"] => {
             println!("{USAGE}");
@@ -50,6 +51,26 @@ async fn serve() -> anyhow::Result<()> {
         .await?
         .run_until_stopped()
         .await?;
+    Ok(())
+}
+
+/// Applies pending migrations and says which, for deployments that migrate as a release step.
+async fn migrate() -> anyhow::Result<()> {
+    let settings = Settings::from_env()?;
+    let database_url = settings.database_url.clone();
+    let busy_timeout = settings.database_busy_timeout_ms;
+    let applied = actix_web::web::block(move || {
+        let pool = db::connect(&database_url, busy_timeout)?;
+        db::migrate(&pool)
+    })
+    .await??;
+    for name in &applied {
+        println!("applied {name}");
+    }
+    match applied.len() {
+        0 => println!("The database is up to date."),
+        n => println!("{n} migration(s) applied."),
+    }
     Ok(())
 }
 

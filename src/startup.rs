@@ -67,8 +67,24 @@ impl Application {
     pub async fn build_with_clock(settings: Settings, clock: Clock) -> anyhow::Result<Self> {
         let database_url = settings.database_url.clone();
         let busy_timeout = settings.database_busy_timeout_ms;
-        let pool = actix_web::web::block(move || {
-            db::connect_and_migrate_with(&database_url, busy_timeout)
+        let auto_migrate = settings.auto_migrate;
+        let pool = actix_web::web::block(move || -> anyhow::Result<DbPool> {
+            let pool = db::connect(&database_url, busy_timeout)?;
+            if auto_migrate {
+                db::migrate(&pool)?;
+                return Ok(pool);
+            }
+            // Migrations are a release step here: refuse to run against an older schema.
+            let pending = db::pending_migrations(&pool)?;
+            if !pending.is_empty() {
+                anyhow::bail!(
+                    "the database lacks {} migration(s) ({}): run `keyturn migrate` first \
+                     (KEYTURN_AUTO_MIGRATE=false keeps the server from applying them itself)",
+                    pending.len(),
+                    pending.join(", ")
+                );
+            }
+            Ok(pool)
         })
         .await
         .context("database setup task failed")??;

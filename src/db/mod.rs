@@ -64,8 +64,15 @@ pub fn connect_and_migrate_with(
     database_url: &str,
     busy_timeout_ms: u32,
 ) -> anyhow::Result<DbPool> {
+    let pool = connect(database_url, busy_timeout_ms)?;
+    migrate(&pool)?;
+    Ok(pool)
+}
+
+/// Builds the pool (creating the database file if needed) without touching the schema.
+pub fn connect(database_url: &str, busy_timeout_ms: u32) -> anyhow::Result<DbPool> {
     let manager = ConnectionManager::<Conn>::new(sqlite_path(database_url));
-    let pool = Pool::builder()
+    Pool::builder()
         .max_size(8)
         // r2d2 would run `SELECT 1` before handing out every connection; a connection to a
         // local file does not go stale, and a failing one fails its own query just as clearly.
@@ -73,11 +80,25 @@ pub fn connect_and_migrate_with(
         .connection_timeout(Duration::from_secs(15))
         .connection_customizer(Box::new(SqlitePragmas { busy_timeout_ms }))
         .build(manager)
-        .with_context(|| format!("opening the database at {database_url}"))?;
+        .with_context(|| format!("opening the database at {database_url}"))
+}
+
+/// Applies the migrations the database has not had yet; returns their names, oldest first.
+pub fn migrate(pool: &DbPool) -> anyhow::Result<Vec<String>> {
     let mut conn = pool.get().context("getting a connection to migrate")?;
-    conn.run_pending_migrations(MIGRATIONS)
+    let applied = conn
+        .run_pending_migrations(MIGRATIONS)
         .map_err(|e| anyhow!("applying migrations: {e}"))?;
-    Ok(pool)
+    Ok(applied.iter().map(ToString::to_string).collect())
+}
+
+/// The migrations this build has that the database has not had yet.
+pub fn pending_migrations(pool: &DbPool) -> anyhow::Result<Vec<String>> {
+    let mut conn = pool.get().context("getting a connection")?;
+    let pending = conn
+        .pending_migrations(MIGRATIONS)
+        .map_err(|e| anyhow!("reading the applied migrations: {e}"))?;
+    Ok(pending.iter().map(|m| m.name().to_string()).collect())
 }
 
 /// Runs `work` with a pooled connection on the blocking thread pool, so neither the wait for a

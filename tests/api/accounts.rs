@@ -1,4 +1,5 @@
 use crate::helpers::{location, spawn_app, start_server, test_settings, Browser, PASSWORD};
+use keyturn::config::Settings;
 use reqwest::StatusCode;
 
 #[tokio::test]
@@ -237,4 +238,85 @@ async fn create_admin_creates_an_account_that_can_log_in_and_then_promotes_it() 
     assert_eq!(old.status(), StatusCode::UNAUTHORIZED);
     let new = browser.log_in("root@example.com", "second password").await;
     assert_eq!(new.status(), StatusCode::SEE_OTHER);
+}
+
+fn keyturn(dir: &std::path::Path, args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_keyturn"));
+    command
+        .args(args)
+        .current_dir(dir)
+        .env_remove("DATABASE_URL")
+        .env_remove("KEYTURN_AUTO_MIGRATE");
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    let mut child = command
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // A `serve` that should have refused to start would otherwise hang the test.
+    for _ in 0..300 {
+        if child.try_wait().unwrap().is_some() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let _ = child.kill();
+    child.wait_with_output().unwrap()
+}
+
+#[tokio::test]
+async fn keyturn_migrate_applies_the_migrations_once_and_says_which() {
+    let dir = tempfile::tempdir().unwrap();
+
+    let first = keyturn(dir.path(), &["migrate"], &[]);
+    let second = keyturn(dir.path(), &["migrate"], &[]);
+
+    assert!(first.status.success(), "{first:?}");
+    let said = String::from_utf8_lossy(&first.stdout);
+    assert!(said.contains("applied 20261126000000"), "{said}");
+    assert!(said.contains("migration(s) applied."), "{said}");
+    assert!(second.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&second.stdout),
+        "The database is up to date.\n"
+    );
+    // The migrated database serves, without migrating again.
+    let db_path = dir.path().join("keyturn.db");
+    let (address, _) = start_server(Settings {
+        auto_migrate: false,
+        ..test_settings(&db_path)
+    })
+    .await;
+    let browser = Browser::new(&address);
+    assert_eq!(
+        browser
+            .sign_up("after@example.com", PASSWORD)
+            .await
+            .status(),
+        StatusCode::SEE_OTHER
+    );
+}
+
+#[tokio::test]
+async fn with_auto_migrate_off_serve_refuses_an_unmigrated_database() {
+    let dir = tempfile::tempdir().unwrap();
+
+    let refused = keyturn(
+        dir.path(),
+        &["serve"],
+        &[
+            ("KEYTURN_AUTO_MIGRATE", "false"),
+            ("KEYTURN_BIND", "127.0.0.1:0"),
+        ],
+    );
+    let bad_flag = keyturn(dir.path(), &["serve"], &[("KEYTURN_AUTO_MIGRATE", "maybe")]);
+
+    assert!(!refused.status.success());
+    let said = String::from_utf8_lossy(&refused.stderr);
+    assert!(said.contains("run `keyturn migrate` first"), "{said}");
+    assert!(!bad_flag.status.success());
+    assert!(String::from_utf8_lossy(&bad_flag.stderr)
+        .contains("KEYTURN_AUTO_MIGRATE must be true or false"));
 }
