@@ -1,7 +1,7 @@
 //! Registering apps and finding the signed-in developer's own apps.
 
 use crate::audit::{self, Actor};
-use crate::db::{self, apps, apps::App, apps::AppSummary, DbPool};
+use crate::db::{self, apps, apps::App, apps::AppSummary, Conn, DbPool};
 use crate::domain::{AppName, ClientId, RedirectUris};
 use anyhow::Context;
 use diesel::Connection;
@@ -86,17 +86,15 @@ pub struct AppOverview {
     pub activity: Vec<db::audit::AuditEvent>,
 }
 
-pub async fn overview(
-    pool: &DbPool,
-    raw_id: &str,
-    owner_id: i32,
-) -> Result<AppOverview, AppsError> {
+/// Reads what the app page shows, on a connection the caller holds (the page loads it in the
+/// same trip as the session check).
+pub fn overview_in(conn: &mut Conn, raw_id: &str, owner_id: i32) -> Result<AppOverview, AppsError> {
     let Ok(id) = raw_id.parse::<i32>() else {
         return Err(AppsError::NotFound);
     };
     // One read transaction: a consistent picture, and one round of file locking, not three.
-    let found = db::run(pool, move |conn| {
-        conn.transaction(|conn| {
+    let found = conn
+        .transaction(|conn| {
             let Some(app) = apps::find_owned(conn, id, owner_id)? else {
                 return Ok(None);
             };
@@ -108,9 +106,6 @@ pub async fn overview(
                 activity,
             }))
         })
-        .context("loading an app's overview")
-        .map_err(AppsError::from)
-    })
-    .await?;
+        .context("loading an app's overview")?;
     found.ok_or(AppsError::NotFound)
 }

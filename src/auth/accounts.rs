@@ -220,12 +220,9 @@ pub async fn create_admin(
 }
 
 /// The account behind a session's user id, if it still exists.
-pub async fn find(pool: &DbPool, id: i32) -> Result<Option<Account>, AccountError> {
-    db::run(pool, move |conn| {
-        users::find(conn, id)
-            .map(|u| u.map(Account::from))
-            .context("loading the signed-in user")
-            .map_err(AccountError::from)
-    })
-    .await
+/// The account with this id, on a connection the caller already holds.
+pub fn find_in(conn: &mut crate::db::Conn, id: i32) -> anyhow::Result<Option<Account>> {
+    users::find(conn, id)
+        .map(|u| u.map(Account::from))
+        .context("loading the signed-in user")
 }

@@ -1,6 +1,7 @@
 //! A typed view of the cookie session, and the extractor for pages that need a signed-in user.
 
 use super::accounts::{self, Account};
+use crate::db::{self, Conn};
 use crate::error::AppError;
 use crate::startup::AppState;
 use actix_session::{Session, SessionExt};
@@ -169,15 +170,7 @@ impl FromRequest for CurrentUser {
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let session = TypedSession(req.get_session());
         let state = req.app_data::<web::Data<AppState>>().cloned();
-        // Only a GET can be replayed after logging in; anything else goes to the start page.
-        let next = if req.method() == actix_web::http::Method::GET {
-            req.uri()
-                .path_and_query()
-                .map(|pq| pq.as_str().to_owned())
-                .unwrap_or_else(|| "/apps".into())
-        } else {
-            "/apps".into()
-        };
+        let next = return_path(req);
         Box::pin(async move {
             let state = state.ok_or_else(|| anyhow!("application state is missing"))?;
             signed_in(&state, &session)
@@ -194,24 +187,61 @@ pub async fn signed_in(
     state: &AppState,
     session: &TypedSession,
 ) -> Result<Option<Account>, AppError> {
+    let found = load_signed_in(state, session, |_, _| Ok(())).await?;
+    Ok(found.map(|(account, ())| account))
+}
+
+/// As [`signed_in`], and runs `read` for the account in the same trip to the database: a page
+/// whose data is one read pays one trip instead of two. What `read` returns is handed back only
+/// if the session turns out to be valid, so it must not change anything.
+pub async fn load_signed_in<T, F>(
+    state: &AppState,
+    session: &TypedSession,
+    read: F,
+) -> Result<Option<(Account, T)>, AppError>
+where
+    F: FnOnce(&mut Conn, &Account) -> Result<T, AppError> + Send + 'static,
+    T: Send + 'static,
+{
     let Some(user_id) = session.user_id() else {
         return Ok(None);
     };
-    let account = accounts::find(&state.pool, user_id)
-        .await
-        .map_err(|e| AppError::Unexpected(e.into()))?
-        .filter(|a| {
-            session.still_valid(
-                a.session_epoch,
-                state.clock.now(),
-                state.session_idle,
-                state.session_max_age,
-            )
-        });
-    if account.is_none() {
+    let found = db::run(&state.pool, move |conn| {
+        let Some(account) = accounts::find_in(conn, user_id)? else {
+            return Ok(None);
+        };
+        // Its errors wait for the session check: an ended session learns nothing from them.
+        let data = read(conn, &account);
+        Ok::<_, AppError>(Some((account, data)))
+    })
+    .await?;
+    let valid = found.filter(|(account, _)| {
+        session.still_valid(
+            account.session_epoch,
+            state.clock.now(),
+            state.session_idle,
+            state.session_max_age,
+        )
+    });
+    if valid.is_none() {
         session.log_out();
     }
-    Ok(account)
+    valid
+        .map(|(account, data)| data.map(|data| (account, data)))
+        .transpose()
+}
+
+/// Where to return after logging in: only a GET can be replayed, anything else goes to the
+/// start page.
+pub fn return_path(req: &HttpRequest) -> String {
+    if req.method() == actix_web::http::Method::GET {
+        req.uri()
+            .path_and_query()
+            .map(|pq| pq.as_str().to_owned())
+            .unwrap_or_else(|| "/apps".into())
+    } else {
+        "/apps".into()
+    }
 }
 
 /// A signed-in admin. Everyone else gets 403 (or the login page, when not signed in).

@@ -4,6 +4,7 @@ use super::{client_ip, html, see_other, Page, TimeView};
 use crate::apps::{self, AppsError};
 use crate::audit::Actor;
 use crate::auth::session::Flash;
+use crate::auth::session::{load_signed_in, return_path};
 use crate::auth::{CsrfForm, CurrentUser, TypedSession};
 use crate::db::secrets::SecretRow;
 use crate::domain::{AppName, RedirectUris, SecretHint, SecretStatus};
@@ -189,16 +190,27 @@ struct AppPage {
 }
 
 pub async fn show(
-    CurrentUser(user): CurrentUser,
+    req: HttpRequest,
     session: TypedSession,
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
+    // The session check and the page's reads in one trip (this is the busiest page).
+    let raw_id = path.into_inner();
+    let loaded = load_signed_in(&state, &session, move |conn, user| {
+        Ok(apps::overview_in(conn, &raw_id, user.id)?)
+    })
+    .await?;
+    let Some((_, overview)) = loaded else {
+        return Err(AppError::LoginRequired {
+            next: return_path(&req),
+        });
+    };
     let apps::AppOverview {
         app,
         secrets: rows,
         activity: events,
-    } = apps::overview(&state.pool, &path, user.id).await?;
+    } = overview;
     let now = state.clock.now();
     let rotation = rotation_note(&rows, now);
     let secrets: Vec<SecretView> = rows

@@ -159,6 +159,33 @@ async fn pages_send_a_new_session_cookie_only_when_the_session_changed() {
 }
 
 #[tokio::test]
+async fn an_ended_session_is_sent_to_log_in_before_learning_whether_an_app_exists() {
+    let app = spawn_app_with(|s| s.session_idle_seconds = 30 * 60).await;
+    app.browser.signed_up().await;
+    let app_id = app.browser.create_app("Mine").await;
+    assert_eq!(
+        app.browser.get("/apps/999999").await.status(),
+        StatusCode::NOT_FOUND
+    );
+
+    app.clock.advance(TimeDelta::minutes(31));
+    let missing = app.browser.get("/apps/999999").await;
+    let mine = app.browser.get(&format!("/apps/{app_id}")).await;
+
+    assert_eq!(missing.status(), StatusCode::SEE_OTHER);
+    assert!(
+        location(&missing).starts_with("/login"),
+        "{}",
+        location(&missing)
+    );
+    assert_eq!(mine.status(), StatusCode::SEE_OTHER);
+    assert!(
+        location(&mine).contains(&app_id),
+        "back to the app after logging in"
+    );
+}
+
+#[tokio::test]
 async fn sessions_end_after_30_idle_minutes_and_after_12_hours() {
     let app = spawn_app_with(|s| {
         s.session_idle_seconds = 30 * 60;
