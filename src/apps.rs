@@ -1,9 +1,11 @@
 //! Registering apps and finding the signed-in developer's own apps.
 
 use crate::audit::{self, Actor};
+use crate::cache::GenerationCache;
 use crate::db::{self, apps, apps::App, apps::AppSummary, Conn, DbPool};
 use crate::domain::{AppName, ClientId, RedirectUris};
 use anyhow::Context;
+use chrono::NaiveDateTime;
 use diesel::Connection;
 
 #[derive(Debug, thiserror::Error)]
@@ -78,6 +80,7 @@ pub async fn my_apps(pool: &DbPool, owner_id: i32) -> Result<Vec<AppSummary>, Ap
 }
 
 /// Everything the app page shows, in one trip to the database.
+#[derive(Clone)]
 pub struct AppOverview {
     pub app: App,
     /// Newest first, with the email of whoever generated each.
@@ -86,25 +89,42 @@ pub struct AppOverview {
     pub activity: Vec<db::audit::AuditEvent>,
 }
 
+/// App pages kept by (app id, owner id), reused while nothing they show has changed.
+pub type AppPages = GenerationCache<(i32, i32), AppOverview>;
+
 /// Reads what the app page shows, on a connection the caller holds (the page loads it in the
-/// same trip as the session check).
-pub fn overview_in(conn: &mut Conn, raw_id: &str, owner_id: i32) -> Result<AppOverview, AppsError> {
+/// same trip as the session check), or reuses what it read before if nothing has changed since.
+pub fn overview_in(
+    conn: &mut Conn,
+    pages: &AppPages,
+    raw_id: &str,
+    owner_id: i32,
+    now: NaiveDateTime,
+) -> Result<AppOverview, AppsError> {
     let Ok(id) = raw_id.parse::<i32>() else {
         return Err(AppsError::NotFound);
     };
-    // One read transaction: a consistent picture, and one round of file locking, not three.
+    let second = now.and_utc().timestamp();
+    // One read transaction: a consistent picture (the generation belongs to the rows), and one
+    // round of file locking.
     let found = conn
         .transaction(|conn| {
+            let generation = db::admin::review_generation(conn)?;
+            if let Some(hit) = pages.get(&(id, owner_id), generation, second) {
+                return Ok(Some(hit));
+            }
             let Some(app) = apps::find_owned(conn, id, owner_id)? else {
                 return Ok(None);
             };
             let secrets = db::secrets::list_for_app(conn, app.id)?;
             let activity = db::audit::recent_for_app(conn, app.id, 20)?;
-            Ok::<_, diesel::result::Error>(Some(AppOverview {
+            let overview = AppOverview {
                 app,
                 secrets,
                 activity,
-            }))
+            };
+            pages.put((id, owner_id), generation, second, overview.clone());
+            Ok::<_, diesel::result::Error>(Some(overview))
         })
         .context("loading an app's overview")?;
     found.ok_or(AppsError::NotFound)

@@ -2,6 +2,7 @@ pub mod api;
 pub mod apps;
 pub mod audit;
 pub mod auth;
+pub mod cache;
 pub mod clock;
 pub mod config;
 pub mod db;

@@ -42,6 +42,8 @@ pub struct AppState {
     pub token_key: TokenKey,
     /// Admin review pages reused until the data changes.
     pub review_cache: std::sync::Arc<crate::review::ReviewCache>,
+    /// App pages' reads, reused until the data changes.
+    pub app_pages: std::sync::Arc<crate::apps::AppPages>,
     /// Failed logins and client authentications.
     pub throttles: Throttles,
     /// A session unused this long is ended.
@@ -111,7 +113,8 @@ impl Application {
             clock,
             secret_checks: SecretChecks::new(writer.clone()),
             token_key: TokenKey::derive(session_key.master()),
-            review_cache: Default::default(),
+            review_cache: std::sync::Arc::new(crate::cache::GenerationCache::new(64)),
+            app_pages: std::sync::Arc::new(crate::cache::GenerationCache::new(4096)),
             throttles: Throttles::new(settings.throttle_failures, chrono::TimeDelta::minutes(15)),
             session_idle: chrono::TimeDelta::seconds(settings.session_idle_seconds),
             session_max_age: chrono::TimeDelta::seconds(settings.session_max_age_seconds),

@@ -8,7 +8,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use diesel::sqlite::Sqlite;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum StatusFilter {
     All,
     /// Live, including those with a scheduled revocation.
@@ -19,7 +19,7 @@ pub enum StatusFilter {
     Revoked,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum UnusedFilter {
     Any,
     Never,
@@ -27,7 +27,7 @@ pub enum UnusedFilter {
     MoreThanDays(i64),
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum AdminSort {
     /// By app name, then newest secret first: each app with its secrets under it.
     App,
@@ -37,7 +37,7 @@ pub enum AdminSort {
     NewestSecret,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct AdminFilter {
     pub search: Option<String>,
     pub status: StatusFilter,

@@ -197,8 +197,10 @@ pub async fn show(
 ) -> Result<HttpResponse, AppError> {
     // The session check and the page's reads in one trip (this is the busiest page).
     let raw_id = path.into_inner();
+    let pages = state.app_pages.clone();
+    let now = state.clock.now();
     let loaded = load_signed_in(&state, &session, move |conn, user| {
-        Ok(apps::overview_in(conn, &raw_id, user.id)?)
+        Ok(apps::overview_in(conn, &pages, &raw_id, user.id, now)?)
     })
     .await?;
     let Some((_, overview)) = loaded else {
@@ -211,7 +213,6 @@ pub async fn show(
         secrets: rows,
         activity: events,
     } = overview;
-    let now = state.clock.now();
     let rotation = rotation_note(&rows, now);
     let secrets: Vec<SecretView> = rows
         .into_iter()

@@ -150,3 +150,49 @@ async fn unknown_routes_get_the_sites_404_page() {
     assert_eq!(response.status(), StatusCode::NOT_FOUND);
     assert!(response.text().await.unwrap().contains("Page not found."));
 }
+
+#[tokio::test]
+async fn the_app_page_shows_every_change_on_the_next_request_even_within_the_same_second() {
+    // A stopped clock: only the database's change generation can tell the page's cached reads
+    // that they are out of date.
+    let app = crate::helpers::spawn_app_with_clock(|_| {}, keyturn::clock::Clock::stopped()).await;
+    let dev = app.new_browser();
+    dev.signed_up().await;
+    let shop = dev.create_app("Same Second").await;
+    let path = format!("/apps/{shop}");
+    let before = dev.get_html(&path).await;
+    let secret = dev.generate_secret(&shop).await;
+    let with_secret = dev.get_html(&path).await;
+    dev.revoke_secret(&shop, &secret).await;
+    let after_revoke = dev.get_html(&path).await;
+    // A change that only adds activity: a client revokes one of its tokens.
+    let live = dev.generate_secret(&shop).await;
+    let client_id = dev.client_id(&shop).await;
+    let token: serde_json::Value = app
+        .token_basic(&client_id, &live)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let before_token_revoke = dev.get_html(&path).await;
+    app.machine()
+        .post(format!("{}/oauth/revoke", app.address))
+        .basic_auth(&client_id, Some(&live))
+        .form(&[("token", token["access_token"].as_str().unwrap())])
+        .send()
+        .await
+        .unwrap();
+    let after_token_revoke = dev.get_html(&path).await;
+    // Someone else's view of the same app is refused, cached or not.
+    let stranger = app.new_browser();
+    stranger.signed_up().await;
+    let refused = stranger.get(&path).await;
+
+    let hint = &secret[secret.len() - 4..];
+    assert!(!before.contains(hint));
+    assert!(crate::helpers::secret_row(&with_secret, &secret).contains("Active"));
+    assert!(crate::helpers::secret_row(&after_revoke, &secret).contains("Revoked"));
+    assert!(!before_token_revoke.contains("Revoked an access token"));
+    assert!(after_token_revoke.contains("Revoked an access token"));
+    assert_eq!(refused.status(), reqwest::StatusCode::NOT_FOUND);
+}

@@ -1,0 +1,1 @@
+DROP TRIGGER audit_events_insert_bumps_review;
