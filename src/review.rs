@@ -5,7 +5,7 @@
 
 use crate::cache::GenerationCache;
 use crate::db::admin::{self, AdminFilter, AdminRow};
-use crate::db::{self, DbPool};
+use crate::db::Conn;
 use anyhow::Context;
 use chrono::NaiveDateTime;
 use diesel::Connection;
@@ -14,11 +14,11 @@ use std::sync::Arc;
 /// Pages (filter, sort, page number) kept, each with its match count and rendered rows.
 pub type ReviewCache = GenerationCache<(AdminFilter, i64), (i64, Arc<str>)>;
 
-/// The number of rows that match and one page of them rendered by `render`, as of `now`.
-/// Rendering happens here, off the async workers, and only when the page is not cached.
-pub async fn page<R>(
-    pool: &DbPool,
-    cache: Arc<ReviewCache>,
+/// The number of rows that match and one page of them rendered by `render`, as of `now`, on a
+/// connection the caller holds. Rendering happens only when the page is not cached.
+pub fn page_in<R>(
+    conn: &mut Conn,
+    cache: &ReviewCache,
     filter: AdminFilter,
     now: NaiveDateTime,
     offset: i64,
@@ -26,30 +26,27 @@ pub async fn page<R>(
     render: R,
 ) -> anyhow::Result<(i64, Arc<str>)>
 where
-    R: FnOnce(&[AdminRow], NaiveDateTime) -> Result<String, askama::Error> + Send + 'static,
+    R: FnOnce(&[AdminRow], NaiveDateTime) -> Result<String, askama::Error>,
 {
     let second = now.and_utc().timestamp();
-    db::run(pool, move |conn| {
-        // One read transaction: the generation read belongs to the rows read.
-        let (generation, found) = conn
-            .transaction(|conn| {
-                let generation = admin::review_generation(conn)?;
-                if let Some(hit) = cache.get(&(filter.clone(), offset), generation, second) {
-                    return Ok((generation, Err(hit)));
-                }
-                let found = admin::page(conn, &filter, now, offset, limit)?;
-                Ok::<_, diesel::result::Error>((generation, Ok(found)))
-            })
-            .context("loading the admin review")?;
-        let (total, rows) = match found {
-            Err(hit) => return Ok(hit),
-            Ok(found) => found,
-        };
-        let html: Arc<str> = render(&rows, now)
-            .context("rendering the admin review")?
-            .into();
-        cache.put((filter, offset), generation, second, (total, html.clone()));
-        Ok((total, html))
-    })
-    .await
+    // One read transaction: the generation read belongs to the rows read.
+    let (generation, found) = conn
+        .transaction(|conn| {
+            let generation = admin::review_generation(conn)?;
+            if let Some(hit) = cache.get(&(filter.clone(), offset), generation, second) {
+                return Ok((generation, Err(hit)));
+            }
+            let found = admin::page(conn, &filter, now, offset, limit)?;
+            Ok::<_, diesel::result::Error>((generation, Ok(found)))
+        })
+        .context("loading the admin review")?;
+    let (total, rows) = match found {
+        Err(hit) => return Ok(hit),
+        Ok(found) => found,
+    };
+    let html: Arc<str> = render(&rows, now)
+        .context("rendering the admin review")?
+        .into();
+    cache.put((filter, offset), generation, second, (total, html.clone()));
+    Ok((total, html))
 }

@@ -244,6 +244,9 @@ pub fn return_path(req: &HttpRequest) -> String {
     }
 }
 
+/// What everyone but an admin is told on an admin page.
+pub const ADMINS_ONLY: &str = "Only admins can see this page.";
+
 /// A signed-in admin. Everyone else gets 403 (or the login page, when not signed in).
 pub struct AdminUser(pub Account);
 
@@ -258,7 +261,7 @@ impl FromRequest for AdminUser {
             if account.is_admin {
                 Ok(AdminUser(account))
             } else {
-                Err(AppError::Forbidden("Only admins can see this page."))
+                Err(AppError::Forbidden(ADMINS_ONLY))
             }
         })
     }

@@ -4,6 +4,7 @@
 use super::secrets::{revoke_confirmed, ConfirmRevoke, RevokeFields, SecretView};
 use super::{client_ip, html, html_sized, Page, TimeView};
 use crate::audit::Actor;
+use crate::auth::session::{load_signed_in, return_path, ADMINS_ONLY};
 use crate::auth::{AdminUser, CsrfForm, TypedSession};
 use crate::db::admin::{self, AdminFilter, AdminRow, AdminSort, StatusFilter, UnusedFilter};
 use crate::db::{self, apps::App, secrets::SecretRow};
@@ -171,7 +172,7 @@ struct AllApps {
 }
 
 pub async fn all_apps(
-    _: AdminUser,
+    req: HttpRequest,
     session: TypedSession,
     state: web::Data<AppState>,
     query: web::Query<AdminQuery>,
@@ -180,16 +181,27 @@ pub async fn all_apps(
     let now = state.clock.now();
     let offset = (page_number - 1) * PAGE_SIZE;
     let cache = state.review_cache.clone();
-    let (total, rows_html) = review::page(
-        &state.pool,
-        cache,
-        filter,
-        now,
-        offset,
-        PAGE_SIZE,
-        render_rows,
-    )
+    // The session check and the review in one trip to the database.
+    let loaded = load_signed_in(&state, &session, move |conn, account| {
+        if !account.is_admin {
+            return Err(AppError::Forbidden(ADMINS_ONLY));
+        }
+        Ok(review::page_in(
+            conn,
+            &cache,
+            filter,
+            now,
+            offset,
+            PAGE_SIZE,
+            render_rows,
+        )?)
+    })
     .await?;
+    let Some((_, (total, rows_html))) = loaded else {
+        return Err(AppError::LoginRequired {
+            next: return_path(&req),
+        });
+    };
     let pages = ((total + PAGE_SIZE - 1) / PAGE_SIZE).max(1);
     let query = query_string(&chosen);
     let extra = rows_html.len();
