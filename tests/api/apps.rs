@@ -168,20 +168,9 @@ async fn the_app_page_shows_every_change_on_the_next_request_even_within_the_sam
     // A change that only adds activity: a client revokes one of its tokens.
     let live = dev.generate_secret(&shop).await;
     let client_id = dev.client_id(&shop).await;
-    let token: serde_json::Value = app
-        .token_basic(&client_id, &live)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let token = app.access_token(&client_id, &live).await;
     let before_token_revoke = dev.get_html(&path).await;
-    app.machine()
-        .post(format!("{}/oauth/revoke", app.address))
-        .basic_auth(&client_id, Some(&live))
-        .form(&[("token", token["access_token"].as_str().unwrap())])
-        .send()
-        .await
-        .unwrap();
+    app.about_token("revoke", (&client_id, &live), &token).await;
     let after_token_revoke = dev.get_html(&path).await;
     // Someone else's view of the same app is refused, cached or not.
     let stranger = app.new_browser();

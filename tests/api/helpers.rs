@@ -121,6 +121,33 @@ impl TestApp {
             .unwrap()
     }
 
+    /// A client credentials access token for the client.
+    pub async fn access_token(&self, client_id: &str, secret: &str) -> String {
+        let body: serde_json::Value = self
+            .token_basic(client_id, secret)
+            .await
+            .json()
+            .await
+            .unwrap();
+        body["access_token"].as_str().unwrap().to_owned()
+    }
+
+    /// POSTs `token` to /oauth/revoke or /oauth/introspect as the client.
+    pub async fn about_token(
+        &self,
+        endpoint: &str,
+        (client_id, secret): (&str, &str),
+        token: &str,
+    ) -> Response {
+        self.machine()
+            .post(format!("{}/oauth/{endpoint}", self.address))
+            .basic_auth(form_encode(client_id), Some(form_encode(secret)))
+            .form(&[("token", token)])
+            .send()
+            .await
+            .unwrap()
+    }
+
     pub async fn token_post(&self, client_id: &str, secret: &str) -> Response {
         self.machine()
             .post(format!("{}/oauth/token", self.address))

@@ -349,43 +349,17 @@ async fn machine_endpoints_answer_json_even_for_errors_they_did_not_handle() {
     assert_eq!(unknown.headers()["content-type"], "application/json");
 }
 
-async fn access_token(app: &TestApp, client_id: &str, secret: &str) -> String {
-    let body: serde_json::Value = app
-        .token_basic(client_id, secret)
-        .await
-        .json()
-        .await
-        .unwrap();
-    body["access_token"].as_str().unwrap().to_owned()
-}
-
-/// POSTs `token` to /oauth/revoke or /oauth/introspect as the client.
-async fn about_token(
-    app: &TestApp,
-    endpoint: &str,
-    (client_id, secret): (&str, &str),
-    token: &str,
-) -> Response {
-    app.machine()
-        .post(format!("{}/oauth/{endpoint}", app.address))
-        .basic_auth(form_encode(client_id), Some(form_encode(secret)))
-        .form(&[("token", token)])
-        .send()
-        .await
-        .unwrap()
-}
-
 #[tokio::test]
 async fn a_client_token_is_refused_when_changed_or_signed_by_another_server() {
     let app = spawn_app().await;
     let other = spawn_app().await;
     let (app_id, client_id) = app_with_owner(&app).await;
     let secret = app.browser.generate_secret(&app_id).await;
-    let token = access_token(&app, &client_id, &secret).await;
+    let token = app.access_token(&client_id, &secret).await;
     // The other server has its own key, and an app and secret with the same row ids.
     let (other_app_id, other_client_id) = app_with_owner(&other).await;
     let other_secret = other.browser.generate_secret(&other_app_id).await;
-    let other_token = access_token(&other, &other_client_id, &other_secret).await;
+    let other_token = other.access_token(&other_client_id, &other_secret).await;
     assert_eq!(other_app_id, app_id);
 
     let mut changed = token.clone().into_bytes();
@@ -407,8 +381,8 @@ async fn a_client_token_revoked_on_its_own_fails_on_the_next_request_and_others_
     let app = spawn_app().await;
     let (app_id, client_id) = app_with_owner(&app).await;
     let secret = app.browser.generate_secret(&app_id).await;
-    let revoked = access_token(&app, &client_id, &secret).await;
-    let kept = access_token(&app, &client_id, &secret).await;
+    let revoked = app.access_token(&client_id, &secret).await;
+    let kept = app.access_token(&client_id, &secret).await;
     let (stranger_id, stranger_client_id) = app_with_owner(&app).await;
     let stranger_secret = app.browser.generate_secret(&stranger_id).await;
     let stranger = (stranger_client_id.as_str(), stranger_secret.as_str());
@@ -416,12 +390,11 @@ async fn a_client_token_revoked_on_its_own_fails_on_the_next_request_and_others_
 
     // Another client can neither revoke nor see it (RFC 7009 §2.1 / RFC 7662 §4).
     assert_eq!(
-        about_token(&app, "revoke", stranger, &revoked)
-            .await
-            .status(),
+        app.about_token("revoke", stranger, &revoked).await.status(),
         StatusCode::OK
     );
-    let seen: serde_json::Value = about_token(&app, "introspect", stranger, &revoked)
+    let seen: serde_json::Value = app
+        .about_token("introspect", stranger, &revoked)
         .await
         .json()
         .await
@@ -429,18 +402,20 @@ async fn a_client_token_revoked_on_its_own_fails_on_the_next_request_and_others_
     assert_eq!(seen, serde_json::json!({"active": false}));
     assert_eq!(app.me(&revoked).await.status(), StatusCode::OK);
 
-    let answer = about_token(&app, "revoke", owner, &revoked).await;
+    let answer = app.about_token("revoke", owner, &revoked).await;
     assert_eq!(answer.status(), StatusCode::OK);
 
     assert_eq!(app.me(&revoked).await.status(), StatusCode::UNAUTHORIZED);
     assert_eq!(app.me(&kept).await.status(), StatusCode::OK);
-    let gone: serde_json::Value = about_token(&app, "introspect", owner, &revoked)
+    let gone: serde_json::Value = app
+        .about_token("introspect", owner, &revoked)
         .await
         .json()
         .await
         .unwrap();
     assert_eq!(gone, serde_json::json!({"active": false}));
-    let live: serde_json::Value = about_token(&app, "introspect", owner, &kept)
+    let live: serde_json::Value = app
+        .about_token("introspect", owner, &kept)
         .await
         .json()
         .await
@@ -462,8 +437,9 @@ async fn revocations_of_client_tokens_are_purged_an_hour_after_the_token_expires
     let app = spawn_app().await;
     let (app_id, client_id) = app_with_owner(&app).await;
     let secret = app.browser.generate_secret(&app_id).await;
-    let token = access_token(&app, &client_id, &secret).await;
-    about_token(&app, "revoke", (&client_id, &secret), &token).await;
+    let token = app.access_token(&client_id, &secret).await;
+    app.about_token("revoke", (&client_id, &secret), &token)
+        .await;
     let pool = keyturn::db::connect_and_migrate(app.db_path.to_str().unwrap()).unwrap();
     let writer = keyturn::db::writer::Writer::start(pool).unwrap();
     let now = app.clock.now();
