@@ -13,7 +13,7 @@ fn main() -> anyhow::Result<()> {
     let mut args = std::env::args().skip(1);
     let path = args
         .next()
-        .ok_or_else(|| anyhow::anyhow!("usage: seed DATABASE_PATH [APPS]"))?;
+        .ok_or_else(|| anyhow::anyhow!("usage: seed DATABASE_URL [APPS]"))?;
     let count: usize = args
         .next()
         .map(|n| n.parse())
@@ -23,7 +23,7 @@ fn main() -> anyhow::Result<()> {
     let mut conn = pool.get()?;
     let now = Clock::system().now();
     let mut rng = rand::rng();
-    conn.immediate_transaction(|conn| {
+    db::write_transaction(&mut conn, |conn| {
         let owners: Vec<i32> = (0..500)
             .map(|n| {
                 let email = format!("owner{n}@example.com");

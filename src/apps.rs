@@ -28,7 +28,7 @@ pub async fn create_app(
         .user_id
         .ok_or_else(|| anyhow::anyhow!("apps are created by people"))?;
     db::run(pool, move |conn| {
-        conn.immediate_transaction(|conn| {
+        db::write_transaction(conn, |conn| {
             let client_id = ClientId::generate();
             let new = apps::NewApp {
                 owner_id,

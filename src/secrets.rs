@@ -156,7 +156,7 @@ pub async fn generate_secret(
     let public_id = plaintext.public_id().to_owned();
     let hint = plaintext.hint();
     let row = db::run(pool, move |conn| {
-        conn.immediate_transaction(|conn| {
+        db::write_transaction(conn, |conn| {
             secrets::settle_expired(conn, app_id, now)?;
             if secrets::count_active(conn, app_id, now)? >= MAX_ACTIVE {
                 return Err(SecretError::TooManyActive);
@@ -224,7 +224,7 @@ pub async fn revoke_secret(
     now: NaiveDateTime,
 ) -> Result<Revocation, SecretError> {
     db::run(pool, move |conn| {
-        conn.immediate_transaction(|conn| {
+        db::write_transaction(conn, |conn| {
             secrets::settle_expired(conn, app_id, now)?;
             let row =
                 secrets::find_for_app(conn, app_id, secret_id)?.ok_or(SecretError::NotFound)?;
@@ -267,7 +267,7 @@ pub async fn cancel_schedule(
     now: NaiveDateTime,
 ) -> Result<bool, SecretError> {
     db::run(pool, move |conn| {
-        conn.immediate_transaction(|conn| {
+        db::write_transaction(conn, |conn| {
             let row =
                 secrets::find_for_app(conn, app_id, secret_id)?.ok_or(SecretError::NotFound)?;
             let cancelled = secrets::cancel_schedule(conn, row.id, now)?;
@@ -301,7 +301,7 @@ pub async fn set_label(
     now: NaiveDateTime,
 ) -> Result<(), SecretError> {
     db::run(pool, move |conn| {
-        conn.immediate_transaction(|conn| {
+        db::write_transaction(conn, |conn| {
             let row =
                 secrets::find_for_app(conn, app_id, secret_id)?.ok_or(SecretError::NotFound)?;
             secrets::set_label(conn, row.id, label.as_str())?;

@@ -189,8 +189,12 @@ impl Application {
         self.server.await?;
         let folded = db::run(&self.pool, |conn| {
             use diesel::connection::SimpleConnection;
-            conn.batch_execute("PRAGMA wal_checkpoint(TRUNCATE)")
-                .map_err(|e| anyhow::anyhow!("final checkpoint: {e}"))
+            match conn {
+                db::Conn::Sqlite(sqlite) => sqlite
+                    .batch_execute("PRAGMA wal_checkpoint(TRUNCATE)")
+                    .map_err(|e| anyhow::anyhow!("final checkpoint: {e}")),
+                db::Conn::Postgres(_) => Ok(()),
+            }
         })
         .await;
         if let Err(e) = folded {

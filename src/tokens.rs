@@ -58,8 +58,7 @@ fn run_grant(
     conn: &mut Conn,
     work: impl FnOnce(&mut Conn) -> diesel::QueryResult<Outcome>,
 ) -> Result<TokenResponse, GrantError> {
-    match conn
-        .immediate_transaction(work)
+    match db::write_transaction(conn, work)
         .context("token transaction")?
     {
         Outcome::Issued(response) => Ok(response),
@@ -162,7 +161,7 @@ pub async fn create_authorization_code(
     let code = OpaqueToken::generate(TokenKind::AuthorizationCode);
     let code_hash = code.hash();
     db::run(pool, move |conn| {
-        conn.immediate_transaction(|conn| {
+        db::write_transaction(conn, |conn| {
             let grant_id = grants::insert_grant(
                 conn,
                 approval.app_id,
@@ -334,7 +333,7 @@ pub async fn revoke(
     let signed = ClientTokenClaims::verify(&token, key);
     let token_hash = OpaqueToken::presented(&token).hash();
     db::run(pool, move |conn| {
-        conn.immediate_transaction(|conn| {
+        db::write_transaction(conn, |conn| {
             let detail = match signed {
                 Some(claims) if claims.app_id == client.app_id => {
                     tokens::revoke_client_token(
@@ -559,7 +558,7 @@ pub async fn revoke_authorization(
     now: NaiveDateTime,
 ) -> anyhow::Result<usize> {
     db::run(pool, move |conn| {
-        conn.immediate_transaction(|conn| {
+        db::write_transaction(conn, |conn| {
             let ids = grants::active_ids_for_user_app(conn, user_id, app_id)?;
             for id in &ids {
                 grants::revoke_grant(conn, *id, now)?;

@@ -164,7 +164,7 @@ pub async fn change_password(
     let hash = password::hash(new.expose().to_owned(), cost).await?;
     let actor = Actor::new(&account, ip);
     let epoch = db::run(pool, move |conn| {
-        conn.immediate_transaction(|conn| {
+        db::write_transaction(conn, |conn| {
             let epoch = users::change_password(conn, id, &hash)?;
             audit::record(
                 conn,
@@ -196,7 +196,7 @@ pub async fn create_admin(
 ) -> Result<Account, AccountError> {
     let hash = password::hash(password.expose().to_owned(), cost).await?;
     db::run(pool, move |conn| {
-        conn.immediate_transaction(|conn| {
+        db::write_transaction(conn, |conn| {
             let user = match users::find_by_email(conn, email.as_str())? {
                 Some(user) => {
                     users::promote_to_admin(conn, user.id, &hash)?;

@@ -33,10 +33,12 @@ pub struct AppSummary {
 }
 
 pub fn insert(conn: &mut Conn, new: &NewApp) -> QueryResult<App> {
-    diesel::insert_into(apps::table)
+    // Diesel's MultiConnection cannot return a `Selectable` struct; read it back by id.
+    let id = diesel::insert_into(apps::table)
         .values(new)
-        .returning(App::as_returning())
-        .get_result(conn)
+        .returning(apps::id)
+        .get_result::<i32>(conn)?;
+    apps::table.find(id).select(App::as_select()).first(conn)
 }
 
 /// The app, but only if `owner_id` owns it: other people's apps do not exist for the caller.

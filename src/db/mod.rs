@@ -1,6 +1,7 @@
 //! Database access: the connection pool, per-connection settings, embedded migrations, and one
-//! module per table. Query functions are synchronous and take `&mut SqliteConnection`; async code
-//! reaches them only through [`run`], which moves the work onto the blocking thread pool.
+//! module per table. Query functions are synchronous and take `&mut Conn` (SQLite or PostgreSQL,
+//! chosen by `DATABASE_URL`); async code reaches them only through [`run`], which moves the work
+//! onto the blocking thread pool.
 
 pub mod admin;
 pub mod apps;
@@ -14,35 +15,122 @@ pub mod users;
 pub mod writer;
 
 use anyhow::{anyhow, Context};
-use diesel::connection::SimpleConnection;
-use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool, PooledConnection};
-use diesel::SqliteConnection;
+use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
+use diesel::r2d2::{Pool, PooledConnection};
+use diesel::{Connection, PgConnection, SqliteConnection};
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 use std::time::Duration;
 
-pub type Conn = SqliteConnection;
-pub type DbPool = Pool<ConnectionManager<Conn>>;
-pub type PooledConn = PooledConnection<ConnectionManager<Conn>>;
+/// One connection to whichever database `DATABASE_URL` names. Queries written against it run on
+/// both; the few statements that differ (an upsert that ignores, SQLite's pragmas) match on it.
+#[derive(diesel::MultiConnection)]
+pub enum Conn {
+    Sqlite(SqliteConnection),
+    Postgres(PgConnection),
+}
 
-const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
+pub type DbPool = Pool<Manager>;
+pub type PooledConn = PooledConnection<Manager>;
 
-/// Applied to every connection the pool opens: WAL for concurrent readers, a busy timeout so
-/// writers queue instead of failing, and foreign keys (off by default in SQLite).
-#[derive(Debug)]
-struct SqlitePragmas {
+const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+
+/// The database behind a `DATABASE_URL`: `postgres://` or `postgresql://` is PostgreSQL,
+/// anything else a SQLite file (with or without a `sqlite://` prefix).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    pub fn of(database_url: &str) -> Backend {
+        if database_url.starts_with("postgres://") || database_url.starts_with("postgresql://") {
+            Backend::Postgres
+        } else {
+            Backend::Sqlite
+        }
+    }
+
+}
+
+impl Conn {
+    pub fn backend(&self) -> Backend {
+        match self {
+            Conn::Sqlite(_) => Backend::Sqlite,
+            Conn::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    fn migrations(&self) -> EmbeddedMigrations {
+        match self.backend() {
+            Backend::Sqlite => SQLITE_MIGRATIONS,
+            Backend::Postgres => POSTGRES_MIGRATIONS,
+        }
+    }
+}
+
+/// Opens connections for the pool, choosing the backend from the URL's scheme (Diesel's own
+/// `MultiConnection::establish` would try each backend in turn, and SQLite accepts any string
+/// as a file name).
+pub struct Manager {
+    backend: Backend,
+    database_url: String,
     busy_timeout_ms: u32,
 }
 
-impl CustomizeConnection<Conn, diesel::r2d2::Error> for SqlitePragmas {
-    fn on_acquire(&self, conn: &mut Conn) -> Result<(), diesel::r2d2::Error> {
-        conn.batch_execute(&format!(
-            "PRAGMA busy_timeout = {};
-             PRAGMA journal_mode = WAL;
-             PRAGMA synchronous = NORMAL;
-             PRAGMA foreign_keys = ON;",
-            self.busy_timeout_ms
-        ))
-        .map_err(diesel::r2d2::Error::QueryError)
+// By hand: the URL can carry a database password.
+impl std::fmt::Debug for Manager {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Manager")
+            .field("backend", &self.backend)
+            .finish_non_exhaustive()
+    }
+}
+
+impl diesel::r2d2::ManageConnection for Manager {
+    type Connection = Conn;
+    type Error = diesel::r2d2::Error;
+
+    fn connect(&self) -> Result<Conn, Self::Error> {
+        match self.backend {
+            Backend::Sqlite => {
+                let mut conn = SqliteConnection::establish(sqlite_path(&self.database_url))
+                    .map_err(diesel::r2d2::Error::ConnectionError)?;
+                // WAL for concurrent readers, a busy timeout so writers queue instead of
+                // failing, and foreign keys (off by default in SQLite).
+                conn.batch_execute(&format!(
+                    "PRAGMA busy_timeout = {};
+                     PRAGMA journal_mode = WAL;
+                     PRAGMA synchronous = NORMAL;
+                     PRAGMA foreign_keys = ON;",
+                    self.busy_timeout_ms
+                ))
+                .map_err(diesel::r2d2::Error::QueryError)?;
+                Ok(Conn::Sqlite(conn))
+            }
+            Backend::Postgres => {
+                let mut conn = PgConnection::establish(&self.database_url)
+                    .map_err(diesel::r2d2::Error::ConnectionError)?;
+                // The same bound on waiting for a lock as SQLite's busy timeout; timestamps are
+                // stored without a zone, always UTC.
+                conn.batch_execute(&format!(
+                    "SET lock_timeout = {}; SET TIME ZONE 'UTC';",
+                    self.busy_timeout_ms
+                ))
+                .map_err(diesel::r2d2::Error::QueryError)?;
+                Ok(Conn::Postgres(conn))
+            }
+        }
+    }
+
+    fn is_valid(&self, conn: &mut Conn) -> Result<(), Self::Error> {
+        conn.batch_execute("SELECT 1")
+            .map_err(diesel::r2d2::Error::QueryError)
+    }
+
+    fn has_broken(&self, conn: &mut Conn) -> bool {
+        <Conn as diesel::r2d2::R2D2Connection>::is_broken(conn)
     }
 }
 
@@ -59,7 +147,7 @@ pub fn connect_and_migrate(database_url: &str) -> anyhow::Result<DbPool> {
     connect_and_migrate_with(database_url, 5000)
 }
 
-/// As [`connect_and_migrate`], with how long a write waits for the lock before failing.
+/// As [`connect_and_migrate`], with how long a write waits for a lock before failing.
 pub fn connect_and_migrate_with(
     database_url: &str,
     busy_timeout_ms: u32,
@@ -69,25 +157,39 @@ pub fn connect_and_migrate_with(
     Ok(pool)
 }
 
-/// Builds the pool (creating the database file if needed) without touching the schema.
+/// Builds the pool (creating a SQLite file if needed) without touching the schema.
 pub fn connect(database_url: &str, busy_timeout_ms: u32) -> anyhow::Result<DbPool> {
-    let manager = ConnectionManager::<Conn>::new(sqlite_path(database_url));
+    let backend = Backend::of(database_url);
+    let manager = Manager {
+        backend,
+        database_url: database_url.to_owned(),
+        busy_timeout_ms,
+    };
     Pool::builder()
         .max_size(8)
-        // r2d2 would run `SELECT 1` before handing out every connection; a connection to a
-        // local file does not go stale, and a failing one fails its own query just as clearly.
-        .test_on_check_out(false)
+        // r2d2 would run `SELECT 1` before handing out every connection. A SQLite file does
+        // not go stale; a PostgreSQL connection can (a restarted server), and is checked.
+        .test_on_check_out(backend == Backend::Postgres)
         .connection_timeout(Duration::from_secs(15))
-        .connection_customizer(Box::new(SqlitePragmas { busy_timeout_ms }))
         .build(manager)
-        .with_context(|| format!("opening the database at {database_url}"))
+        .with_context(|| format!("opening the {} database", backend.name()))
+}
+
+impl Backend {
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "SQLite",
+            Backend::Postgres => "PostgreSQL",
+        }
+    }
 }
 
 /// Applies the migrations the database has not had yet; returns their names, oldest first.
 pub fn migrate(pool: &DbPool) -> anyhow::Result<Vec<String>> {
     let mut conn = pool.get().context("getting a connection to migrate")?;
+    let migrations = conn.migrations();
     let applied = conn
-        .run_pending_migrations(MIGRATIONS)
+        .run_pending_migrations(migrations)
         .map_err(|e| anyhow!("applying migrations: {e}"))?;
     Ok(applied.iter().map(ToString::to_string).collect())
 }
@@ -95,10 +197,58 @@ pub fn migrate(pool: &DbPool) -> anyhow::Result<Vec<String>> {
 /// The migrations this build has that the database has not had yet.
 pub fn pending_migrations(pool: &DbPool) -> anyhow::Result<Vec<String>> {
     let mut conn = pool.get().context("getting a connection")?;
+    let migrations = conn.migrations();
     let pending = conn
-        .pending_migrations(MIGRATIONS)
+        .pending_migrations(migrations)
         .map_err(|e| anyhow!("reading the applied migrations: {e}"))?;
     Ok(pending.iter().map(|m| m.name().to_string()).collect())
+}
+
+/// Runs `work` in a transaction that writes after it reads, one such transaction at a time.
+///
+/// SQLite: `BEGIN IMMEDIATE` takes the write lock up front, so no other writer can change what
+/// `work` read before it writes. PostgreSQL: the first statement takes one transaction-scoped
+/// advisory lock that every such transaction shares, which gives the same guarantee across
+/// every instance on the database, without rewriting each read-then-write as a row lock.
+pub fn write_transaction<T, E, F>(conn: &mut Conn, work: F) -> Result<T, E>
+where
+    F: FnOnce(&mut Conn) -> Result<T, E>,
+    E: From<diesel::result::Error>,
+{
+    match conn {
+        Conn::Sqlite(c) => AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?,
+        Conn::Postgres(c) => {
+            AnsiTransactionManager::begin_transaction_sql(c, "BEGIN")?;
+            if let Err(e) = c.batch_execute(WRITE_LOCK) {
+                let _ = <AnsiTransactionManager as TransactionManager<PgConnection>>::rollback_transaction(c);
+                return Err(e.into());
+            }
+        }
+    }
+    match work(conn) {
+        Ok(value) => {
+            <Conn as TransactionManager<Conn>>::commit_transaction(conn)?;
+            Ok(value)
+        }
+        Err(e) => {
+            let _ = <Conn as TransactionManager<Conn>>::rollback_transaction(conn);
+            Err(e)
+        }
+    }
+}
+
+/// The advisory lock [`write_transaction`] takes on PostgreSQL (the key is arbitrary, "KT").
+const WRITE_LOCK: &str = "SELECT pg_advisory_xact_lock(19284)";
+
+/// Begins the group-commit writer's batch transaction (see [`write_transaction`]).
+pub(crate) fn begin_write(conn: &mut Conn) -> diesel::QueryResult<()> {
+    match conn {
+        Conn::Sqlite(c) => AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE"),
+        Conn::Postgres(c) => {
+            AnsiTransactionManager::begin_transaction_sql(c, "BEGIN")?;
+            c.batch_execute(WRITE_LOCK)
+        }
+    }
 }
 
 /// Runs `work` with a pooled connection on the blocking thread pool, so neither the wait for a
@@ -133,7 +283,7 @@ mod tests {
     /// would be slower, and this test says why).
     #[test]
     fn sqlite_is_built_with_the_configured_options() {
-        let mut conn = <Conn as diesel::Connection>::establish(":memory:").unwrap_or_else(|e| {
+        let mut conn = SqliteConnection::establish(":memory:").unwrap_or_else(|e| {
             panic!("an in-memory database opens: {e}");
         });
         let options: Vec<String> = sql_query("SELECT compile_options FROM pragma_compile_options")

@@ -94,10 +94,15 @@ pub fn set_label(conn: &mut Conn, secret_id: i32, label: &str) -> QueryResult<()
 }
 
 pub fn insert(conn: &mut Conn, new: &NewSecret) -> QueryResult<SecretRow> {
-    diesel::insert_into(client_secrets::table)
+    // Diesel's MultiConnection cannot return a `Selectable` struct; read it back by id.
+    let id = diesel::insert_into(client_secrets::table)
         .values(new)
-        .returning(SecretRow::as_returning())
-        .get_result(conn)
+        .returning(client_secrets::id)
+        .get_result::<i32>(conn)?;
+    client_secrets::table
+        .find(id)
+        .select(SecretRow::as_select())
+        .first(conn)
 }
 
 /// All of an app's secrets, newest first, revoked ones included (they are the history), each
@@ -176,17 +181,29 @@ pub fn add_usage(
     hour: NaiveDateTime,
     uses: i32,
 ) -> QueryResult<()> {
-    diesel::insert_into(secret_usage::table)
-        .values((
-            secret_usage::secret_id.eq(secret_id),
-            secret_usage::hour.eq(hour),
-            secret_usage::uses.eq(uses),
-        ))
-        .on_conflict((secret_usage::secret_id, secret_usage::hour))
-        .do_update()
-        .set(secret_usage::uses.eq(secret_usage::uses + uses))
-        .execute(conn)
-        .map(drop)
+    // The same upsert on both; Diesel offers it per backend only.
+    let row = (
+        secret_usage::secret_id.eq(secret_id),
+        secret_usage::hour.eq(hour),
+        secret_usage::uses.eq(uses),
+    );
+    let key = (secret_usage::secret_id, secret_usage::hour);
+    let add = secret_usage::uses.eq(secret_usage::uses + uses);
+    match conn {
+        Conn::Sqlite(c) => diesel::insert_into(secret_usage::table)
+            .values(row)
+            .on_conflict(key)
+            .do_update()
+            .set(add)
+            .execute(c),
+        Conn::Postgres(c) => diesel::insert_into(secret_usage::table)
+            .values(row)
+            .on_conflict(key)
+            .do_update()
+            .set(add)
+            .execute(c),
+    }
+    .map(drop)
 }
 
 /// Uses recorded in hours starting at or after `since`.

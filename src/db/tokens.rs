@@ -155,15 +155,22 @@ pub fn revoke_client_token(
     expires_at: NaiveDateTime,
     now: NaiveDateTime,
 ) -> QueryResult<()> {
-    diesel::insert_or_ignore_into(revoked_client_tokens::table)
-        .values((
-            revoked_client_tokens::token_id.eq(token_id),
-            revoked_client_tokens::app_id.eq(app_id),
-            revoked_client_tokens::expires_at.eq(expires_at),
-            revoked_client_tokens::revoked_at.eq(now),
-        ))
-        .execute(conn)
-        .map(drop)
+    let row = (
+        revoked_client_tokens::token_id.eq(token_id),
+        revoked_client_tokens::app_id.eq(app_id),
+        revoked_client_tokens::expires_at.eq(expires_at),
+        revoked_client_tokens::revoked_at.eq(now),
+    );
+    match conn {
+        Conn::Sqlite(c) => diesel::insert_or_ignore_into(revoked_client_tokens::table)
+            .values(row)
+            .execute(c),
+        Conn::Postgres(c) => diesel::insert_into(revoked_client_tokens::table)
+            .values(row)
+            .on_conflict_do_nothing()
+            .execute(c),
+    }
+    .map(drop)
 }
 
 /// Deletes up to `limit` access tokens that expired before `cutoff`; returns how many.

@@ -24,10 +24,12 @@ pub struct NewUser<'a> {
 }
 
 pub fn insert(conn: &mut Conn, new: &NewUser) -> QueryResult<User> {
-    diesel::insert_into(users::table)
+    // Diesel's MultiConnection cannot return a `Selectable` struct; read it back by id.
+    let id = diesel::insert_into(users::table)
         .values(new)
-        .returning(User::as_returning())
-        .get_result(conn)
+        .returning(users::id)
+        .get_result::<i32>(conn)?;
+    users::table.find(id).select(User::as_select()).first(conn)
 }
 
 pub fn find_by_email(conn: &mut Conn, email: &str) -> QueryResult<Option<User>> {

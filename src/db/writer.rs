@@ -1,5 +1,5 @@
 //! Group commit for the hot path. One thread owns a connection and runs queued jobs in batches,
-//! one `BEGIN IMMEDIATE` ... `COMMIT` per batch.
+//! one write transaction (`BEGIN IMMEDIATE` on SQLite) per batch.
 //!
 //! Why: SQLite has one writer at a time. Pooled connections competing for the write lock spend
 //! their time in SQLite's busy handler, which sleeps for milliseconds; one writer that commits
@@ -14,7 +14,7 @@
 
 use super::{Conn, DbPool};
 use anyhow::anyhow;
-use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
+use diesel::connection::{SimpleConnection, TransactionManager};
 use std::sync::mpsc;
 
 /// Sends a job's outcome once its batch has committed (`true`) or failed (`false`).
@@ -104,7 +104,10 @@ fn checkpoint_loop(pool: &DbPool) {
     loop {
         std::thread::sleep(std::time::Duration::from_secs(1));
         if let Ok(mut conn) = pool.get() {
-            if let Err(e) = conn.batch_execute("PRAGMA wal_checkpoint(PASSIVE)") {
+            let Conn::Sqlite(sqlite) = &mut *conn else {
+                return; // PostgreSQL checkpoints by itself.
+            };
+            if let Err(e) = sqlite.batch_execute("PRAGMA wal_checkpoint(PASSIVE)") {
                 tracing::warn!(error = %e, "WAL checkpoint failed");
             }
         }
@@ -128,9 +131,11 @@ fn write_loop(pool: &DbPool, queue: &mpsc::Receiver<Job>) {
                 Ok(mut conn) => {
                     // Checkpoints happen on their own thread (see `checkpoint_loop`); a bigger
                     // page cache keeps the token indexes in memory instead of re-reading them.
-                    let _ = conn.batch_execute(
-                        "PRAGMA wal_autocheckpoint = 0; PRAGMA cache_size = -16000;",
-                    );
+                    if let Conn::Sqlite(sqlite) = &mut *conn {
+                        let _ = sqlite.batch_execute(
+                            "PRAGMA wal_autocheckpoint = 0; PRAGMA cache_size = -16000;",
+                        );
+                    }
                     conn
                 }
                 Err(e) => {
@@ -141,8 +146,7 @@ fn write_loop(pool: &DbPool, queue: &mpsc::Receiver<Job>) {
             },
         };
         let mut conn = conn;
-        if let Err(e) = AnsiTransactionManager::begin_transaction_sql(&mut *conn, "BEGIN IMMEDIATE")
-        {
+        if let Err(e) = super::begin_write(&mut conn) {
             tracing::error!(error = %e, "the database writer could not begin a batch");
             continue;
         }
@@ -155,9 +159,7 @@ fn write_loop(pool: &DbPool, queue: &mpsc::Receiver<Job>) {
         }
         let committed = all_succeeded && commit(&mut conn);
         if !committed {
-            let _ = <AnsiTransactionManager as TransactionManager<Conn>>::rollback_transaction(
-                &mut conn,
-            );
+            let _ = <Conn as TransactionManager<Conn>>::rollback_transaction(&mut conn);
         }
         completions
             .into_iter()
@@ -167,7 +169,7 @@ fn write_loop(pool: &DbPool, queue: &mpsc::Receiver<Job>) {
 }
 
 fn commit(conn: &mut Conn) -> bool {
-    match <AnsiTransactionManager as TransactionManager<Conn>>::commit_transaction(conn) {
+    match <Conn as TransactionManager<Conn>>::commit_transaction(conn) {
         Ok(()) => true,
         Err(e) => {
             tracing::error!(error = %e, "the database writer could not commit a batch");

@@ -1,4 +1,6 @@
-use crate::helpers::{location, spawn_app, start_server, test_settings, Browser, PASSWORD};
+use crate::helpers::{
+    location, spawn_app, start_server, test_settings, Browser, TestDatabase, PASSWORD,
+};
 use keyturn::config::Settings;
 use reqwest::StatusCode;
 
@@ -193,7 +195,7 @@ async fn sessions_survive_a_restart_because_the_generated_key_is_kept_in_the_dat
     app.browser.signed_up().await;
 
     // A second server on the same database file stands in for the restarted process.
-    let (restarted, _) = start_server(test_settings(&app.db_path)).await;
+    let (restarted, _) = start_server(test_settings(&app.database_url)).await;
     let same_cookies = Browser {
         address: restarted,
         client: app.browser.client.clone(),
@@ -232,7 +234,7 @@ async fn create_admin_creates_an_account_that_can_log_in_and_then_promotes_it() 
     // The default DATABASE_URL is keyturn.db in the working directory.
     let db_path = dir.path().join("keyturn.db");
     assert!(db_path.exists());
-    let (address, _) = start_server(test_settings(&db_path)).await;
+    let (address, _) = start_server(test_settings(&db_path.to_string_lossy())).await;
     let browser = Browser::new(&address);
     let old = browser.log_in("root@example.com", "first password").await;
     assert_eq!(old.status(), StatusCode::UNAUTHORIZED);
@@ -269,9 +271,11 @@ fn keyturn(dir: &std::path::Path, args: &[&str], env: &[(&str, &str)]) -> std::p
 #[tokio::test]
 async fn keyturn_migrate_applies_the_migrations_once_and_says_which() {
     let dir = tempfile::tempdir().unwrap();
+    let database = TestDatabase::new();
+    let env = [("DATABASE_URL", database.url.as_str())];
 
-    let first = keyturn(dir.path(), &["migrate"], &[]);
-    let second = keyturn(dir.path(), &["migrate"], &[]);
+    let first = keyturn(dir.path(), &["migrate"], &env);
+    let second = keyturn(dir.path(), &["migrate"], &env);
 
     assert!(first.status.success(), "{first:?}");
     let said = String::from_utf8_lossy(&first.stdout);
@@ -283,10 +287,9 @@ async fn keyturn_migrate_applies_the_migrations_once_and_says_which() {
         "The database is up to date.\n"
     );
     // The migrated database serves, without migrating again.
-    let db_path = dir.path().join("keyturn.db");
     let (address, _) = start_server(Settings {
         auto_migrate: false,
-        ..test_settings(&db_path)
+        ..test_settings(&database.url)
     })
     .await;
     let browser = Browser::new(&address);
@@ -302,11 +305,13 @@ async fn keyturn_migrate_applies_the_migrations_once_and_says_which() {
 #[tokio::test]
 async fn with_auto_migrate_off_serve_refuses_an_unmigrated_database() {
     let dir = tempfile::tempdir().unwrap();
+    let database = TestDatabase::new();
 
     let refused = keyturn(
         dir.path(),
         &["serve"],
         &[
+            ("DATABASE_URL", database.url.as_str()),
             ("KEYTURN_AUTO_MIGRATE", "false"),
             ("KEYTURN_BIND", "127.0.0.1:0"),
         ],

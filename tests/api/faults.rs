@@ -1,28 +1,28 @@
 //! Faults: the real binary killed, stopped and starved of its database.
 
 use crate::helpers::{
-    app_with_owner, csrf_token, input_value, location, spawn_app_with, Browser, PASSWORD,
+    app_with_owner, csrf_token, input_value, location, on_postgres, spawn_app_with, Browser,
+    TestDatabase, PASSWORD,
 };
 use diesel::connection::SimpleConnection;
 use diesel::{Connection, RunQueryDsl};
 use reqwest::StatusCode;
 use std::io::{BufRead, BufReader};
-use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-/// The release or debug `keyturn` binary serving `db` on a free port.
-struct Process {
-    child: Child,
-    address: String,
+/// The release or debug `keyturn` binary serving the database at `db` (a URL) on a free port.
+pub struct Process {
+    pub child: Child,
+    pub address: String,
 }
 
 impl Process {
-    fn start(db: &Path, bcrypt_cost: u32) -> Process {
+    pub fn start(db: &str, bcrypt_cost: u32) -> Process {
         Self::start_with(db, bcrypt_cost, &[])
     }
 
-    fn start_with(db: &Path, bcrypt_cost: u32, env: &[(&str, &str)]) -> Process {
+    pub fn start_with(db: &str, bcrypt_cost: u32, env: &[(&str, &str)]) -> Process {
         let mut command = Command::new(env!("CARGO_BIN_EXE_keyturn"));
         command.env_remove("KEYTURN_SESSION_KEY");
         for (name, value) in env {
@@ -57,7 +57,7 @@ impl Process {
         }
     }
 
-    fn browser(&self) -> Browser {
+    pub fn browser(&self) -> Browser {
         Browser::new(&self.address)
     }
 }
@@ -69,13 +69,13 @@ impl Drop for Process {
     }
 }
 
-fn integrity_check(db: &Path) -> String {
+fn integrity_check(db: &str) -> String {
     #[derive(diesel::QueryableByName)]
     struct Check {
         #[diesel(sql_type = diesel::sql_types::Text)]
         integrity_check: String,
     }
-    let mut conn = diesel::SqliteConnection::establish(db.to_str().unwrap()).unwrap();
+    let mut conn = diesel::SqliteConnection::establish(db).unwrap();
     let rows: Vec<Check> = diesel::sql_query("PRAGMA integrity_check")
         .load(&mut conn)
         .unwrap();
@@ -107,9 +107,9 @@ async fn token(
 
 #[tokio::test]
 async fn a_server_killed_under_write_load_restarts_with_every_acknowledged_change() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("keyturn.db");
-    let server = Process::start(&db, 4);
+    let database = TestDatabase::new();
+    let db = database.url.as_str();
+    let server = Process::start(db, 4);
     let browser = server.browser();
     browser.sign_up("durable@example.com", PASSWORD).await;
     let mut apps = Vec::new();
@@ -203,8 +203,10 @@ async fn a_server_killed_under_write_load_restarts_with_every_acknowledged_chang
         tokens.len(),
         secrets.len()
     );
-    assert_eq!(integrity_check(&db), "ok");
-    let restarted = Process::start(&db, 4);
+    if !on_postgres() {
+        assert_eq!(integrity_check(db), "ok");
+    }
+    let restarted = Process::start(db, 4);
     let client = reqwest::Client::new();
     assert!(
         !tokens.is_empty() && !secrets.is_empty(),
@@ -240,10 +242,9 @@ async fn a_server_killed_under_write_load_restarts_with_every_acknowledged_chang
 
 #[tokio::test]
 async fn sigterm_lets_in_flight_requests_finish_then_exits_0() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("keyturn.db");
+    let database = TestDatabase::new();
     // bcrypt at cost 13 keeps a signup busy long enough to be in flight.
-    let mut server = Process::start(&db, 13);
+    let mut server = Process::start(&database.url, 13);
     let browser = server.browser();
     let form = browser.get_html("/signup").await;
     let token = csrf_token(&form);
@@ -288,9 +289,17 @@ async fn when_the_database_cannot_commit_generate_and_revoke_report_failure_and_
     let revoke_path = app.browser.revoke_path(&app_id, &secret).await;
     let confirm_revoke = app.browser.get_html(&revoke_path).await;
 
-    // Another process holds the write lock.
-    let mut blocker = diesel::SqliteConnection::establish(app.db_path.to_str().unwrap()).unwrap();
-    blocker.batch_execute("BEGIN EXCLUSIVE").unwrap();
+    // Another process holds the write lock (on PostgreSQL: on the secrets table; reads go on).
+    let mut blocker: Box<dyn SimpleConnection> = if on_postgres() {
+        let mut conn = diesel::PgConnection::establish(&app.database_url).unwrap();
+        conn.batch_execute("BEGIN; LOCK TABLE client_secrets IN EXCLUSIVE MODE")
+            .unwrap();
+        Box::new(conn)
+    } else {
+        let mut conn = diesel::SqliteConnection::establish(&app.database_url).unwrap();
+        conn.batch_execute("BEGIN EXCLUSIVE").unwrap();
+        Box::new(conn)
+    };
     let generate = app
         .browser
         .post(
@@ -339,14 +348,14 @@ async fn when_the_database_cannot_commit_generate_and_revoke_report_failure_and_
 
 #[tokio::test]
 async fn keyturn_session_key_signs_the_cookies_instead_of_the_generated_key() {
-    let dir = tempfile::tempdir().unwrap();
     let key = [(
         "KEYTURN_SESSION_KEY",
         "a session key of at least thirty-two bytes, for this test",
     )];
-    let first = Process::start_with(&dir.path().join("one.db"), 4, &key);
-    let same_key = Process::start_with(&dir.path().join("two.db"), 4, &key);
-    let generated = Process::start(&dir.path().join("three.db"), 4);
+    let databases = [(); 3].map(|()| TestDatabase::new());
+    let first = Process::start_with(&databases[0].url, 4, &key);
+    let same_key = Process::start_with(&databases[1].url, 4, &key);
+    let generated = Process::start(&databases[2].url, 4);
     let client = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()

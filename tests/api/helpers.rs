@@ -37,18 +37,73 @@ pub const PASSWORD: &str = "correct horse battery";
 
 pub struct TestApp {
     pub address: String,
-    pub db_path: PathBuf,
+    /// The test's own database: a fresh SQLite file, or a fresh PostgreSQL database.
+    pub database_url: String,
     /// A browser with its own cookie jar; `new_browser` makes more.
     pub browser: Browser,
     /// The server's clock: tests move it forward instead of sleeping.
     pub clock: Clock,
-    _dir: tempfile::TempDir,
+    _database: TestDatabase,
 }
 
-pub fn test_settings(db_path: &std::path::Path) -> Settings {
+/// Which database the suite runs on: SQLite unless `KEYTURN_TEST_BACKEND=postgres`, which
+/// needs `KEYTURN_TEST_POSTGRES_URL` (scripts/postgres starts a cluster and prints it).
+pub fn on_postgres() -> bool {
+    match std::env::var("KEYTURN_TEST_BACKEND").as_deref() {
+        Ok("postgres") => true,
+        Ok("sqlite") | Err(_) => false,
+        Ok(other) => panic!("KEYTURN_TEST_BACKEND is sqlite or postgres, not {other:?}"),
+    }
+}
+
+/// A database of the test's own, on the backend the suite runs on.
+pub struct TestDatabase {
+    pub url: String,
+    /// Holds the SQLite file's folder until the test ends.
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl TestDatabase {
+    pub fn new() -> TestDatabase {
+        if on_postgres() {
+            TestDatabase {
+                url: fresh_postgres_database(),
+                _dir: None,
+            }
+        } else {
+            let dir = tempfile::tempdir().unwrap();
+            TestDatabase {
+                url: dir.path().join("keyturn.db").to_string_lossy().into_owned(),
+                _dir: Some(dir),
+            }
+        }
+    }
+}
+
+/// Creates an empty database on the cluster at `KEYTURN_TEST_POSTGRES_URL` and returns its URL.
+/// The databases are left for the throwaway cluster to take with it: dropping one would have
+/// to wait for the test's server to close its connections.
+pub fn fresh_postgres_database() -> String {
+    use diesel::connection::SimpleConnection;
+    use diesel::Connection;
+    let admin_url = std::env::var("KEYTURN_TEST_POSTGRES_URL").unwrap_or_else(|_| {
+        panic!("KEYTURN_TEST_POSTGRES_URL names a PostgreSQL cluster the tests may create databases on (scripts/postgres starts one)")
+    });
+    let name = format!("keyturn_test_{:016x}", rand::random::<u64>());
+    let mut admin = diesel::PgConnection::establish(&admin_url)
+        .unwrap_or_else(|e| panic!("connecting to KEYTURN_TEST_POSTGRES_URL: {e}"));
+    admin
+        .batch_execute(&format!("CREATE DATABASE {name}"))
+        .unwrap();
+    let mut url = url::Url::parse(&admin_url).unwrap();
+    url.set_path(&name);
+    url.to_string()
+}
+
+pub fn test_settings(database_url: &str) -> Settings {
     Settings {
         bind: "127.0.0.1:0".into(),
-        database_url: db_path.to_string_lossy().into_owned(),
+        database_url: database_url.to_owned(),
         bcrypt_cost: 4,
         // Tests that move the clock by days would otherwise be logged out, and tests that send
         // many bad credentials on purpose would be throttled; the tests of those features set
@@ -70,17 +125,16 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
 
 pub async fn spawn_app_with_clock(configure: impl FnOnce(&mut Settings), clock: Clock) -> TestApp {
     LazyLock::force(&TRACING);
-    let dir = tempfile::tempdir().unwrap();
-    let db_path = dir.path().join("keyturn.db");
-    let mut settings = test_settings(&db_path);
+    let database = TestDatabase::new();
+    let mut settings = test_settings(&database.url);
     configure(&mut settings);
     let (address, _) = start_server_with_clock(settings, clock.clone()).await;
     TestApp {
         clock,
         browser: Browser::new(&address),
         address,
-        db_path,
-        _dir: dir,
+        database_url: database.url.clone(),
+        _database: database,
     }
 }
 
@@ -163,7 +217,7 @@ impl TestApp {
 
     /// A browser logged in as an admin made with the same code as `keyturn create-admin`.
     pub async fn admin_browser(&self) -> Browser {
-        let pool = keyturn::db::connect_and_migrate(self.db_path.to_str().unwrap()).unwrap();
+        let pool = self.pool();
         let email = keyturn::domain::Email::parse("admin@example.com").unwrap();
         let password = keyturn::domain::Password::parse(PASSWORD.to_owned().into()).unwrap();
         keyturn::auth::accounts::create_admin(&pool, 4, email, password, self.clock.now())
@@ -187,11 +241,20 @@ impl TestApp {
             .unwrap()
     }
 
-    /// Every byte the database holds on disk (main file and write-ahead log).
+    /// A connection pool on the test's database, for setting up what the UI cannot.
+    pub fn pool(&self) -> keyturn::db::DbPool {
+        keyturn::db::connect_and_migrate(&self.database_url).unwrap()
+    }
+
+    /// Everything the database holds: on SQLite every byte on disk (main file and write-ahead
+    /// log); on PostgreSQL every row of every table, as text.
     pub fn database_bytes(&self) -> Vec<u8> {
+        if on_postgres() {
+            return postgres_rows(&self.database_url).into_bytes();
+        }
         let mut bytes = Vec::new();
         for suffix in ["", "-wal"] {
-            let mut path = self.db_path.clone().into_os_string();
+            let mut path = std::ffi::OsString::from(&self.database_url);
             path.push(suffix);
             if let Ok(mut b) = std::fs::read(PathBuf::from(path)) {
                 bytes.append(&mut b);
@@ -434,4 +497,35 @@ pub async fn app_with_owner(app: &TestApp) -> (String, String) {
     let app_id = app.browser.create_app("Shop").await;
     let client_id = app.browser.client_id(&app_id).await;
     (app_id, client_id)
+}
+
+/// Every row of every table in the public schema, one JSON object per line.
+fn postgres_rows(database_url: &str) -> String {
+    use diesel::{sql_query, sql_types::Text, Connection, QueryableByName, RunQueryDsl};
+    #[derive(QueryableByName)]
+    struct Line {
+        #[diesel(sql_type = Text)]
+        line: String,
+    }
+    let mut conn = diesel::PgConnection::establish(database_url).unwrap();
+    let tables: Vec<Line> = sql_query(
+        "SELECT tablename AS line FROM pg_tables WHERE schemaname = 'public' ORDER BY tablename",
+    )
+    .load(&mut conn)
+    .unwrap();
+    assert!(tables.len() > 5, "the schema's tables: {}", tables.len());
+    let mut rows = String::new();
+    for table in tables {
+        let lines: Vec<Line> = sql_query(format!(
+            "SELECT row_to_json(t)::text AS line FROM \"{}\" t",
+            table.line
+        ))
+        .load(&mut conn)
+        .unwrap();
+        for line in lines {
+            rows.push_str(&line.line);
+            rows.push('\n');
+        }
+    }
+    rows
 }

@@ -1063,7 +1063,7 @@ async fn a_code_is_bound_to_its_client_and_redirect_uri() {
 async fn stored_user_tokens_and_codes_are_purged_an_hour_after_they_expire() {
     let s = setup().await;
     let tokens = tokens_for(&s, &["profile"]).await;
-    let pool = keyturn::db::connect_and_migrate(s.app.db_path.to_str().unwrap()).unwrap();
+    let pool = s.app.pool();
     let writer = keyturn::db::writer::Writer::start(pool).unwrap();
     let now = s.app.clock.now();
     let purge = |minutes| {

@@ -325,7 +325,7 @@ async fn the_database_itself_refuses_a_third_active_secret_and_an_unrevoke() {
     use diesel::prelude::*;
     use keyturn::db::{self, apps, secrets, users};
     let app = spawn_app().await;
-    let pool = db::connect_and_migrate(app.db_path.to_str().unwrap()).unwrap();
+    let pool = app.pool();
     let mut conn = pool.get().unwrap();
     let user = users::insert(
         &mut conn,
@@ -387,7 +387,7 @@ async fn last_used_is_written_at_most_once_a_minute_not_on_every_request() {
     let app = spawn_app().await;
     let (app_id, client_id) = app_with_owner(&app).await;
     let secret = app.browser.generate_secret(&app_id).await;
-    let pool = keyturn::db::connect_and_migrate(app.db_path.to_str().unwrap()).unwrap();
+    let pool = app.pool();
     let stored_last_used = || {
         let mut conn = pool.get().unwrap();
         let rows = keyturn::db::secrets::list_for_app(&mut conn, app_id.parse().unwrap()).unwrap();

@@ -440,7 +440,7 @@ async fn revocations_of_client_tokens_are_purged_an_hour_after_the_token_expires
     let token = app.access_token(&client_id, &secret).await;
     app.about_token("revoke", (&client_id, &secret), &token)
         .await;
-    let pool = keyturn::db::connect_and_migrate(app.db_path.to_str().unwrap()).unwrap();
+    let pool = app.pool();
     let writer = keyturn::db::writer::Writer::start(pool).unwrap();
     let now = app.clock.now();
 
