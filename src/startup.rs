@@ -223,12 +223,18 @@ fn security_headers(https: bool) -> DefaultHeaders {
 }
 
 /// Once a minute, deletes expired tokens so the tables stay the size of what is live. A plain
-/// thread: it only waits on the writer.
+/// thread: it only waits on the writer. It holds the state weakly and ends with the server, so
+/// a stopped server's writer and database connections close (one process can run many
+/// servers: the tests do).
 fn spawn_maintenance(state: web::Data<AppState>) -> anyhow::Result<()> {
+    let state = std::sync::Arc::downgrade(&state.into_inner());
     std::thread::Builder::new()
         .name("keyturn-maintenance".into())
         .spawn(move || loop {
             std::thread::sleep(std::time::Duration::from_secs(60));
+            let Some(state) = state.upgrade() else {
+                return;
+            };
             if let Err(e) = crate::tokens::purge_expired(&state.writer, state.clock.now()) {
                 tracing::warn!(error = %e, "purging expired tokens failed");
             }

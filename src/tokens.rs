@@ -58,9 +58,7 @@ fn run_grant(
     conn: &mut Conn,
     work: impl FnOnce(&mut Conn) -> diesel::QueryResult<Outcome>,
 ) -> Result<TokenResponse, GrantError> {
-    match db::write_transaction(conn, work)
-        .context("token transaction")?
-    {
+    match db::write_transaction(conn, work).context("token transaction")? {
         Outcome::Issued(response) => Ok(response),
         Outcome::Refused(error) => Err(error),
     }

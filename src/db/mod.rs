@@ -51,7 +51,6 @@ impl Backend {
             Backend::Sqlite
         }
     }
-
 }
 
 impl Conn {
@@ -170,6 +169,9 @@ pub fn connect(database_url: &str, busy_timeout_ms: u32) -> anyhow::Result<DbPoo
         // r2d2 would run `SELECT 1` before handing out every connection. A SQLite file does
         // not go stale; a PostgreSQL connection can (a restarted server), and is checked.
         .test_on_check_out(backend == Backend::Postgres)
+        // Open connections as they are needed, not all eight up front: several instances
+        // share one PostgreSQL server and its connection limit.
+        .min_idle(Some(1))
         .connection_timeout(Duration::from_secs(15))
         .build(manager)
         .with_context(|| format!("opening the {} database", backend.name()))
@@ -188,10 +190,22 @@ impl Backend {
 pub fn migrate(pool: &DbPool) -> anyhow::Result<Vec<String>> {
     let mut conn = pool.get().context("getting a connection to migrate")?;
     let migrations = conn.migrations();
+    // Instances that start together on one PostgreSQL database take turns: the first applies
+    // the migrations, the others then find nothing pending. (SQLite's write lock does the same.)
+    let postgres = conn.backend() == Backend::Postgres;
+    if postgres {
+        conn.batch_execute(&format!("SELECT pg_advisory_lock({MIGRATION_LOCK})"))
+            .context("waiting for other instances' migrations")?;
+    }
     let applied = conn
         .run_pending_migrations(migrations)
-        .map_err(|e| anyhow!("applying migrations: {e}"))?;
-    Ok(applied.iter().map(ToString::to_string).collect())
+        .map(|applied| applied.iter().map(ToString::to_string).collect())
+        .map_err(|e| anyhow!("applying migrations: {e}"));
+    if postgres {
+        conn.batch_execute(&format!("SELECT pg_advisory_unlock({MIGRATION_LOCK})"))
+            .context("letting other instances migrate")?;
+    }
+    applied
 }
 
 /// The migrations this build has that the database has not had yet.
@@ -237,8 +251,10 @@ where
     }
 }
 
-/// The advisory lock [`write_transaction`] takes on PostgreSQL (the key is arbitrary, "KT").
+/// The advisory lock [`write_transaction`] takes on PostgreSQL (the key is arbitrary).
 const WRITE_LOCK: &str = "SELECT pg_advisory_xact_lock(19284)";
+/// The advisory lock [`migrate`] holds on PostgreSQL.
+const MIGRATION_LOCK: i64 = 19285;
 
 /// Begins the group-commit writer's batch transaction (see [`write_transaction`]).
 pub(crate) fn begin_write(conn: &mut Conn) -> diesel::QueryResult<()> {

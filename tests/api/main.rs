@@ -1,5 +1,7 @@
 //! The one integration test binary: every test starts the real server on port 0 with its own
-//! SQLite file and talks HTTP to it.
+//! database and talks HTTP to it. The database is a fresh SQLite file, or with
+//! `KEYTURN_TEST_BACKEND=postgres` a fresh PostgreSQL database on the cluster at
+//! `KEYTURN_TEST_POSTGRES_URL` (scripts/postgres starts one).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod accounts;
@@ -11,6 +13,7 @@ mod hardening;
 mod helpers;
 mod oauth;
 mod rotation;
+mod scaling;
 mod secrets;
 mod security;
 mod token;

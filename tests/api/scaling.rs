@@ -1,0 +1,77 @@
+//! Several instances on one PostgreSQL database, as behind a load balancer (README "Scaling
+//! out"). Needs a PostgreSQL cluster: KEYTURN_TEST_POSTGRES_URL (scripts/postgres starts one).
+
+use crate::faults::Process;
+use crate::helpers::{fresh_postgres_database, secret_row, Browser};
+use reqwest::StatusCode;
+
+/// A client credentials request to `address`, as an OAuth client sends it.
+async fn token_status(address: &str, client_id: &str, secret: &str) -> (StatusCode, String) {
+    let response = reqwest::Client::new()
+        .post(format!("{address}/oauth/token"))
+        .basic_auth(client_id, Some(secret))
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .unwrap();
+    (response.status(), response.text().await.unwrap())
+}
+
+#[tokio::test]
+#[ignore = "needs PostgreSQL: set KEYTURN_TEST_POSTGRES_URL (scripts/postgres starts a cluster)"]
+async fn two_instances_on_one_postgres_database_share_secrets_revocations_and_sessions() {
+    let database = fresh_postgres_database();
+    // Started together on an empty database: both migrate at once, and both generate a session
+    // key; they must agree on one schema and one key.
+    let (a, b) = std::thread::scope(|scope| {
+        let a = scope.spawn(|| Process::start(&database, 4));
+        let b = scope.spawn(|| Process::start(&database, 4));
+        (a.join().unwrap(), b.join().unwrap())
+    });
+
+    // A login on A is valid on B (cookies are per host, so one cookie jar serves both ports).
+    let on_a = a.browser();
+    on_a.signed_up().await;
+    let on_b = Browser {
+        address: b.address.clone(),
+        client: on_a.client.clone(),
+    };
+    let my_apps = on_b.get("/apps").await;
+    assert_eq!(my_apps.status(), StatusCode::OK, "B accepts A's session");
+    assert!(my_apps.text().await.unwrap().contains("<h1>My Apps</h1>"));
+
+    // A secret generated on A authenticates on B, and B's token works on A.
+    let app_id = on_a.create_app("Scaled").await;
+    let client_id = on_a.client_id(&app_id).await;
+    let old = on_a.generate_secret(&app_id).await;
+    let (status, body) = token_status(&b.address, &client_id, &old).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let token: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let me = reqwest::Client::new()
+        .get(format!("{}/api/v1/me", a.address))
+        .bearer_auth(token["access_token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(me.status(), StatusCode::OK, "a token from B works on A");
+
+    // Rotation across instances: the new secret is generated on B, the old one revoked on A.
+    let new = on_b.generate_secret(&app_id).await;
+    let page_on_b = on_b.get_html(&format!("/apps/{app_id}")).await;
+    assert!(secret_row(&page_on_b, &old).contains("Active"));
+    assert_eq!(
+        on_a.revoke_secret(&app_id, &old).await.status(),
+        StatusCode::SEE_OTHER
+    );
+
+    // The very next request to B refuses the revoked secret, though B proved it moments ago.
+    let (status, body) = token_status(&b.address, &client_id, &old).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+    assert!(body.contains("invalid_client"));
+    let (status, body) = token_status(&b.address, &client_id, &new).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    // B's page shows the revocation at once, although B had just rendered it.
+    let page_on_b = on_b.get_html(&format!("/apps/{app_id}")).await;
+    assert!(secret_row(&page_on_b, &old).contains("Revoked"));
+    assert!(secret_row(&page_on_b, &new).contains("Active"));
+}
