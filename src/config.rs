@@ -10,8 +10,9 @@ use secrecy::SecretString;
 pub struct Settings {
     /// `KEYTURN_BIND`: address and port to listen on. Port 0 picks a free port (tests).
     pub bind: String,
-    /// `DATABASE_URL`: path of the SQLite file, created and migrated on first start.
-    pub database_url: String,
+    /// `DATABASE_URL`: path of the SQLite file, created and migrated on first start, or a
+    /// `postgres://` URL of a PostgreSQL database (README "Scaling out").
+    pub database_url: DatabaseUrl,
     /// `KEYTURN_BCRYPT_COST`: bcrypt work factor for passwords and client secrets.
     pub bcrypt_cost: u32,
     /// `KEYTURN_PUBLIC_URL`: the URL users and clients reach us at; decides the `Secure` cookie
@@ -38,12 +39,51 @@ pub struct Settings {
     pub auto_migrate: bool,
 }
 
+/// `DATABASE_URL`, whose `Debug` hides a PostgreSQL password.
+#[derive(Clone, PartialEq, Eq)]
+pub struct DatabaseUrl(String);
+
+impl DatabaseUrl {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl<S: Into<String>> From<S> for DatabaseUrl {
+    fn from(url: S) -> Self {
+        DatabaseUrl(url.into())
+    }
+}
+
+impl std::fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let Ok(mut url) = url::Url::parse(&self.0) else {
+            return write!(f, "{:?}", self.0); // a SQLite path
+        };
+        if url.password().is_some() {
+            let _ = url.set_password(Some("[REDACTED]"));
+        }
+        // libpq also takes the password as a parameter.
+        let pairs: Vec<(String, String)> = url
+            .query_pairs()
+            .map(|(name, value)| match name.as_ref() {
+                "password" => (name.into_owned(), "[REDACTED]".to_owned()),
+                _ => (name.into_owned(), value.into_owned()),
+            })
+            .collect();
+        if !pairs.is_empty() {
+            url.query_pairs_mut().clear().extend_pairs(pairs);
+        }
+        write!(f, "{:?}", url.as_str())
+    }
+}
+
 impl Settings {
     /// Defaults suitable for a developer machine: `cargo run --release` needs nothing else.
     pub fn defaults() -> Self {
         Settings {
             bind: "127.0.0.1:8080".into(),
-            database_url: "keyturn.db".into(),
+            database_url: DatabaseUrl::from("keyturn.db"),
             bcrypt_cost: 12,
             public_url: None,
             session_key: None,
@@ -69,7 +109,7 @@ impl Settings {
             settings.bind = bind;
         }
         if let Some(url) = var("DATABASE_URL") {
-            settings.database_url = url;
+            settings.database_url = DatabaseUrl::from(url);
         }
         if let Some(cost) = var("KEYTURN_BCRYPT_COST") {
             let cost: u32 = cost
@@ -142,4 +182,25 @@ fn positive(raw: &str, name: &str) -> anyhow::Result<i64> {
 /// An unset or empty variable both mean "use the default".
 fn var(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
+#[cfg(test)]
+mod database_url_tests {
+    use super::DatabaseUrl;
+
+    #[test]
+    fn debug_hides_a_postgres_password_wherever_the_url_carries_it() {
+        let in_userinfo = DatabaseUrl::from("postgres://keyturn:hunter2@db.internal/keyturn");
+        let in_query =
+            DatabaseUrl::from("postgres://db.internal/keyturn?password=hunter2&sslmode=require");
+        let sqlite = DatabaseUrl::from("keyturn.db");
+
+        for url in [&in_userinfo, &in_query] {
+            let shown = format!("{url:?}");
+            assert!(!shown.contains("hunter2"), "{shown}");
+            assert!(shown.contains("db.internal"), "{shown}");
+        }
+        assert!(format!("{in_query:?}").contains("sslmode=require"));
+        assert_eq!(format!("{sqlite:?}"), "\"keyturn.db\"");
+    }
 }

@@ -60,7 +60,7 @@ async fn migrate() -> anyhow::Result<()> {
     let database_url = settings.database_url.clone();
     let busy_timeout = settings.database_busy_timeout_ms;
     let applied = actix_web::web::block(move || {
-        let pool = db::connect(&database_url, busy_timeout)?;
+        let pool = db::connect(database_url.as_str(), busy_timeout)?;
         db::migrate(&pool)
     })
     .await??;
@@ -82,7 +82,8 @@ async fn create_admin(email: &str) -> anyhow::Result<()> {
     let password = Password::parse(line.trim_end_matches(['\r', '\n']).to_owned().into())
         .map_err(anyhow::Error::msg)?;
     let database_url = settings.database_url.clone();
-    let pool = actix_web::web::block(move || db::connect_and_migrate(&database_url)).await??;
+    let pool =
+        actix_web::web::block(move || db::connect_and_migrate(database_url.as_str())).await??;
     let account = accounts::create_admin(
         &pool,
         settings.bcrypt_cost,

@@ -71,7 +71,7 @@ impl Application {
         let busy_timeout = settings.database_busy_timeout_ms;
         let auto_migrate = settings.auto_migrate;
         let pool = actix_web::web::block(move || -> anyhow::Result<DbPool> {
-            let pool = db::connect(&database_url, busy_timeout)?;
+            let pool = db::connect(database_url.as_str(), busy_timeout)?;
             if auto_migrate {
                 db::migrate(&pool)?;
                 return Ok(pool);

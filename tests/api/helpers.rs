@@ -103,7 +103,7 @@ pub fn fresh_postgres_database() -> String {
 pub fn test_settings(database_url: &str) -> Settings {
     Settings {
         bind: "127.0.0.1:0".into(),
-        database_url: database_url.to_owned(),
+        database_url: database_url.into(),
         bcrypt_cost: 4,
         // Tests that move the clock by days would otherwise be logged out, and tests that send
         // many bad credentials on purpose would be throttled; the tests of those features set
