@@ -6,7 +6,6 @@ use crate::db::{self, apps, apps::App, apps::AppSummary, Conn, DbPool};
 use crate::domain::{AppName, ClientId, RedirectUris};
 use anyhow::Context;
 use chrono::NaiveDateTime;
-use diesel::Connection;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AppsError {
@@ -107,25 +106,24 @@ pub fn overview_in(
     let second = now.and_utc().timestamp();
     // One read transaction: a consistent picture (the generation belongs to the rows), and one
     // round of file locking.
-    let found = conn
-        .transaction(|conn| {
-            let generation = db::admin::review_generation(conn)?;
-            if let Some(hit) = pages.get(&(id, owner_id), generation, second) {
-                return Ok(Some(hit));
-            }
-            let Some(app) = apps::find_owned(conn, id, owner_id)? else {
-                return Ok(None);
-            };
-            let secrets = db::secrets::list_for_app(conn, app.id)?;
-            let activity = db::audit::recent_for_app(conn, app.id, 20)?;
-            let overview = AppOverview {
-                app,
-                secrets,
-                activity,
-            };
-            pages.put((id, owner_id), generation, second, overview.clone());
-            Ok::<_, diesel::result::Error>(Some(overview))
-        })
-        .context("loading an app's overview")?;
+    let found = db::read_transaction(conn, |conn| {
+        let generation = db::admin::review_generation(conn)?;
+        if let Some(hit) = pages.get(&(id, owner_id), generation, second) {
+            return Ok(Some(hit));
+        }
+        let Some(app) = apps::find_owned(conn, id, owner_id)? else {
+            return Ok(None);
+        };
+        let secrets = db::secrets::list_for_app(conn, app.id)?;
+        let activity = db::audit::recent_for_app(conn, app.id, 20)?;
+        let overview = AppOverview {
+            app,
+            secrets,
+            activity,
+        };
+        pages.put((id, owner_id), generation, second, overview.clone());
+        Ok::<_, diesel::result::Error>(Some(overview))
+    })
+    .context("loading an app's overview")?;
     found.ok_or(AppsError::NotFound)
 }

@@ -5,10 +5,9 @@
 
 use crate::cache::GenerationCache;
 use crate::db::admin::{self, AdminFilter, AdminRow};
-use crate::db::Conn;
+use crate::db::{self, Conn};
 use anyhow::Context;
 use chrono::NaiveDateTime;
-use diesel::Connection;
 use std::sync::Arc;
 
 /// Pages (filter, sort, page number) kept, each with its match count and rendered rows.
@@ -30,16 +29,15 @@ where
 {
     let second = now.and_utc().timestamp();
     // One read transaction: the generation read belongs to the rows read.
-    let (generation, found) = conn
-        .transaction(|conn| {
-            let generation = admin::review_generation(conn)?;
-            if let Some(hit) = cache.get(&(filter.clone(), offset), generation, second) {
-                return Ok((generation, Err(hit)));
-            }
-            let found = admin::page(conn, &filter, now, offset, limit)?;
-            Ok::<_, diesel::result::Error>((generation, Ok(found)))
-        })
-        .context("loading the admin review")?;
+    let (generation, found) = db::read_transaction(conn, |conn| {
+        let generation = admin::review_generation(conn)?;
+        if let Some(hit) = cache.get(&(filter.clone(), offset), generation, second) {
+            return Ok((generation, Err(hit)));
+        }
+        let found = admin::page(conn, &filter, now, offset, limit)?;
+        Ok::<_, diesel::result::Error>((generation, Ok(found)))
+    })
+    .context("loading the admin review")?;
     let (total, rows) = match found {
         Err(hit) => return Ok(hit),
         Ok(found) => found,

@@ -8,7 +8,8 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 diesel::define_sql_function! {
-    /// Case folding for the search: SQLite's LIKE ignores ASCII case, PostgreSQL's does not.
+    /// Case folding for the search (SQLite's LIKE ignores ASCII case, PostgreSQL's does not),
+    /// applied by the database to both sides so each backend folds them alike.
     fn lower(text: diesel::sql_types::Text) -> diesel::sql_types::Text;
 }
 
@@ -82,13 +83,15 @@ macro_rules! filtered {
                 .replace('\\', "\\\\")
                 .replace('%', "\\%")
                 .replace('_', "\\_");
-            let pattern = format!("%{}%", escaped.to_lowercase());
+            let pattern = format!("%{escaped}%");
             query = query.filter(
                 lower(apps::name)
-                    .like(pattern.clone())
+                    .like(lower(pattern.clone()))
                     .escape('\\')
-                    .or(lower(users::email).like(pattern.clone()).escape('\\'))
-                    .or(lower(apps::client_id).like(pattern).escape('\\')),
+                    .or(lower(users::email)
+                        .like(lower(pattern.clone()))
+                        .escape('\\'))
+                    .or(lower(apps::client_id).like(lower(pattern)).escape('\\')),
             );
         }
         let has_secret = client_secrets::id.nullable().is_not_null();

@@ -229,16 +229,32 @@ where
     F: FnOnce(&mut Conn) -> Result<T, E>,
     E: From<diesel::result::Error>,
 {
-    match conn {
-        Conn::Sqlite(c) => AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?,
-        Conn::Postgres(c) => {
-            AnsiTransactionManager::begin_transaction_sql(c, "BEGIN")?;
-            if let Err(e) = c.batch_execute(WRITE_LOCK) {
-                let _ = <AnsiTransactionManager as TransactionManager<PgConnection>>::rollback_transaction(c);
-                return Err(e.into());
-            }
-        }
-    }
+    in_transaction(conn, Transaction::Write, work)
+}
+
+/// Runs `work` in a read-only transaction that sees one snapshot of the database (SQLite's
+/// deferred transaction; PostgreSQL's REPEATABLE READ, where each statement would otherwise see
+/// whatever had committed when it started).
+pub fn read_transaction<T, E, F>(conn: &mut Conn, work: F) -> Result<T, E>
+where
+    F: FnOnce(&mut Conn) -> Result<T, E>,
+    E: From<diesel::result::Error>,
+{
+    in_transaction(conn, Transaction::Read, work)
+}
+
+#[derive(Clone, Copy)]
+enum Transaction {
+    Read,
+    Write,
+}
+
+fn in_transaction<T, E, F>(conn: &mut Conn, kind: Transaction, work: F) -> Result<T, E>
+where
+    F: FnOnce(&mut Conn) -> Result<T, E>,
+    E: From<diesel::result::Error>,
+{
+    begin(conn, kind)?;
     match work(conn) {
         Ok(value) => {
             <Conn as TransactionManager<Conn>>::commit_transaction(conn)?;
@@ -251,19 +267,39 @@ where
     }
 }
 
-/// The advisory lock [`write_transaction`] takes on PostgreSQL (the key is arbitrary).
+/// The advisory lock write transactions take on PostgreSQL (the key is arbitrary).
 const WRITE_LOCK: &str = "SELECT pg_advisory_xact_lock(19284)";
 /// The advisory lock [`migrate`] holds on PostgreSQL.
 const MIGRATION_LOCK: i64 = 19285;
 
-/// Begins the group-commit writer's batch transaction (see [`write_transaction`]).
-pub(crate) fn begin_write(conn: &mut Conn) -> diesel::QueryResult<()> {
-    match conn {
-        Conn::Sqlite(c) => AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE"),
-        Conn::Postgres(c) => {
-            AnsiTransactionManager::begin_transaction_sql(c, "BEGIN")?;
-            c.batch_execute(WRITE_LOCK)
+fn begin(conn: &mut Conn, kind: Transaction) -> diesel::QueryResult<()> {
+    match (conn, kind) {
+        (Conn::Sqlite(c), Transaction::Read) => {
+            AnsiTransactionManager::begin_transaction_sql(c, "BEGIN")
         }
+        (Conn::Sqlite(c), Transaction::Write) => {
+            AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")
+        }
+        (Conn::Postgres(c), Transaction::Read) => AnsiTransactionManager::begin_transaction_sql(
+            c,
+            "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
+        ),
+        (Conn::Postgres(c), Transaction::Write) => {
+            AnsiTransactionManager::begin_transaction_sql(c, "BEGIN")?;
+            c.batch_execute(WRITE_LOCK).inspect_err(|_| {
+                let _ = <AnsiTransactionManager as TransactionManager<PgConnection>>::rollback_transaction(c);
+            })
+        }
+    }
+}
+
+/// Begins a batch of the group-commit writer. Its jobs are single reads and single-statement
+/// writes: SQLite needs the write lock for them, but on PostgreSQL they need no turn with the
+/// write transactions, so token requests never wait for the portal's writes.
+pub(crate) fn begin_batch(conn: &mut Conn) -> diesel::QueryResult<()> {
+    match conn {
+        Conn::Sqlite(_) => begin(conn, Transaction::Write),
+        Conn::Postgres(c) => AnsiTransactionManager::begin_transaction_sql(c, "BEGIN"),
     }
 }
 

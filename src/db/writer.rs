@@ -146,7 +146,7 @@ fn write_loop(pool: &DbPool, queue: &mpsc::Receiver<Job>) {
             },
         };
         let mut conn = conn;
-        if let Err(e) = super::begin_write(&mut conn) {
+        if let Err(e) = super::begin_batch(&mut conn) {
             tracing::error!(error = %e, "the database writer could not begin a batch");
             continue;
         }

@@ -105,6 +105,7 @@ async fn admins_search_by_app_name_owner_email_or_client_id() {
     let admin = w.app.admin_browser().await;
 
     let by_name = admin.get_html("/admin?q=bravo").await;
+    let shouted = admin.get_html("/admin?q=BRAVO%20b").await;
     let by_email = admin.get_html("/admin?q=ada%40example").await;
     let by_client = admin
         .get_html(&format!("/admin?q={}", w.alpha_client))
@@ -112,6 +113,8 @@ async fn admins_search_by_app_name_owner_email_or_client_id() {
     let wildcard = admin.get_html("/admin?q=%25").await;
 
     assert!(by_name.contains("Bravo Books") && !by_name.contains("Alpha Shop"));
+    // Case is ignored on both sides, on SQLite and PostgreSQL alike.
+    assert!(shouted.contains("Bravo Books") && !shouted.contains("Alpha Shop"));
     assert!(
         by_email.contains("Alpha Shop")
             && by_email.contains("Empty App")

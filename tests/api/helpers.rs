@@ -56,48 +56,71 @@ pub fn on_postgres() -> bool {
     }
 }
 
-/// A database of the test's own, on the backend the suite runs on.
+/// A database of the test's own, on the backend the suite runs on. Deleted when dropped.
 pub struct TestDatabase {
     pub url: String,
     /// Holds the SQLite file's folder until the test ends.
     _dir: Option<tempfile::TempDir>,
+    /// The PostgreSQL database's name.
+    postgres: Option<String>,
 }
 
 impl TestDatabase {
     pub fn new() -> TestDatabase {
         if on_postgres() {
-            TestDatabase {
-                url: fresh_postgres_database(),
-                _dir: None,
-            }
+            TestDatabase::postgres()
         } else {
             let dir = tempfile::tempdir().unwrap();
             TestDatabase {
                 url: dir.path().join("keyturn.db").to_string_lossy().into_owned(),
                 _dir: Some(dir),
+                postgres: None,
+            }
+        }
+    }
+
+    /// An empty database on the cluster at `KEYTURN_TEST_POSTGRES_URL`, whatever the backend.
+    pub fn postgres() -> TestDatabase {
+        let name = format!("keyturn_test_{:016x}", rand::random::<u64>());
+        postgres_admin(&format!("CREATE DATABASE {name}")).unwrap();
+        let mut url = url::Url::parse(&postgres_admin_url()).unwrap();
+        url.set_path(&name);
+        TestDatabase {
+            url: url.to_string(),
+            _dir: None,
+            postgres: Some(name),
+        }
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        // FORCE ends the test server's connections, which outlive the test. Never panics: a
+        // failing test is unwinding through here.
+        if let Some(name) = &self.postgres {
+            if let Err(e) = postgres_admin(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            {
+                eprintln!("{e}");
             }
         }
     }
 }
 
-/// Creates an empty database on the cluster at `KEYTURN_TEST_POSTGRES_URL` and returns its URL.
-/// The databases are left for the throwaway cluster to take with it: dropping one would have
-/// to wait for the test's server to close its connections.
-pub fn fresh_postgres_database() -> String {
+fn postgres_admin_url() -> String {
+    std::env::var("KEYTURN_TEST_POSTGRES_URL").unwrap_or_else(|_| {
+        panic!("KEYTURN_TEST_POSTGRES_URL names a PostgreSQL cluster the tests may create databases on (scripts/postgres starts one)")
+    })
+}
+
+/// Runs `statement` on the cluster named by `KEYTURN_TEST_POSTGRES_URL`.
+fn postgres_admin(statement: &str) -> Result<(), String> {
     use diesel::connection::SimpleConnection;
     use diesel::Connection;
-    let admin_url = std::env::var("KEYTURN_TEST_POSTGRES_URL").unwrap_or_else(|_| {
-        panic!("KEYTURN_TEST_POSTGRES_URL names a PostgreSQL cluster the tests may create databases on (scripts/postgres starts one)")
-    });
-    let name = format!("keyturn_test_{:016x}", rand::random::<u64>());
-    let mut admin = diesel::PgConnection::establish(&admin_url)
-        .unwrap_or_else(|e| panic!("connecting to KEYTURN_TEST_POSTGRES_URL: {e}"));
+    let mut admin = diesel::PgConnection::establish(&postgres_admin_url())
+        .map_err(|e| format!("connecting to KEYTURN_TEST_POSTGRES_URL: {e}"))?;
     admin
-        .batch_execute(&format!("CREATE DATABASE {name}"))
-        .unwrap();
-    let mut url = url::Url::parse(&admin_url).unwrap();
-    url.set_path(&name);
-    url.to_string()
+        .batch_execute(statement)
+        .map_err(|e| format!("{statement}: {e}"))
 }
 
 pub fn test_settings(database_url: &str) -> Settings {

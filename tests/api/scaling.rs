@@ -2,7 +2,7 @@
 //! out"). Needs a PostgreSQL cluster: KEYTURN_TEST_POSTGRES_URL (scripts/postgres starts one).
 
 use crate::faults::Process;
-use crate::helpers::{fresh_postgres_database, secret_row, Browser};
+use crate::helpers::{secret_row, Browser, TestDatabase};
 use reqwest::StatusCode;
 
 /// A client credentials request to `address`, as an OAuth client sends it.
@@ -20,12 +20,13 @@ async fn token_status(address: &str, client_id: &str, secret: &str) -> (StatusCo
 #[tokio::test]
 #[ignore = "needs PostgreSQL: set KEYTURN_TEST_POSTGRES_URL (scripts/postgres starts a cluster)"]
 async fn two_instances_on_one_postgres_database_share_secrets_revocations_and_sessions() {
-    let database = fresh_postgres_database();
+    let postgres = TestDatabase::postgres();
+    let database = postgres.url.as_str();
     // Started together on an empty database: both migrate at once, and both generate a session
     // key; they must agree on one schema and one key.
     let (a, b) = std::thread::scope(|scope| {
-        let a = scope.spawn(|| Process::start(&database, 4));
-        let b = scope.spawn(|| Process::start(&database, 4));
+        let a = scope.spawn(|| Process::start(database, 4));
+        let b = scope.spawn(|| Process::start(database, 4));
         (a.join().unwrap(), b.join().unwrap())
     });
 

@@ -1,5 +1,5 @@
 use crate::helpers::{
-    app_with_owner, captured_logs, element_text, location, secret_row, spawn_app,
+    app_with_owner, captured_logs, element_text, location, secret_row, spawn_app, spawn_app_with,
 };
 use reqwest::StatusCode;
 
@@ -380,6 +380,88 @@ async fn the_database_itself_refuses_a_third_active_secret_and_an_unrevoke() {
         .unwrap_err()
         .to_string()
         .contains("revocation_is_final"));
+}
+
+/// The database's own rule holds under concurrency, without the application's write
+/// transaction: eight plain transactions (one per pooled connection) insert an active secret for one app at once, each
+/// holding its transaction open a moment, and two succeed. (On PostgreSQL each statement sees
+/// only what had committed when it began, so this needs the trigger's lock on the app's row.)
+#[tokio::test]
+async fn concurrent_inserts_outside_the_application_still_leave_two_active_secrets() {
+    use diesel::prelude::*;
+    use keyturn::db::{apps, schema::client_secrets, secrets, users};
+    let app = spawn_app_with(|s| s.database_busy_timeout_ms = 10_000).await;
+    let pool = app.pool();
+    let now = chrono::Utc::now().naive_utc();
+    let owned = {
+        let mut conn = pool.get().unwrap();
+        let user = users::insert(
+            &mut conn,
+            &users::NewUser {
+                email: "race@example.com",
+                password_hash: "x",
+                is_admin: false,
+                created_at: now,
+            },
+        )
+        .unwrap();
+        apps::insert(
+            &mut conn,
+            &apps::NewApp {
+                owner_id: user.id,
+                name: "Raced",
+                client_id: "ktc_raced",
+                redirect_uris: "",
+                created_at: now,
+            },
+        )
+        .unwrap()
+    };
+    let start = std::sync::Barrier::new(8);
+
+    let inserted = std::thread::scope(|scope| {
+        let racers: Vec<_> = (0..8)
+            .map(|n| {
+                let (pool, start) = (&pool, &start);
+                scope.spawn(move || {
+                    let mut conn = pool.get().unwrap();
+                    start.wait();
+                    conn.transaction(|conn| {
+                        secrets::insert(
+                            conn,
+                            &secrets::NewSecret {
+                                app_id: owned.id,
+                                public_id: &format!("race{n}"),
+                                secret_hash: "x",
+                                hint: "abcd",
+                                created_at: now,
+                                request_nonce: None,
+                                label: "",
+                                created_by: None,
+                            },
+                        )?;
+                        std::thread::sleep(std::time::Duration::from_millis(50));
+                        Ok::<_, diesel::result::Error>(())
+                    })
+                    .is_ok()
+                })
+            })
+            .collect();
+        racers
+            .into_iter()
+            .map(|racer| racer.join().unwrap())
+            .filter(|&succeeded| succeeded)
+            .count()
+    });
+
+    let active: i64 = client_secrets::table
+        .filter(client_secrets::app_id.eq(owned.id))
+        .filter(client_secrets::revoked_at.is_null())
+        .count()
+        .get_result(&mut pool.get().unwrap())
+        .unwrap();
+    assert_eq!(active, 2);
+    assert_eq!(inserted, 2);
 }
 
 #[tokio::test]
