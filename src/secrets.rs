@@ -552,11 +552,10 @@ pub async fn authenticate_client(
         return Ok(None);
     };
     let public_id = secret.public_id().to_owned();
-    // Through the writer: the same thread commits revocations, so this read is ordered after
-    // every revoke that has answered, and the hot path costs one hop instead of a thread-pool one.
+    // Ordered after every revoke that has answered (see `Writer::read`).
     let found = checks
         .writer
-        .run(move |conn| {
+        .read(move |conn| {
             secrets::find_for_authentication(conn, &public_id).context("looking up a client secret")
         })
         .await?;
@@ -591,7 +590,7 @@ pub async fn authenticate_client(
         let id = row.id;
         let still_live = checks
             .writer
-            .run(move |conn| {
+            .read(move |conn| {
                 secrets::is_live(conn, id, now).context("re-reading a secret's status")
             })
             .await?;

@@ -12,8 +12,8 @@
 //! job of the batch is told it failed (never a partial success). That is cheaper than a
 //! savepoint around every job.
 
-use super::{Conn, DbPool};
-use anyhow::anyhow;
+use super::{Backend, Conn, DbPool};
+use anyhow::{anyhow, Context};
 use diesel::connection::{SimpleConnection, TransactionManager};
 use std::sync::mpsc;
 
@@ -27,20 +27,43 @@ const MAX_BATCH: usize = 512;
 #[derive(Debug, Clone)]
 pub struct Writer {
     jobs: mpsc::Sender<Job>,
+    /// On PostgreSQL, where reads go straight to the pool (see [`Writer::read`]).
+    direct_reads: Option<DbPool>,
 }
 
 impl Writer {
     /// Starts the writer thread on a connection from `pool`.
     pub fn start(pool: DbPool) -> anyhow::Result<Writer> {
+        let backend = pool.get().context("connecting the writer")?.backend();
+        let direct_reads = (backend == Backend::Postgres).then(|| pool.clone());
         let (jobs, queue) = mpsc::channel::<Job>();
-        let checkpoints = pool.clone();
+        if backend == Backend::Sqlite {
+            let checkpoints = pool.clone();
+            std::thread::Builder::new()
+                .name("keyturn-checkpoint".into())
+                .spawn(move || checkpoint_loop(&checkpoints))?;
+        }
         std::thread::Builder::new()
             .name("keyturn-writer".into())
             .spawn(move || write_loop(&pool, &queue))?;
-        std::thread::Builder::new()
-            .name("keyturn-checkpoint".into())
-            .spawn(move || checkpoint_loop(&checkpoints))?;
-        Ok(Writer { jobs })
+        Ok(Writer { jobs, direct_reads })
+    }
+
+    /// Runs a read that must see every write that has answered (a secret's status).
+    ///
+    /// SQLite: on the writer thread, which costs one hop instead of a thread-pool one. PostgreSQL:
+    /// on a pooled connection, in parallel, because there every query is a round trip to the
+    /// server and one thread would run them one at a time; any committed write is visible to
+    /// the next statement on any connection.
+    pub async fn read<T, F>(&self, work: F) -> anyhow::Result<T>
+    where
+        F: FnOnce(&mut Conn) -> anyhow::Result<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        match &self.direct_reads {
+            Some(pool) => super::run(pool, work).await,
+            None => self.run(work).await,
+        }
     }
 
     /// Runs `work` in the next batch and returns its result once the batch committed.
@@ -104,10 +127,7 @@ fn checkpoint_loop(pool: &DbPool) {
     loop {
         std::thread::sleep(std::time::Duration::from_secs(1));
         if let Ok(mut conn) = pool.get() {
-            let Conn::Sqlite(sqlite) = &mut *conn else {
-                return; // PostgreSQL checkpoints by itself.
-            };
-            if let Err(e) = sqlite.batch_execute("PRAGMA wal_checkpoint(PASSIVE)") {
+            if let Err(e) = conn.batch_execute("PRAGMA wal_checkpoint(PASSIVE)") {
                 tracing::warn!(error = %e, "WAL checkpoint failed");
             }
         }
