@@ -323,31 +323,11 @@ async fn plaintext_secrets_never_reach_the_logs_the_database_or_later_pages() {
 #[tokio::test]
 async fn the_database_itself_refuses_a_third_active_secret_and_an_unrevoke() {
     use diesel::prelude::*;
-    use keyturn::db::{self, apps, secrets, users};
+    use keyturn::db::{self, secrets};
     let app = spawn_app().await;
     let pool = app.pool();
     let mut conn = pool.get().unwrap();
-    let user = users::insert(
-        &mut conn,
-        &users::NewUser {
-            email: "db@example.com",
-            password_hash: "x",
-            is_admin: false,
-            created_at: chrono::Utc::now().naive_utc(),
-        },
-    )
-    .unwrap();
-    let owned = apps::insert(
-        &mut conn,
-        &apps::NewApp {
-            owner_id: user.id,
-            name: "Direct",
-            client_id: "ktc_direct",
-            redirect_uris: "",
-            created_at: chrono::Utc::now().naive_utc(),
-        },
-    )
-    .unwrap();
+    let owned = insert_app_directly(&mut conn);
     let insert = |conn: &mut db::Conn, public_id: &str| {
         secrets::insert(
             conn,
@@ -382,6 +362,33 @@ async fn the_database_itself_refuses_a_third_active_secret_and_an_unrevoke() {
         .contains("revocation_is_final"));
 }
 
+/// An owner and an app written straight to the database, for tests that bypass the application.
+fn insert_app_directly(conn: &mut keyturn::db::Conn) -> keyturn::db::apps::App {
+    use keyturn::db::{apps, users};
+    let now = chrono::Utc::now().naive_utc();
+    let user = users::insert(
+        conn,
+        &users::NewUser {
+            email: "db@example.com",
+            password_hash: "x",
+            is_admin: false,
+            created_at: now,
+        },
+    )
+    .unwrap();
+    apps::insert(
+        conn,
+        &apps::NewApp {
+            owner_id: user.id,
+            name: "Direct",
+            client_id: "ktc_direct",
+            redirect_uris: "",
+            created_at: now,
+        },
+    )
+    .unwrap()
+}
+
 /// The database's own rule holds under concurrency, without the application's write
 /// transaction: eight plain transactions (one per pooled connection) insert an active secret for one app at once, each
 /// holding its transaction open a moment, and two succeed. (On PostgreSQL each statement sees
@@ -389,34 +396,11 @@ async fn the_database_itself_refuses_a_third_active_secret_and_an_unrevoke() {
 #[tokio::test]
 async fn concurrent_inserts_outside_the_application_still_leave_two_active_secrets() {
     use diesel::prelude::*;
-    use keyturn::db::{apps, schema::client_secrets, secrets, users};
+    use keyturn::db::{schema::client_secrets, secrets};
     let app = spawn_app_with(|s| s.database_busy_timeout_ms = 10_000).await;
     let pool = app.pool();
     let now = chrono::Utc::now().naive_utc();
-    let owned = {
-        let mut conn = pool.get().unwrap();
-        let user = users::insert(
-            &mut conn,
-            &users::NewUser {
-                email: "race@example.com",
-                password_hash: "x",
-                is_admin: false,
-                created_at: now,
-            },
-        )
-        .unwrap();
-        apps::insert(
-            &mut conn,
-            &apps::NewApp {
-                owner_id: user.id,
-                name: "Raced",
-                client_id: "ktc_raced",
-                redirect_uris: "",
-                created_at: now,
-            },
-        )
-        .unwrap()
-    };
+    let owned = insert_app_directly(&mut pool.get().unwrap());
     let start = std::sync::Barrier::new(8);
 
     let inserted = std::thread::scope(|scope| {
