@@ -51,6 +51,13 @@ impl Backend {
             Backend::Sqlite
         }
     }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "SQLite",
+            Backend::Postgres => "PostgreSQL",
+        }
+    }
 }
 
 impl Conn {
@@ -177,35 +184,22 @@ pub fn connect(database_url: &str, busy_timeout_ms: u32) -> anyhow::Result<DbPoo
         .with_context(|| format!("opening the {} database", backend.name()))
 }
 
-impl Backend {
-    pub fn name(self) -> &'static str {
-        match self {
-            Backend::Sqlite => "SQLite",
-            Backend::Postgres => "PostgreSQL",
-        }
-    }
-}
-
 /// Applies the migrations the database has not had yet; returns their names, oldest first.
 pub fn migrate(pool: &DbPool) -> anyhow::Result<Vec<String>> {
     let mut conn = pool.get().context("getting a connection to migrate")?;
     let migrations = conn.migrations();
-    // Instances that start together on one PostgreSQL database take turns: the first applies
-    // the migrations, the others then find nothing pending. (SQLite's write lock does the same.)
-    let postgres = conn.backend() == Backend::Postgres;
-    if postgres {
-        conn.batch_execute(&format!("SELECT pg_advisory_lock({MIGRATION_LOCK})"))
-            .context("waiting for other instances' migrations")?;
+    let run = |conn: &mut Conn| {
+        conn.run_pending_migrations(migrations)
+            .map(|applied| applied.iter().map(ToString::to_string).collect())
+            .map_err(|e| anyhow!("applying migrations: {e}"))
+    };
+    match conn.backend() {
+        Backend::Sqlite => run(&mut conn),
+        // Instances that start together on one database take turns on a lock, however long the
+        // migrations take: the first applies them, the others then find nothing pending. The
+        // pending migrations commit together, or not at all.
+        Backend::Postgres => in_transaction(&mut conn, Transaction::Migrate, run),
     }
-    let applied = conn
-        .run_pending_migrations(migrations)
-        .map(|applied| applied.iter().map(ToString::to_string).collect())
-        .map_err(|e| anyhow!("applying migrations: {e}"));
-    if postgres {
-        conn.batch_execute(&format!("SELECT pg_advisory_unlock({MIGRATION_LOCK})"))
-            .context("letting other instances migrate")?;
-    }
-    applied
 }
 
 /// The migrations this build has that the database has not had yet.
@@ -247,6 +241,8 @@ where
 enum Transaction {
     Read,
     Write,
+    /// PostgreSQL only: see [`migrate`].
+    Migrate,
 }
 
 fn in_transaction<T, E, F>(conn: &mut Conn, kind: Transaction, work: F) -> Result<T, E>
@@ -269,28 +265,34 @@ where
 
 /// The advisory lock write transactions take on PostgreSQL (the key is arbitrary).
 const WRITE_LOCK: &str = "SELECT pg_advisory_xact_lock(19284)";
-/// The advisory lock [`migrate`] holds on PostgreSQL.
-const MIGRATION_LOCK: i64 = 19285;
+/// The advisory lock [`migrate`] holds on PostgreSQL, waiting for it without a time limit.
+const MIGRATION_LOCK: &str = "SET LOCAL lock_timeout = 0; SELECT pg_advisory_xact_lock(19285)";
 
 fn begin(conn: &mut Conn, kind: Transaction) -> diesel::QueryResult<()> {
     match (conn, kind) {
         (Conn::Sqlite(c), Transaction::Read) => {
             AnsiTransactionManager::begin_transaction_sql(c, "BEGIN")
         }
-        (Conn::Sqlite(c), Transaction::Write) => {
+        (Conn::Sqlite(c), Transaction::Write | Transaction::Migrate) => {
             AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")
         }
         (Conn::Postgres(c), Transaction::Read) => AnsiTransactionManager::begin_transaction_sql(
             c,
             "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
         ),
-        (Conn::Postgres(c), Transaction::Write) => {
-            AnsiTransactionManager::begin_transaction_sql(c, "BEGIN")?;
-            c.batch_execute(WRITE_LOCK).inspect_err(|_| {
-                let _ = <AnsiTransactionManager as TransactionManager<PgConnection>>::rollback_transaction(c);
-            })
-        }
+        (Conn::Postgres(c), Transaction::Write) => begin_locked(c, WRITE_LOCK),
+        (Conn::Postgres(c), Transaction::Migrate) => begin_locked(c, MIGRATION_LOCK),
     }
+}
+
+/// Begins a PostgreSQL transaction whose first statement takes `lock`.
+fn begin_locked(conn: &mut PgConnection, lock: &str) -> diesel::QueryResult<()> {
+    AnsiTransactionManager::begin_transaction_sql(conn, "BEGIN")?;
+    conn.batch_execute(lock).inspect_err(|_| {
+        let _ = <AnsiTransactionManager as TransactionManager<PgConnection>>::rollback_transaction(
+            conn,
+        );
+    })
 }
 
 /// Begins a batch of the group-commit writer. Its jobs are single reads and single-statement
