@@ -98,7 +98,8 @@ impl Application {
             .clone()
             .unwrap_or_else(|| format!("http://{address}"));
         let session_key = session_key(&settings, &pool).await?;
-        let writer = Writer::start(pool.clone())?;
+        let backend = db::Backend::of(settings.database_url.as_str());
+        let writer = Writer::start(pool.clone(), backend)?;
         let checkpoint_pool = pool.clone();
         let state = web::Data::new(AppState {
             pool,

@@ -13,7 +13,7 @@
 //! savepoint around every job.
 
 use super::{Backend, Conn, DbPool};
-use anyhow::{anyhow, Context};
+use anyhow::anyhow;
 use diesel::connection::{SimpleConnection, TransactionManager};
 use std::sync::mpsc;
 
@@ -32,9 +32,8 @@ pub struct Writer {
 }
 
 impl Writer {
-    /// Starts the writer thread on a connection from `pool`.
-    pub fn start(pool: DbPool) -> anyhow::Result<Writer> {
-        let backend = pool.get().context("connecting the writer")?.backend();
+    /// Starts the writer thread on a connection from `pool`, a pool of `backend` connections.
+    pub fn start(pool: DbPool, backend: Backend) -> anyhow::Result<Writer> {
         let direct_reads = (backend == Backend::Postgres).then(|| pool.clone());
         let (jobs, queue) = mpsc::channel::<Job>();
         if backend == Backend::Sqlite {
