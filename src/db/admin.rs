@@ -218,9 +218,10 @@ pub fn page(
 
 /// Moves with every change to apps, owners or secrets (triggers in the migrations).
 pub fn review_generation(conn: &mut Conn) -> QueryResult<i64> {
-    review_generation::table
+    // On every cached page, hence on the connection's own backend.
+    on_backend!(conn, c => review_generation::table
         .select(review_generation::generation)
-        .get_result(conn)
+        .get_result(c))
 }
 
 /// Every matching row, for the CSV export.

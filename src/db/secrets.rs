@@ -148,12 +148,13 @@ pub fn find_for_authentication(
     conn: &mut Conn,
     public_id: &str,
 ) -> QueryResult<Option<(SecretRow, String)>> {
-    let rows: Vec<(SecretRow, String)> = client_secrets::table
+    // On every client authentication, hence on the connection's own backend.
+    on_backend!(conn, c => client_secrets::table
         .inner_join(apps::table)
         .filter(client_secrets::public_id.eq(public_id))
         .select((SecretRow::as_select(), apps::client_id))
-        .load(conn)?;
-    Ok(rows.into_iter().next())
+        .first(c)
+        .optional())
 }
 
 /// Records the most recent use and where it came from.

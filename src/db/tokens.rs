@@ -122,7 +122,8 @@ pub fn client_token_state(
     secret_id: i32,
     token_id: &str,
 ) -> QueryResult<Option<ClientTokenState>> {
-    let found: Option<(String, String, Option<NaiveDateTime>)> = client_secrets::table
+    // On every use of a client token, hence on the connection's own backend.
+    let found: Option<(String, String, Option<NaiveDateTime>)> = on_backend!(conn, c => client_secrets::table
         .inner_join(apps::table)
         .filter(client_secrets::id.eq(secret_id))
         .filter(client_secrets::app_id.eq(app_id))
@@ -131,15 +132,15 @@ pub fn client_token_state(
             apps::name,
             client_secrets::tokens_revoked_at,
         ))
-        .get_result(conn)
-        .optional()?;
+        .get_result(c)
+        .optional())?;
     let Some((client_id, app_name, tokens_revoked_at)) = found else {
         return Ok(None);
     };
-    let listed: i64 = revoked_client_tokens::table
+    let listed: i64 = on_backend!(conn, c => revoked_client_tokens::table
         .filter(revoked_client_tokens::token_id.eq(token_id))
         .count()
-        .get_result(conn)?;
+        .get_result(c))?;
     Ok(Some(ClientTokenState {
         client_id,
         app_name,

@@ -40,12 +40,13 @@ pub fn find_by_email(conn: &mut Conn, email: &str) -> QueryResult<Option<User>> 
         .optional()
 }
 
+/// On every signed-in request, hence on the connection's own backend.
 pub fn find(conn: &mut Conn, id: i32) -> QueryResult<Option<User>> {
-    users::table
+    on_backend!(conn, c => users::table
         .find(id)
         .select(User::as_select())
-        .first(conn)
-        .optional()
+        .first(c)
+        .optional())
 }
 
 /// Sets a new password and ends every session made before it; returns the new epoch.
