@@ -104,13 +104,14 @@ pub fn overview_in(
         return Err(AppsError::NotFound);
     };
     let second = now.and_utc().timestamp();
-    // One read transaction: a consistent picture (the generation belongs to the rows), and one
-    // round of file locking.
+    let current = db::admin::review_generation(conn).context("loading an app's overview")?;
+    if let Some(hit) = pages.get(&(id, owner_id), current, second) {
+        return Ok(hit);
+    }
+    // One read transaction: a consistent picture, and the generation it is kept under belongs
+    // to the rows read.
     let found = db::read_transaction(conn, |conn| {
         let generation = db::admin::review_generation(conn)?;
-        if let Some(hit) = pages.get(&(id, owner_id), generation, second) {
-            return Ok(Some(hit));
-        }
         let Some(app) = apps::find_owned(conn, id, owner_id)? else {
             return Ok(None);
         };

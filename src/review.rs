@@ -28,23 +28,21 @@ where
     R: FnOnce(&[AdminRow], NaiveDateTime) -> Result<String, askama::Error>,
 {
     let second = now.and_utc().timestamp();
-    // One read transaction: the generation read belongs to the rows read.
-    let (generation, found) = db::read_transaction(conn, |conn| {
+    let key = (filter, offset);
+    let current = admin::review_generation(conn).context("loading the admin review")?;
+    if let Some(hit) = cache.get(&key, current, second) {
+        return Ok(hit);
+    }
+    // One read transaction: the generation the page is kept under belongs to the rows read.
+    let (generation, (total, rows)) = db::read_transaction(conn, |conn| {
         let generation = admin::review_generation(conn)?;
-        if let Some(hit) = cache.get(&(filter.clone(), offset), generation, second) {
-            return Ok((generation, Err(hit)));
-        }
-        let found = admin::page(conn, &filter, now, offset, limit)?;
-        Ok::<_, diesel::result::Error>((generation, Ok(found)))
+        let found = admin::page(conn, &key.0, now, offset, limit)?;
+        Ok::<_, diesel::result::Error>((generation, found))
     })
     .context("loading the admin review")?;
-    let (total, rows) = match found {
-        Err(hit) => return Ok(hit),
-        Ok(found) => found,
-    };
     let html: Arc<str> = render(&rows, now)
         .context("rendering the admin review")?
         .into();
-    cache.put((filter, offset), generation, second, (total, html.clone()));
+    cache.put(key, generation, second, (total, html.clone()));
     Ok((total, html))
 }
