@@ -4,7 +4,8 @@
 //! Why: SQLite has one writer at a time. Pooled connections competing for the write lock spend
 //! their time in SQLite's busy handler, which sleeps for milliseconds; one writer that commits
 //! many small writes together never waits, and pays for a commit once per batch. Reads that
-//! must be ordered after every write that has answered (a secret's status) run here too.
+//! must be ordered after every write that has answered (a secret's status) run here too on
+//! SQLite; on PostgreSQL they go to the pool (`Writer::read`).
 //!
 //! A job's answer is sent only after its batch committed, so nobody is told "done" for a write
 //! that could still be lost. Jobs return domain outcomes as values and use `Err` only for
