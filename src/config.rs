@@ -20,7 +20,8 @@ pub struct Settings {
     /// `None` means `http://<bind>` with the port actually bound.
     pub public_url: Option<String>,
     /// `KEYTURN_SESSION_KEY`: at least 32 bytes used to sign and encrypt session cookies.
-    /// `None` means a random key generated once and kept in the database.
+    /// `None` means a random key generated once and kept in the database, which only plain-http
+    /// development may do: with an https `public_url` the server refuses to start without it.
     pub session_key: Option<SecretString>,
     /// `KEYTURN_ACCESS_TOKEN_TTL`: lifetime of issued access tokens, in seconds.
     pub access_token_ttl_seconds: i64,
@@ -34,6 +35,13 @@ pub struct Settings {
     /// `KEYTURN_DATABASE_BUSY_TIMEOUT`: milliseconds a write waits for the database lock before
     /// it fails (and is reported as failed).
     pub database_busy_timeout_ms: u32,
+    /// `KEYTURN_TRUSTED_PROXIES`: comma-separated addresses or CIDRs of the load balancers in
+    /// front of Keyturn. Only for a peer in this list is the client's address taken from
+    /// `X-Forwarded-For` (and the host from `X-Forwarded-Host`); empty by default.
+    pub trusted_proxies: TrustedProxies,
+    /// `KEYTURN_REFRESH_TOKEN_MAX_AGE`: seconds after the first authorization after which a
+    /// user's refresh tokens stop working, however often they were rotated.
+    pub refresh_token_max_age_seconds: i64,
     /// `KEYTURN_AUTO_MIGRATE`: whether `serve` applies pending migrations on start. With
     /// `false` it refuses to start on an older schema; `keyturn migrate` applies them.
     pub auto_migrate: bool,
@@ -92,6 +100,8 @@ impl Settings {
             session_idle_seconds: 30 * 60,
             session_max_age_seconds: 12 * 60 * 60,
             database_busy_timeout_ms: 5000,
+            trusted_proxies: TrustedProxies::default(),
+            refresh_token_max_age_seconds: 90 * 24 * 60 * 60,
             auto_migrate: true,
         }
     }
@@ -164,11 +174,95 @@ impl Settings {
                 _ => bail!("KEYTURN_AUTO_MIGRATE must be true or false"),
             };
         }
+        if let Some(list) = var("KEYTURN_TRUSTED_PROXIES") {
+            settings.trusted_proxies = TrustedProxies::parse(&list)?;
+        }
+        if let Some(s) = var("KEYTURN_REFRESH_TOKEN_MAX_AGE") {
+            settings.refresh_token_max_age_seconds = positive(&s, "KEYTURN_REFRESH_TOKEN_MAX_AGE")?;
+        }
         if let Some(s) = var("KEYTURN_SESSION_MAX_AGE") {
             settings.session_max_age_seconds = positive(&s, "KEYTURN_SESSION_MAX_AGE")?;
         }
         Ok(settings)
     }
+}
+
+/// Why an https deployment must bring its own key, and how to make one.
+pub const SESSION_KEY_REQUIRED: &str =
+    "KEYTURN_SESSION_KEY must be set when KEYTURN_PUBLIC_URL is https://: \
+without it the key that signs sessions and client tokens is kept in the database, and anyone \
+holding a copy of the database (a backup) could forge admin sessions and access tokens. \
+Make one with `openssl rand -base64 48` and keep it out of the database and its backups.";
+
+/// The proxies whose forwarded headers are believed (`KEYTURN_TRUSTED_PROXIES`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TrustedProxies(Vec<ipnet::IpNet>);
+
+impl TrustedProxies {
+    /// Comma-separated CIDRs; a bare address is a network of one.
+    pub fn parse(list: &str) -> anyhow::Result<Self> {
+        let mut networks = Vec::new();
+        for item in list.split(',').map(str::trim).filter(|i| !i.is_empty()) {
+            let network = match item.parse::<ipnet::IpNet>() {
+                Ok(network) => network,
+                Err(_) => item
+                    .parse::<std::net::IpAddr>()
+                    .map(ipnet::IpNet::from)
+                    .with_context(|| {
+                        format!("KEYTURN_TRUSTED_PROXIES: {item:?} is not an address or CIDR")
+                    })?,
+            };
+            networks.push(network);
+        }
+        Ok(TrustedProxies(networks))
+    }
+
+    pub fn contains(&self, address: std::net::IpAddr) -> bool {
+        let address = canonical(address);
+        self.0.iter().any(|network| network.contains(&address))
+    }
+
+    /// The client's address: the peer's, unless the peer is a trusted proxy; then the right-most
+    /// address of `X-Forwarded-For` (every such header, in order) that is not itself a trusted
+    /// proxy. Anything unreadable stops the walk at the last hop that could be believed.
+    pub fn client_address<'a>(
+        &self,
+        peer: std::net::IpAddr,
+        forwarded_for: impl Iterator<Item = &'a str>,
+    ) -> std::net::IpAddr {
+        let peer = canonical(peer);
+        if !self.contains(peer) {
+            return peer;
+        }
+        let hops: Vec<&str> = forwarded_for.flat_map(|value| value.split(',')).collect();
+        let mut believed = peer;
+        for hop in hops.iter().rev() {
+            let Some(address) = parse_hop(hop.trim()) else {
+                return believed;
+            };
+            if !self.contains(address) {
+                return address;
+            }
+            believed = address;
+        }
+        believed
+    }
+}
+
+/// An IPv4 address written as IPv6 (`::ffff:1.2.3.4`) is the IPv4 address.
+fn canonical(address: std::net::IpAddr) -> std::net::IpAddr {
+    match address {
+        std::net::IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(address, std::net::IpAddr::V4),
+        v4 => v4,
+    }
+}
+
+/// One `X-Forwarded-For` entry: an address, or an address with a port.
+fn parse_hop(hop: &str) -> Option<std::net::IpAddr> {
+    hop.parse::<std::net::IpAddr>()
+        .ok()
+        .or_else(|| hop.parse::<std::net::SocketAddr>().ok().map(|s| s.ip()))
+        .map(canonical)
 }
 
 fn positive(raw: &str, name: &str) -> anyhow::Result<i64> {
@@ -182,6 +276,30 @@ fn positive(raw: &str, name: &str) -> anyhow::Result<i64> {
 /// An unset or empty variable both mean "use the default".
 fn var(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
+#[cfg(test)]
+mod trusted_proxies_tests {
+    use super::TrustedProxies;
+
+    #[test]
+    fn only_a_trusted_peer_is_believed_and_the_right_most_untrusted_hop_wins() {
+        let proxies = TrustedProxies::parse("10.0.0.0/8, 192.168.1.1").unwrap();
+        let ip = |s: &str| s.parse::<std::net::IpAddr>().unwrap();
+        let of = |peer: &str, xff: &[&str]| {
+            proxies
+                .client_address(ip(peer), xff.iter().copied())
+                .to_string()
+        };
+        assert_eq!(of("203.0.113.9", &["1.2.3.4"]), "203.0.113.9");
+        assert_eq!(of("10.1.2.3", &["1.2.3.4"]), "1.2.3.4");
+        assert_eq!(of("10.1.2.3", &["6.6.6.6, 1.2.3.4, 10.9.9.9"]), "1.2.3.4");
+        assert_eq!(of("10.1.2.3", &["6.6.6.6", "1.2.3.4:5678"]), "1.2.3.4");
+        assert_eq!(of("10.1.2.3", &["1.2.3.4, evil\\host"]), "10.1.2.3");
+        assert_eq!(of("10.1.2.3", &[]), "10.1.2.3");
+        assert_eq!(of("::ffff:10.1.2.3", &["1.2.3.4"]), "1.2.3.4");
+        assert!(TrustedProxies::parse("10.0.0.0/33").is_err());
+    }
 }
 
 #[cfg(test)]

@@ -2,6 +2,7 @@
 //! unexpected error is logged and never shown. Responses are turned into the site's error page
 //! by [`crate::web::error_page`], which knows the session and so can keep the navigation.
 
+use crate::auth::password;
 use actix_web::http::{header, StatusCode};
 use actix_web::{HttpResponse, ResponseError};
 
@@ -37,6 +38,9 @@ impl ResponseError for AppError {
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
             AppError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::LoginRequired { .. } => StatusCode::SEE_OTHER,
+            AppError::Unexpected(cause) if password::is_busy(cause) => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             AppError::Unexpected(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -48,6 +52,17 @@ impl ResponseError for AppError {
                 return HttpResponse::SeeOther()
                     .insert_header((header::LOCATION, location))
                     .finish();
+            }
+            AppError::Unexpected(cause) if password::is_busy(cause) => {
+                let message = "Keyturn is busy. Please try again in a moment.";
+                let mut response = HttpResponse::ServiceUnavailable()
+                    .insert_header((header::RETRY_AFTER, password::BUSY_RETRY_AFTER))
+                    .content_type("text/plain; charset=utf-8")
+                    .body(message);
+                response
+                    .extensions_mut()
+                    .insert(UserMessage(message.to_owned()));
+                return response;
             }
             AppError::Unexpected(cause) => {
                 tracing::error!(error = ?cause, "request failed");

@@ -86,7 +86,7 @@ async fn create_admin(email: &str) -> anyhow::Result<()> {
         actix_web::web::block(move || db::connect_and_migrate(database_url.as_str())).await??;
     let account = accounts::create_admin(
         &pool,
-        settings.bcrypt_cost,
+        &keyturn::auth::password::Bcrypt::new(settings.bcrypt_cost),
         email,
         password,
         Clock::system().now(),

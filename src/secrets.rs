@@ -17,6 +17,7 @@ use crate::auth::password;
 use crate::db::writer::Writer;
 use crate::db::{self, secrets, secrets::SecretRow, DbPool};
 use crate::domain::{ClientSecret, SecretHint, SecretLabel, SecretStatus};
+use crate::throttle::{ThrottleError, Throttles};
 use anyhow::Context;
 use chrono::{DurationRound, NaiveDateTime, TimeDelta};
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
@@ -141,7 +142,7 @@ pub struct GeneratedSecret {
 /// revocation of the live one if asked.
 pub async fn generate_secret(
     pool: &DbPool,
-    bcrypt_cost: u32,
+    bcrypt: &password::Bcrypt,
     request: GenerateRequest,
     actor: Actor,
     now: NaiveDateTime,
@@ -152,7 +153,12 @@ pub async fn generate_secret(
         return Err(SecretError::TooManyActive);
     }
     let plaintext = ClientSecret::generate();
-    let hash = password::hash(plaintext.expose().to_owned(), bcrypt_cost).await?;
+    let hash = password::hash(
+        bcrypt,
+        plaintext.expose().to_owned(),
+        password::Lane::Interactive,
+    )
+    .await?;
     let public_id = plaintext.public_id().to_owned();
     let hint = plaintext.hint();
     let row = db::run(pool, move |conn| {
@@ -417,10 +423,11 @@ fn hour_of(t: NaiveDateTime) -> NaiveDateTime {
 /// Presented secrets already proven by bcrypt in this process, keyed by the SHA-256 of the
 /// presented string, mapped to their row. A hit skips bcrypt; the secret's status is still read
 /// from the database on every request, so a revoke takes effect at once on every instance.
-/// Failures are never remembered. Bounded: when full it starts over.
-#[derive(Debug, Default)]
+/// Failures are never remembered. Bounded: when full, the least recently used entry goes, so a
+/// busy client's secret stays proven however many others come and go.
+#[derive(Debug)]
 pub struct VerifiedSecrets {
-    proven: Mutex<HashMap<[u8; 32], i32>>,
+    proven: Mutex<lru::LruCache<[u8; 32], i32>>,
     /// One bcrypt at a time per presented string: after a restart, a burst of requests with
     /// the same secret costs one bcrypt, not one each.
     in_flight: Mutex<HashMap<[u8; 32], Arc<tokio::sync::Mutex<()>>>>,
@@ -428,24 +435,27 @@ pub struct VerifiedSecrets {
 
 const MAX_VERIFIED: usize = 10_000;
 
+impl Default for VerifiedSecrets {
+    fn default() -> Self {
+        let capacity =
+            std::num::NonZeroUsize::new(MAX_VERIFIED).unwrap_or(std::num::NonZeroUsize::MIN);
+        VerifiedSecrets {
+            proven: Mutex::new(lru::LruCache::new(capacity)),
+            in_flight: Mutex::default(),
+        }
+    }
+}
+
 impl VerifiedSecrets {
     fn key(presented: &str) -> [u8; 32] {
         use sha2::Digest;
         sha2::Sha256::digest(presented.as_bytes()).into()
     }
 
-    /// Whether `presented` was proven valid before (for any secret).
-    pub fn knows(&self, presented: &str) -> bool {
-        self.proven
-            .lock()
-            .map(|known| known.contains_key(&Self::key(presented)))
-            .unwrap_or(false)
-    }
-
     fn proves(&self, presented: &str, secret_id: i32) -> bool {
         self.proven
             .lock()
-            .map(|known| known.get(&Self::key(presented)) == Some(&secret_id))
+            .map(|mut known| known.get(&Self::key(presented)) == Some(&secret_id))
             .unwrap_or(false)
     }
 
@@ -466,10 +476,7 @@ impl VerifiedSecrets {
 
     fn remember(&self, presented: &str, secret_id: i32) {
         if let Ok(mut known) = self.proven.lock() {
-            if known.len() >= MAX_VERIFIED {
-                known.clear();
-            }
-            known.insert(Self::key(presented), secret_id);
+            known.put(Self::key(presented), secret_id);
         }
     }
 }
@@ -536,20 +543,45 @@ pub struct UseContext {
     pub user_agent: Option<String>,
 }
 
-/// Checks `client_id` + `presented` secret. `None` for every kind of failure (malformed,
-/// unknown, another app's, revoked, expired, wrong), so callers cannot leak which one it was.
-/// Malformed secrets cost no database or bcrypt work; at most one bcrypt per call, and none for
-/// a secret already proven in this process.
+/// The outcome of a client authentication.
+#[derive(Debug)]
+pub enum ClientCheck {
+    Authenticated(AuthenticatedClient),
+    /// Every kind of failure alike (malformed, unknown, another app's, revoked, expired, wrong),
+    /// so callers cannot leak which one it was.
+    Refused,
+    /// Too many attempts for this secret or from this address; retry after this many seconds.
+    Throttled(i64),
+}
+
+/// A client authentication attempt: who claims to be calling, with what, from where.
+pub struct ClientAttempt<'a> {
+    pub client_id: &'a str,
+    pub presented: &'a str,
+    pub context: UseContext,
+}
+
+/// Checks `client_id` + `presented` secret.
+///
+/// Cost and counting, the rules that keep a guesser from locking a client out:
+/// - a secret already proven in this process costs no bcrypt and is never throttled;
+/// - a guess that cannot match any stored secret (malformed, bad checksum, unknown secret id,
+///   another client's, revoked or expired) costs no bcrypt and counts only against the
+///   address it came from, never against the client;
+/// - a bcrypt is reserved before it runs, against the address and against this one
+///   (client id, secret id): in-flight checks count, and only someone who already holds a
+///   secret's id can spend that secret's allowance. One bcrypt runs at a time per presented
+///   string, so a burst of one valid secret after a restart costs one check, not one each.
 pub async fn authenticate_client(
-    bcrypt_cost: u32,
+    bcrypt: &password::Bcrypt,
     checks: &SecretChecks,
-    client_id: &str,
-    presented: &str,
-    context: UseContext,
+    throttles: &Throttles,
+    attempt: ClientAttempt<'_>,
     now: NaiveDateTime,
-) -> anyhow::Result<Option<AuthenticatedClient>> {
-    let Some(secret) = ClientSecret::parse(presented) else {
-        return Ok(None);
+) -> anyhow::Result<ClientCheck> {
+    let address = attempt.context.ip.clone().unwrap_or_default();
+    let Some(secret) = ClientSecret::parse(attempt.presented) else {
+        return count_failed_attempt(throttles, &address, now).await;
     };
     let public_id = secret.public_id().to_owned();
     // Ordered after every revoke that has answered (see `Writer::read`).
@@ -560,12 +592,17 @@ pub async fn authenticate_client(
         })
         .await?;
     let Some((row, owner_client_id)) = found else {
-        return Ok(None);
+        return count_failed_attempt(throttles, &address, now).await;
     };
-    let same_client = bool::from(owner_client_id.as_bytes().ct_eq(client_id.as_bytes()));
+    let same_client = bool::from(
+        owner_client_id
+            .as_bytes()
+            .ct_eq(attempt.client_id.as_bytes()),
+    );
     if !same_client || !SecretStatus::of(row.revoked_at, row.expires_at, now).is_live() {
-        return Ok(None);
+        return count_failed_attempt(throttles, &address, now).await;
     }
+    let presented = attempt.presented;
     if !checks.verified.proves(presented, row.id) {
         let gate = checks.verified.gate(presented);
         let turn = match &gate {
@@ -573,17 +610,30 @@ pub async fn authenticate_client(
             None => None,
         };
         // Someone else's bcrypt of the same string may have just proven it.
-        let proven = checks.verified.proves(presented, row.id) || {
-            let stored = Some(row.secret_hash.clone());
-            let valid = password::verify(secret.expose().to_owned(), stored, bcrypt_cost).await?;
-            if valid {
-                checks.verified.remember(presented, row.id);
-            }
-            valid
+        let verdict = if checks.verified.proves(presented, row.id) {
+            Ok(Ok(true))
+        } else {
+            let secret_key = format!("{owner_client_id}\u{1f}{}", secret.public_id());
+            bcrypt_check(
+                bcrypt,
+                checks,
+                throttles,
+                &secret,
+                &row,
+                &address,
+                &secret_key,
+                now,
+            )
+            .await
         };
         drop(turn);
         if let Some(gate) = gate {
             checks.verified.release(presented, gate);
+        }
+        match verdict? {
+            Ok(true) => {}
+            Ok(false) => return Ok(ClientCheck::Refused),
+            Err(wait) => return Ok(ClientCheck::Throttled(wait)),
         }
         // A bcrypt takes a quarter of a second: read the status again, so a revoke that
         // answered meanwhile is honoured.
@@ -594,17 +644,78 @@ pub async fn authenticate_client(
                 secrets::is_live(conn, id, now).context("re-reading a secret's status")
             })
             .await?;
-        if !proven || !still_live {
-            return Ok(None);
+        if !still_live {
+            return Ok(ClientCheck::Refused);
         }
     }
     checks.usage.count(row.id, now);
-    record_use(checks, &row, context, now).await?;
-    Ok(Some(AuthenticatedClient {
+    record_use(checks, &row, attempt.context, now).await?;
+    Ok(ClientCheck::Authenticated(AuthenticatedClient {
         app_id: row.app_id,
         client_id: owner_client_id,
         secret_id: row.id,
     }))
+}
+
+/// One bcrypt of `secret` against `row`, reserved first against the address and the secret:
+/// `Ok(Ok(valid))`, or `Ok(Err(seconds))` when either allowance is used up. A valid secret gives
+/// both reservations back and is remembered as proven; a wrong one leaves them counted.
+#[allow(clippy::too_many_arguments)]
+async fn bcrypt_check(
+    bcrypt: &password::Bcrypt,
+    checks: &SecretChecks,
+    throttles: &Throttles,
+    secret: &ClientSecret,
+    row: &SecretRow,
+    address: &str,
+    secret_key: &str,
+    now: NaiveDateTime,
+) -> anyhow::Result<Result<bool, i64>> {
+    let for_address = match throttles.client_address.reserve(address, now).await {
+        Ok(reservation) => reservation,
+        Err(ThrottleError::Exceeded(wait)) => return Ok(Err(wait)),
+        Err(ThrottleError::Unexpected(e)) => return Err(e),
+    };
+    let for_secret = match throttles.client_secret.reserve(secret_key, now).await {
+        Ok(reservation) => reservation,
+        Err(e) => {
+            for_address.release().await;
+            return match e {
+                ThrottleError::Exceeded(wait) => Ok(Err(wait)),
+                ThrottleError::Unexpected(e) => Err(e),
+            };
+        }
+    };
+    let stored = Some(row.secret_hash.clone());
+    let valid = match password::verify(bcrypt, secret.expose().to_owned(), stored).await {
+        Ok(valid) => valid,
+        Err(e) => {
+            // Not a check that ran (a full queue): nothing to count.
+            for_address.release().await;
+            for_secret.release().await;
+            return Err(e);
+        }
+    };
+    if valid {
+        checks.verified.remember(secret.expose(), row.id);
+        for_address.release().await;
+        for_secret.release().await;
+    }
+    Ok(Ok(valid))
+}
+
+/// Counts a failure that cost no bcrypt against the address alone.
+pub async fn count_failed_attempt(
+    throttles: &Throttles,
+    address: &str,
+    now: NaiveDateTime,
+) -> anyhow::Result<ClientCheck> {
+    match throttles.client_address.reserve(address, now).await {
+        // Kept: a failure.
+        Ok(_failure) => Ok(ClientCheck::Refused),
+        Err(ThrottleError::Exceeded(wait)) => Ok(ClientCheck::Throttled(wait)),
+        Err(ThrottleError::Unexpected(e)) => Err(e),
+    }
 }
 
 /// Writes "Last Used" (and flushes the pending use counts) when the stored time is over a

@@ -29,7 +29,8 @@ pub struct AppState {
     pub pool: DbPool,
     /// Group commit for the token endpoint's writes.
     pub writer: Writer,
-    pub bcrypt_cost: u32,
+    /// bcrypt's cost and threads: log-in and clients in one lane, sign-ups in another.
+    pub bcrypt: crate::auth::password::Bcrypt,
     /// The public URL without a trailing slash, e.g. `http://127.0.0.1:8080`.
     pub public_url: String,
     /// The scheme, host and port of `public_url`: what a browser's `Origin` header says.
@@ -44,8 +45,12 @@ pub struct AppState {
     pub review_cache: std::sync::Arc<crate::review::ReviewCache>,
     /// App pages' reads, reused until the data changes.
     pub app_pages: std::sync::Arc<crate::apps::AppPages>,
-    /// Failed logins and client authentications.
+    /// Attempts at log-in, client authentication and sign-up.
     pub throttles: Throttles,
+    /// Load balancers whose forwarded headers are believed.
+    pub trusted_proxies: crate::config::TrustedProxies,
+    /// How long after the first authorization a user's refresh tokens keep working.
+    pub refresh_token_max_age: chrono::TimeDelta,
     /// A session unused this long is ended.
     pub session_idle: chrono::TimeDelta,
     /// A session this old is ended, however busy.
@@ -102,9 +107,9 @@ impl Application {
         let writer = Writer::start(pool.clone(), backend)?;
         let checkpoint_pool = pool.clone();
         let state = web::Data::new(AppState {
-            pool,
+            pool: pool.clone(),
             writer: writer.clone(),
-            bcrypt_cost: settings.bcrypt_cost,
+            bcrypt: crate::auth::password::Bcrypt::new(settings.bcrypt_cost),
             public_origin: url::Url::parse(&public_url)
                 .context("KEYTURN_PUBLIC_URL is not a URL")?
                 .origin()
@@ -116,7 +121,15 @@ impl Application {
             token_key: TokenKey::derive(session_key.master()),
             review_cache: std::sync::Arc::new(crate::cache::GenerationCache::new(64)),
             app_pages: std::sync::Arc::new(crate::cache::GenerationCache::new(4096)),
-            throttles: Throttles::new(settings.throttle_failures, chrono::TimeDelta::minutes(15)),
+            // One process on SQLite counts in memory; instances on PostgreSQL share the counts.
+            throttles: Throttles::new(
+                settings.throttle_failures,
+                (backend == db::Backend::Postgres).then(|| pool.clone()),
+            ),
+            trusted_proxies: settings.trusted_proxies.clone(),
+            refresh_token_max_age: chrono::TimeDelta::seconds(
+                settings.refresh_token_max_age_seconds,
+            ),
             session_idle: chrono::TimeDelta::seconds(settings.session_idle_seconds),
             session_max_age: chrono::TimeDelta::seconds(settings.session_max_age_seconds),
         });
@@ -146,13 +159,17 @@ impl Application {
                 .app_data(web::PayloadConfig::new(64 * 1024))
                 .wrap(ErrorHandlers::new().default_handler(pages::error_page))
                 .wrap(security_headers(secure_cookies))
-                // One line per request: address, method, path (never the query string, which a
-                // careless client might fill with a secret), status, size and time.
+                // One line per request: client address, method, path (never the query string,
+                // which a careless client might fill with a secret), status, size and time.
                 // Formatting that line costs several percent of a request's CPU, so the logger is
                 // left out entirely when its level is switched off (`RUST_LOG=warn`).
                 .wrap(Condition::new(
                     request_log,
-                    Logger::new("%a \"%m %U\" %s %b %Dms"),
+                    Logger::new("%{client}xi \"%{method}xi %U\" %s %b %Dms")
+                        .custom_request_replace("client", |req| {
+                            pages::client_ip_of(req.request()).unwrap_or_else(|| "-".into())
+                        })
+                        .custom_request_replace("method", |req| req.method().to_string()),
                 ))
                 // Machines carry no cookie: their routes skip the session middleware.
                 .configure(machine_routes)
@@ -161,6 +178,11 @@ impl Application {
                 .service(
                     web::scope("")
                         .wrap(ErrorHandlers::new().default_handler(pages::error_page))
+                        // Pages show emails, addresses and browsers: no cache keeps them.
+                        .wrap(
+                            DefaultHeaders::new()
+                                .add((actix_web::http::header::CACHE_CONTROL, "no-store")),
+                        )
                         .wrap(session)
                         .configure(browser_routes),
                 )
@@ -236,8 +258,17 @@ fn spawn_maintenance(state: web::Data<AppState>) -> anyhow::Result<()> {
             let Some(state) = state.upgrade() else {
                 return;
             };
-            if let Err(e) = crate::tokens::purge_expired(&state.writer, state.clock.now()) {
+            let now = state.clock.now();
+            if let Err(e) = crate::tokens::purge_expired(&state.writer, now) {
                 tracing::warn!(error = %e, "purging expired tokens failed");
+            }
+            let (idle, max_age) = (state.session_idle, state.session_max_age);
+            let purged = state.writer.run_blocking(move |conn| {
+                db::sessions::purge_expired(conn, now - idle, now - max_age)?;
+                db::throttle::purge(conn, now - crate::throttle::WINDOW)
+            });
+            if let Err(e) = purged {
+                tracing::warn!(error = %e, "purging ended sessions failed");
             }
         })
         .context("starting the maintenance thread")?;
@@ -279,6 +310,18 @@ fn browser_routes(cfg: &mut web::ServiceConfig) {
         .route(
             "/account/password",
             web::post().to(pages::accounts::change_password),
+        )
+        .route(
+            "/account/sessions",
+            web::get().to(pages::accounts::sessions),
+        )
+        .route(
+            "/account/sessions/end-others",
+            web::post().to(pages::accounts::end_other_sessions),
+        )
+        .route(
+            "/account/sessions/{session_id}/end",
+            web::post().to(pages::accounts::end_session),
         )
         .route("/apps", web::get().to(pages::apps::list))
         .route("/apps", web::post().to(pages::apps::create))
@@ -342,6 +385,13 @@ fn browser_routes(cfg: &mut web::ServiceConfig) {
 async fn session_key(settings: &Settings, pool: &DbPool) -> anyhow::Result<Key> {
     if let Some(key) = &settings.session_key {
         return Ok(Key::derive_from(key.expose_secret().as_bytes()));
+    }
+    let https = settings
+        .public_url
+        .as_deref()
+        .is_some_and(|url| url.starts_with("https://"));
+    if https {
+        anyhow::bail!("{}", crate::config::SESSION_KEY_REQUIRED);
     }
     let mut fresh = [0u8; 64];
     rand::Rng::fill(&mut rand::rng(), &mut fresh[..]);

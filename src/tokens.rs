@@ -24,6 +24,14 @@ use serde::Serialize;
 pub const CODE_LIFETIME: TimeDelta = TimeDelta::minutes(10);
 pub const REFRESH_TOKEN_LIFETIME: TimeDelta = TimeDelta::days(30);
 
+/// How long what a user's authorization yields lasts.
+#[derive(Debug, Clone, Copy)]
+pub struct Lifetimes {
+    pub access_ttl_seconds: i64,
+    /// From the first authorization: refresh tokens rotate, but never past this.
+    pub refresh_max_age: TimeDelta,
+}
+
 /// RFC 6749 §5.2 errors of the grants.
 #[derive(Debug, thiserror::Error)]
 pub enum GrantError {
@@ -72,7 +80,8 @@ struct Issue<'a> {
     grant_id: Option<i32>,
     scope: &'a str,
     access_ttl_seconds: i64,
-    with_refresh_token: bool,
+    /// Issue a refresh token valid for [`REFRESH_TOKEN_LIFETIME`], but not past this moment.
+    refresh_until: Option<NaiveDateTime>,
 }
 
 fn issue(conn: &mut Conn, issue: Issue, now: NaiveDateTime) -> diesel::QueryResult<TokenResponse> {
@@ -90,8 +99,8 @@ fn issue(conn: &mut Conn, issue: Issue, now: NaiveDateTime) -> diesel::QueryResu
             expires_at: now + TimeDelta::seconds(issue.access_ttl_seconds),
         },
     )?;
-    let refresh_token = match (issue.with_refresh_token, issue.grant_id) {
-        (true, Some(grant_id)) => {
+    let refresh_token = match (issue.refresh_until, issue.grant_id) {
+        (Some(until), Some(grant_id)) => {
             let refresh = OpaqueToken::generate(TokenKind::Refresh);
             grants::insert_refresh_token(
                 conn,
@@ -100,7 +109,7 @@ fn issue(conn: &mut Conn, issue: Issue, now: NaiveDateTime) -> diesel::QueryResu
                     grant_id,
                     secret_id: Some(issue.secret_id),
                     created_at: now,
-                    expires_at: now + REFRESH_TOKEN_LIFETIME,
+                    expires_at: (now + REFRESH_TOKEN_LIFETIME).min(until),
                 },
             )?;
             Some(refresh.expose().to_owned())
@@ -198,7 +207,7 @@ pub async fn exchange_code(
     pool: &DbPool,
     client: AuthenticatedClient,
     exchange: CodeExchange,
-    access_ttl_seconds: i64,
+    lifetimes: Lifetimes,
     now: NaiveDateTime,
 ) -> Result<TokenResponse, GrantError> {
     const INVALID: &str =
@@ -247,8 +256,8 @@ pub async fn exchange_code(
                     user_id: Some(grant.user_id),
                     grant_id: Some(grant.id),
                     scope: &grant.scope,
-                    access_ttl_seconds,
-                    with_refresh_token: true,
+                    access_ttl_seconds: lifetimes.access_ttl_seconds,
+                    refresh_until: Some(grant.created_at + lifetimes.refresh_max_age),
                 },
                 now,
             )
@@ -264,7 +273,7 @@ pub async fn refresh(
     client: AuthenticatedClient,
     refresh_token: String,
     requested_scope: Option<String>,
-    access_ttl_seconds: i64,
+    lifetimes: Lifetimes,
     now: NaiveDateTime,
 ) -> Result<TokenResponse, GrantError> {
     const INVALID: &str =
@@ -307,8 +316,8 @@ pub async fn refresh(
                     user_id: Some(grant.user_id),
                     grant_id: Some(grant.id),
                     scope: &scope,
-                    access_ttl_seconds,
-                    with_refresh_token: true,
+                    access_ttl_seconds: lifetimes.access_ttl_seconds,
+                    refresh_until: Some(grant.created_at + lifetimes.refresh_max_age),
                 },
                 now,
             )
@@ -398,13 +407,14 @@ pub async fn introspect(
     key: &TokenKey,
     client: AuthenticatedClient,
     token: String,
+    access_ttl_seconds: i64,
     now: NaiveDateTime,
 ) -> anyhow::Result<Option<Introspection>> {
     if let Some(claims) = ClientTokenClaims::verify(&token, key) {
         if claims.app_id != client.app_id {
             return Ok(None);
         }
-        let found = client_token(pool, claims, now).await?;
+        let found = client_token(pool, claims, access_ttl_seconds, now).await?;
         return Ok(found.map(|access| Introspection {
             active: true,
             scope: access.scope,
@@ -423,9 +433,9 @@ pub async fn introspect(
             return Ok(
                 (live && access.app_id == client.app_id).then(|| Introspection {
                     active: true,
-                    scope: access.scope,
+                    scope: access.scope.clone(),
                     client_id: access.client_id,
-                    username: access.user_email,
+                    username: access.user_email.filter(|_| grants_profile(&access.scope)),
                     sub: access.user_id.map(|id| id.to_string()),
                     exp: access.expires_at.and_utc().timestamp(),
                     iat: access.created_at.and_utc().timestamp(),
@@ -443,7 +453,10 @@ pub async fn introspect(
         if !live || grant.app_id != client.app_id {
             return Ok(None);
         }
-        let email = users::find(conn, grant.user_id)?.map(|u| u.email);
+        let email = match grants_profile(&grant.scope) {
+            true => users::find(conn, grant.user_id)?.map(|u| u.email),
+            false => None,
+        };
         Ok(Some(Introspection {
             active: true,
             scope: grant.scope,
@@ -458,15 +471,21 @@ pub async fn introspect(
     .await
 }
 
+/// Whether a grant's scope lets its holder learn the user's email.
+fn grants_profile(scope: &str) -> bool {
+    Scopes::parse_stored(scope).is_some_and(|s| s.contains(crate::domain::Scope::Profile))
+}
+
 /// The live access token behind a bearer value, if any.
 pub async fn bearer(
     pool: &DbPool,
     key: &TokenKey,
     token: &str,
+    access_ttl_seconds: i64,
     now: NaiveDateTime,
 ) -> anyhow::Result<Option<tokens::TokenGrant>> {
     if let Some(claims) = ClientTokenClaims::verify(token, key) {
-        return client_token(pool, claims, now).await;
+        return client_token(pool, claims, access_ttl_seconds, now).await;
     }
     let token_hash = OpaqueToken::presented(token).hash();
     db::run(pool, move |conn| {
@@ -483,9 +502,13 @@ pub async fn bearer(
 async fn client_token(
     pool: &DbPool,
     claims: ClientTokenClaims,
+    access_ttl_seconds: i64,
     now: NaiveDateTime,
 ) -> anyhow::Result<Option<tokens::TokenGrant>> {
-    if claims.expires_at <= now {
+    // A token that claims a longer life than this server grants was not issued under the
+    // current settings (a lowered KEYTURN_ACCESS_TOKEN_TTL takes effect for every token).
+    let lifetime = claims.expires_at - claims.issued_at;
+    if claims.expires_at <= now || lifetime > TimeDelta::seconds(access_ttl_seconds) {
         return Ok(None);
     }
     let state = db::run(pool, move |conn| {

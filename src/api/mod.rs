@@ -69,6 +69,7 @@ async fn authenticate(req: &HttpRequest, state: &AppState) -> Result<TokenGrant,
         &state.pool,
         &state.token_key,
         token.trim(),
+        state.access_token_ttl_seconds,
         state.clock.now(),
     )
     .await?

@@ -1,10 +1,11 @@
 //! Signing up, logging in, and creating admins.
 
-use super::password;
+use super::password::{self, Bcrypt, Lane};
+use super::sessions;
 use crate::audit::{self, Actor};
 use crate::db::{self, users, DbPool};
-use crate::domain::{Email, Password};
-use crate::throttle::Throttles;
+use crate::domain::{Email, OpaqueToken, Password};
+use crate::throttle::{ThrottleError, Throttles};
 use anyhow::Context;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 
@@ -22,14 +23,23 @@ pub enum AccountError {
     Unexpected(#[from] anyhow::Error),
 }
 
+impl From<AccountError> for crate::error::AppError {
+    fn from(e: AccountError) -> Self {
+        match e {
+            AccountError::Unexpected(cause) => crate::error::AppError::Unexpected(cause),
+            other => crate::error::AppError::BadRequest(other.to_string()),
+        }
+    }
+}
+
 /// The signed-in person, as much as pages need.
 #[derive(Debug, Clone)]
 pub struct Account {
     pub id: i32,
     pub email: String,
     pub is_admin: bool,
-    /// Sessions carrying an older epoch were made before the last password change.
-    pub session_epoch: i32,
+    /// The server-side session this account was loaded for, on signed-in requests.
+    pub session_id: Option<i32>,
 }
 
 impl From<users::User> for Account {
@@ -38,20 +48,75 @@ impl From<users::User> for Account {
             id: u.id,
             email: u.email,
             is_admin: u.is_admin,
-            session_epoch: u.session_epoch,
+            session_id: None,
         }
     }
 }
 
+/// A signed-in account and the server-side session just started for it.
+pub struct SignedIn {
+    pub account: Account,
+    pub session: OpaqueToken,
+}
+
+/// Where a request came from: for throttling, the audit log and the Sessions page.
+#[derive(Debug, Clone, Default)]
+pub struct Source {
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+}
+
+impl Source {
+    fn throttle_key(&self) -> &str {
+        self.ip.as_deref().unwrap_or_default()
+    }
+
+    fn session_origin(&self) -> sessions::Origin {
+        sessions::Origin {
+            ip: self.ip.clone(),
+            user_agent: self.user_agent.clone(),
+        }
+    }
+}
+
+impl From<ThrottleError> for AccountError {
+    fn from(e: ThrottleError) -> Self {
+        match e {
+            ThrottleError::Exceeded(wait) => AccountError::Throttled(wait),
+            ThrottleError::Unexpected(e) => AccountError::Unexpected(e),
+        }
+    }
+}
+
+/// Creates an account and signs it in. Every attempt counts against the address's sign-up
+/// allowance; an email already taken is answered before any bcrypt, so a taken address costs
+/// nothing, and the hash runs in the sign-up lane (`password::Lane::SignUp`), which a flood of
+/// sign-ups can fill without delaying log-ins or clients.
 pub async fn sign_up(
     pool: &DbPool,
-    cost: u32,
+    bcrypt: &Bcrypt,
+    throttles: &Throttles,
     email: Email,
     password: Password,
+    source: Source,
     now: chrono::NaiveDateTime,
-) -> Result<Account, AccountError> {
-    let hash = password::hash(password.expose().to_owned(), cost).await?;
-    db::run(pool, move |conn| {
+) -> Result<SignedIn, AccountError> {
+    // Kept whatever the outcome: sign-ups are counted, not only failed ones.
+    let _counted = throttles
+        .signup_address
+        .reserve(source.throttle_key(), now)
+        .await?;
+    let address = email.as_str().to_owned();
+    let taken = db::run(pool, move |conn| {
+        users::find_by_email(conn, &address).context("looking up an email")
+    })
+    .await?
+    .is_some();
+    if taken {
+        return Err(AccountError::EmailTaken);
+    }
+    let hash = password::hash(bcrypt, password.expose().to_owned(), Lane::SignUp).await?;
+    let account: Account = db::run(pool, move |conn| {
         let new = users::NewUser {
             email: email.as_str(),
             password_hash: &hash,
@@ -66,65 +131,69 @@ pub async fn sign_up(
             Err(e) => Err(anyhow::Error::from(e).context("inserting a user").into()),
         }
     })
-    .await
+    .await?;
+    let session = sessions::start(pool, account.id, source.session_origin(), now).await?;
+    Ok(SignedIn { account, session })
 }
 
 /// A login attempt: what was typed, and from where.
 pub struct LoginAttempt {
     pub email: String,
     pub password: String,
-    pub ip: Option<String>,
+    pub source: Source,
 }
 
-/// Checks an email and password. Always costs one bcrypt verification, known email or not,
-/// unless the account or the address has failed too often lately: then it is refused before
-/// any work, with the same answer for accounts that exist and accounts that do not.
-pub async fn log_in(
-    pool: &DbPool,
-    cost: u32,
-    throttles: &Throttles,
-    attempt: LoginAttempt,
-    now: chrono::NaiveDateTime,
-) -> Result<Account, AccountError> {
-    let typed: String = attempt
-        .email
+/// The throttle key of an email as typed: what the account's failures are counted under,
+/// whether or not the account exists.
+fn account_key(typed: &str) -> String {
+    typed
         .trim()
         .to_lowercase()
         .chars()
         .take(Email::MAX_LEN)
-        .collect();
-    let address = attempt.ip.clone().unwrap_or_default();
-    throttles
-        .login_account
-        .check(&typed, now)
-        .map_err(AccountError::Throttled)?;
-    throttles
-        .login_address
-        .check(&address, now)
-        .map_err(AccountError::Throttled)?;
-    let user = match Email::parse(&attempt.email) {
-        Ok(email) => {
-            db::run(pool, move |conn| {
-                users::find_by_email(conn, email.as_str()).context("looking up a user by email")
-            })
-            .await?
-        }
-        Err(_) => None,
-    };
-    let stored = user.as_ref().map(|u| u.password_hash.clone());
-    let account = match (
-        password::verify(attempt.password, stored, cost).await?,
-        user,
-    ) {
-        (true, Some(user)) => Account::from(user),
-        _ => {
-            throttles.login_account.fail(&typed, now);
-            throttles.login_address.fail(&address, now);
-            return Err(AccountError::InvalidCredentials);
+        .collect()
+}
+
+/// Checks an email and password and starts a session. Always costs one bcrypt verification,
+/// known email or not, unless the account or the address has used up its attempts: the attempt
+/// is reserved before the bcrypt, so concurrent guesses count while they are in flight, and
+/// refusals are the same for accounts that exist and accounts that do not.
+pub async fn log_in(
+    pool: &DbPool,
+    bcrypt: &Bcrypt,
+    throttles: &Throttles,
+    attempt: LoginAttempt,
+    now: chrono::NaiveDateTime,
+) -> Result<SignedIn, AccountError> {
+    let typed = account_key(&attempt.email);
+    let for_account = throttles.password_account.reserve(&typed, now).await?;
+    let for_address = match throttles
+        .password_address
+        .reserve(attempt.source.throttle_key(), now)
+        .await
+    {
+        Ok(reservation) => reservation,
+        Err(e) => {
+            for_account.release().await;
+            return Err(e.into());
         }
     };
-    throttles.login_account.clear(&typed);
-    let actor = Actor::new(&account, attempt.ip);
+    let checked = check_password(pool, bcrypt, &attempt.email, attempt.password).await;
+    let account = match checked {
+        Ok(Some(account)) => account,
+        // Counted: both reservations stay.
+        Ok(None) => return Err(AccountError::InvalidCredentials),
+        // Not a guess that was checked (a full bcrypt queue, a database error): not counted.
+        Err(e) => {
+            for_account.release().await;
+            for_address.release().await;
+            return Err(e);
+        }
+    };
+    // The right password proves the owner: the account's failures are forgotten.
+    throttles.password_account.clear(&typed).await;
+    for_address.release().await;
+    let actor = Actor::new(&account, attempt.source.ip.clone());
     db::run(pool, move |conn| {
         audit::record(
             conn,
@@ -138,34 +207,71 @@ pub async fn log_in(
         .context("recording a sign-in")
     })
     .await?;
-    Ok(account)
+    let session = sessions::start(pool, account.id, attempt.source.session_origin(), now).await?;
+    Ok(SignedIn { account, session })
 }
 
-/// Changes the password after checking the current one, which ends every other session.
-/// Returns the account with its new session epoch, for the session that made the change.
+/// The account if `password` is its password; one bcrypt either way.
+async fn check_password(
+    pool: &DbPool,
+    bcrypt: &Bcrypt,
+    email: &str,
+    password: String,
+) -> Result<Option<Account>, AccountError> {
+    let user = match Email::parse(email) {
+        Ok(email) => {
+            db::run(pool, move |conn| {
+                users::find_by_email(conn, email.as_str()).context("looking up a user by email")
+            })
+            .await?
+        }
+        Err(_) => None,
+    };
+    let stored = user.as_ref().map(|u| u.password_hash.clone());
+    Ok(
+        match (password::verify(bcrypt, password, stored).await?, user) {
+            (true, Some(user)) => Some(Account::from(user)),
+            _ => None,
+        },
+    )
+}
+
+/// What the change-password form asked for, and from where.
+pub struct PasswordChange {
+    pub current: String,
+    pub new: Password,
+    pub ip: Option<String>,
+}
+
+/// Changes the password after checking the current one (a check throttled like log-in, under
+/// the same per-account allowance), and ends every other session of the account.
 pub async fn change_password(
     pool: &DbPool,
-    cost: u32,
+    bcrypt: &Bcrypt,
+    throttles: &Throttles,
     account: Account,
-    current: String,
-    new: Password,
-    ip: Option<String>,
+    change: PasswordChange,
     now: chrono::NaiveDateTime,
-) -> Result<Account, AccountError> {
-    let id = account.id;
-    let stored = db::run(pool, move |conn| {
-        users::find(conn, id).context("loading a user")
-    })
-    .await?
-    .map(|u| u.password_hash);
-    if !password::verify(current, stored, cost).await? {
-        return Err(AccountError::InvalidCredentials);
+) -> Result<(), AccountError> {
+    let PasswordChange { current, new, ip } = change;
+    let key = account_key(&account.email);
+    let reservation = throttles.password_account.reserve(&key, now).await?;
+    let checked = check_password(pool, bcrypt, &account.email, current).await;
+    match checked {
+        Ok(Some(_)) => throttles.password_account.clear(&key).await,
+        Ok(None) => return Err(AccountError::InvalidCredentials),
+        Err(e) => {
+            reservation.release().await;
+            return Err(e);
+        }
     }
-    let hash = password::hash(new.expose().to_owned(), cost).await?;
+    let hash = password::hash(bcrypt, new.expose().to_owned(), Lane::Interactive).await?;
     let actor = Actor::new(&account, ip);
-    let epoch = db::run(pool, move |conn| {
+    let (id, keep) = (account.id, account.session_id);
+    db::run(pool, move |conn| {
         db::write_transaction(conn, |conn| {
-            let epoch = users::change_password(conn, id, &hash)?;
+            users::change_password(conn, id, &hash)?;
+            db::sessions::delete_all_for_user(conn, id, keep)?;
             audit::record(
                 conn,
                 &actor,
@@ -174,32 +280,31 @@ pub async fn change_password(
                 None,
                 "Changed the password",
                 now,
-            )?;
-            Ok::<_, diesel::result::Error>(epoch)
+            )
         })
         .context("changing a password")
     })
     .await?;
-    Ok(Account {
-        session_epoch: epoch,
-        ..account
-    })
+    Ok(())
 }
 
 /// Creates an admin account, or makes an existing account an admin with the given password.
+/// Either way every session of the account ends: whoever was signed in with the old password
+/// is not signed in with the new one.
 pub async fn create_admin(
     pool: &DbPool,
-    cost: u32,
+    bcrypt: &Bcrypt,
     email: Email,
     password: Password,
     now: chrono::NaiveDateTime,
 ) -> Result<Account, AccountError> {
-    let hash = password::hash(password.expose().to_owned(), cost).await?;
+    let hash = password::hash(bcrypt, password.expose().to_owned(), Lane::Interactive).await?;
     db::run(pool, move |conn| {
         db::write_transaction(conn, |conn| {
             let user = match users::find_by_email(conn, email.as_str())? {
                 Some(user) => {
                     users::promote_to_admin(conn, user.id, &hash)?;
+                    db::sessions::delete_all_for_user(conn, user.id, None)?;
                     users::find(conn, user.id)?.ok_or(DieselError::NotFound)?
                 }
                 None => users::insert(
@@ -217,12 +322,4 @@ pub async fn create_admin(
         .map_err(|e| anyhow::Error::from(e).context("creating an admin").into())
     })
     .await
-}
-
-/// The account behind a session's user id, if it still exists.
-/// The account with this id, on a connection the caller already holds.
-pub fn find_in(conn: &mut crate::db::Conn, id: i32) -> anyhow::Result<Option<Account>> {
-    users::find(conn, id)
-        .map(|u| u.map(Account::from))
-        .context("loading the signed-in user")
 }

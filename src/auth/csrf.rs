@@ -84,11 +84,19 @@ fn origin_is_ours(req: &HttpRequest) -> bool {
         Some(origin) if origin == "null" => return true,
         Some(origin) => origin,
     };
-    let public_url = req
-        .app_data::<web::Data<AppState>>()
-        .map(|s| s.public_origin.clone())
-        .unwrap_or_default();
-    let info = req.connection_info();
-    let addressed = format!("{}://{}", info.scheme(), info.host());
-    origin == public_url || origin == addressed
+    let Some(state) = req.app_data::<web::Data<AppState>>() else {
+        return false;
+    };
+    // The origin the request was addressed to. Only a trusted proxy may say, with forwarded
+    // headers, what the browser addressed; from anyone else they are ignored.
+    let peer_is_proxy = req
+        .peer_addr()
+        .is_some_and(|peer| state.trusted_proxies.contains(peer.ip()));
+    let addressed = if peer_is_proxy {
+        let info = req.connection_info();
+        format!("{}://{}", info.scheme(), info.host())
+    } else {
+        format!("http://{}", header("host").unwrap_or_default())
+    };
+    origin == state.public_origin || origin == addressed
 }

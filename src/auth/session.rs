@@ -1,14 +1,15 @@
 //! A typed view of the cookie session, and the extractor for pages that need a signed-in user.
 
-use super::accounts::{self, Account};
+use super::accounts::Account;
 use crate::db::{self, Conn};
+use crate::domain::OpaqueToken;
 use crate::error::AppError;
 use crate::startup::AppState;
 use actix_session::{Session, SessionExt};
 use actix_web::dev::Payload;
 use actix_web::{web, FromRequest, HttpRequest};
-use anyhow::anyhow;
-use chrono::{NaiveDateTime, TimeDelta};
+use anyhow::{anyhow, Context};
+use chrono::TimeDelta;
 use futures_util::future::LocalBoxFuture;
 use serde::{Deserialize, Serialize};
 use std::future::{ready, Ready};
@@ -43,9 +44,8 @@ impl TypedSession {
     const USER_ID: &'static str = "user_id";
     const EMAIL: &'static str = "email";
     const IS_ADMIN: &'static str = "is_admin";
-    const EPOCH: &'static str = "epoch";
-    const LOGGED_IN_AT: &'static str = "logged_in_at";
-    const SEEN_AT: &'static str = "seen_at";
+    /// The server-side session's id (`auth::sessions`).
+    const SESSION: &'static str = "session";
     const CSRF: &'static str = "csrf";
     const FLASH: &'static str = "flash";
 
@@ -53,48 +53,21 @@ impl TypedSession {
         TypedSession(session)
     }
 
-    /// Starts a signed-in session under a fresh cookie, with a fresh CSRF token.
-    pub fn log_in(&self, account: &Account, now: NaiveDateTime) -> Result<(), AppError> {
+    /// Starts a signed-in session under a fresh cookie, with a fresh CSRF token. `token` names
+    /// the server-side session row, which decides whether the session is still valid.
+    pub fn log_in(&self, account: &Account, token: &OpaqueToken) -> Result<(), AppError> {
         self.0.renew();
         self.0.clear();
         self.insert(Self::USER_ID, account.id)?;
         self.insert(Self::EMAIL, &account.email)?;
         self.insert(Self::IS_ADMIN, account.is_admin)?;
-        self.insert(Self::EPOCH, account.session_epoch)?;
-        self.insert(Self::LOGGED_IN_AT, now.and_utc().timestamp())?;
-        self.insert(Self::SEEN_AT, now.and_utc().timestamp())?;
+        self.insert(Self::SESSION, token.expose())?;
         self.insert(Self::CSRF, crate::domain::random_base62(43))
     }
 
-    /// Keeps this session alive across a password change (which ends all the others).
-    pub fn set_epoch(&self, epoch: i32) -> Result<(), AppError> {
-        self.insert(Self::EPOCH, epoch)
-    }
-
-    /// Whether the session is still valid for an account at `epoch`: not idle for longer than
-    /// `idle`, not older than `max_age`, not from before a password change. Refreshes the idle
-    /// clock (at most once a minute, to keep the cookie stable between requests).
-    fn still_valid(
-        &self,
-        epoch: i32,
-        now: NaiveDateTime,
-        idle: TimeDelta,
-        max_age: TimeDelta,
-    ) -> bool {
-        let get = |key: &str| self.0.get::<i64>(key).ok().flatten();
-        let (Some(logged_in), Some(seen)) = (get(Self::LOGGED_IN_AT), get(Self::SEEN_AT)) else {
-            return false;
-        };
-        let now_s = now.and_utc().timestamp();
-        let same_epoch = self.0.get::<i32>(Self::EPOCH).ok().flatten() == Some(epoch);
-        let valid = same_epoch
-            && now_s - seen <= idle.num_seconds()
-            && now_s - logged_in <= max_age.num_seconds();
-        if valid && now_s - seen >= 60 {
-            // Best effort: failing to refresh only shortens the session.
-            let _ = self.insert(Self::SEEN_AT, now_s);
-        }
-        valid
+    /// The id of the server-side session this cookie belongs to.
+    pub fn session_token(&self) -> Option<String> {
+        self.0.get(Self::SESSION).ok().flatten()
     }
 
     /// Ends the session and removes the cookie.
@@ -182,7 +155,8 @@ impl FromRequest for CurrentUser {
 }
 
 /// The account of the session's user, if someone is signed in, the account still exists and
-/// the session has not timed out or been ended by a password change. Any other session is ended.
+/// the server-side session has not ended (log out, timeout, password change). Any other session
+/// is ended.
 pub async fn signed_in(
     state: &AppState,
     session: &TypedSession,
@@ -203,32 +177,43 @@ where
     F: FnOnce(&mut Conn, &Account) -> Result<T, AppError> + Send + 'static,
     T: Send + 'static,
 {
-    let Some(user_id) = session.user_id() else {
+    let (Some(user_id), Some(token)) = (session.user_id(), session.session_token()) else {
+        if session.user_id().is_some() {
+            session.log_out();
+        }
         return Ok(None);
     };
+    let token_hash = OpaqueToken::presented(&token).hash();
+    let now = state.clock.now();
+    let (idle, max_age) = (state.session_idle, state.session_max_age);
     let found = db::run(&state.pool, move |conn| {
-        let Some(account) = accounts::find_in(conn, user_id)? else {
+        let Some((row, user)) = db::sessions::find_with_user(conn, &token_hash)
+            .context("loading the signed-in session")?
+        else {
             return Ok(None);
         };
-        // Its errors wait for the session check: an ended session learns nothing from them.
+        let timed_out = now - row.last_seen_at > idle || now - row.created_at > max_age;
+        if row.user_id != user_id || timed_out {
+            db::sessions::delete_by_id(conn, row.id).context("ending a timed-out session")?;
+            return Ok(None);
+        }
+        // At most once a minute, so a busy session does not write on every request.
+        if now - row.last_seen_at >= TimeDelta::seconds(60) {
+            db::sessions::touch(conn, row.id, now).context("refreshing a session")?;
+        }
+        let account = Account {
+            session_id: Some(row.id),
+            ..Account::from(user)
+        };
         let data = read(conn, &account);
         Ok::<_, AppError>(Some((account, data)))
     })
     .await?;
-    let valid = found.filter(|(account, _)| {
-        session.still_valid(
-            account.session_epoch,
-            state.clock.now(),
-            state.session_idle,
-            state.session_max_age,
-        )
-    });
-    if valid.is_none() {
+    let Some((account, data)) = found else {
         session.log_out();
-    }
-    valid
-        .map(|(account, data)| data.map(|data| (account, data)))
-        .transpose()
+        return Ok(None);
+    };
+    Ok(Some((account, data?)))
 }
 
 /// Where to return after logging in: only a GET can be replayed, anything else goes to the

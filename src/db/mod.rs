@@ -23,6 +23,8 @@ pub mod grants;
 pub mod schema;
 pub mod secrets;
 pub mod server_settings;
+pub mod sessions;
+pub mod throttle;
 pub mod tokens;
 pub mod users;
 pub mod writer;

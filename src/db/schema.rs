@@ -131,6 +131,18 @@ diesel::table! {
 }
 
 diesel::table! {
+    sessions (id) {
+        id -> Integer,
+        token_hash -> Text,
+        user_id -> Integer,
+        created_at -> Timestamp,
+        last_seen_at -> Timestamp,
+        ip -> Nullable<Text>,
+        user_agent -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
     users (id) {
         id -> Integer,
         email -> Text,
@@ -154,6 +166,7 @@ diesel::joinable!(refresh_tokens -> client_secrets (secret_id));
 diesel::joinable!(revoked_client_tokens -> apps (app_id));
 diesel::joinable!(refresh_tokens -> grants (grant_id));
 diesel::joinable!(secret_usage -> client_secrets (secret_id));
+diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(audit_events -> apps (app_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
@@ -168,5 +181,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     revoked_client_tokens,
     secret_usage,
     server_settings,
+    sessions,
     users,
 );

@@ -11,7 +11,6 @@ pub struct User {
     pub password_hash: String,
     pub is_admin: bool,
     pub created_at: NaiveDateTime,
-    pub session_epoch: i32,
 }
 
 #[derive(Insertable)]
@@ -49,15 +48,12 @@ pub fn find(conn: &mut Conn, id: i32) -> QueryResult<Option<User>> {
         .optional())
 }
 
-/// Sets a new password and ends every session made before it; returns the new epoch.
-pub fn change_password(conn: &mut Conn, id: i32, password_hash: &str) -> QueryResult<i32> {
+/// Sets a new password.
+pub fn change_password(conn: &mut Conn, id: i32, password_hash: &str) -> QueryResult<()> {
     diesel::update(users::table.find(id))
-        .set((
-            users::password_hash.eq(password_hash),
-            users::session_epoch.eq(users::session_epoch + 1),
-        ))
-        .returning(users::session_epoch)
-        .get_result(conn)
+        .set(users::password_hash.eq(password_hash))
+        .execute(conn)
+        .map(drop)
 }
 
 /// Makes an existing account an admin and sets its password.

@@ -9,6 +9,8 @@ pub enum TokenKind {
     Access,
     Refresh,
     AuthorizationCode,
+    /// A browser session's id, inside the encrypted session cookie.
+    Session,
 }
 
 impl TokenKind {
@@ -17,6 +19,7 @@ impl TokenKind {
             TokenKind::Access => "kta_",
             TokenKind::Refresh => "ktr_",
             TokenKind::AuthorizationCode => "ktz_",
+            TokenKind::Session => "ktb_",
         }
     }
 }

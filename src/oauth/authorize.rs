@@ -247,11 +247,19 @@ pub async fn authorize(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
     let params = Params::parse(req.query_string().as_bytes());
-    let request = match validate(&state.pool, &params).await {
+    let validated = validate(&state.pool, &params).await;
+    let signed_in = session::signed_in(&state, &session).await?;
+    let request = match validated {
         Ok(request) => request,
+        // Anyone can register an app whose redirect URI is theirs: for a visitor who has not
+        // logged in, Keyturn would be a redirector to it (RFC 9700 §4.11.2). Errors go back to
+        // the client only for a signed-in user.
+        Err(Invalid::Redirect { description, .. }) if signed_in.is_none() => {
+            return Err(AppError::BadRequest(description.to_owned()))
+        }
         Err(invalid) => return answer_invalid(invalid, &state.public_url),
     };
-    let Some(account) = session::signed_in(&state, &session).await? else {
+    let Some(account) = signed_in else {
         let next = req
             .uri()
             .path_and_query()

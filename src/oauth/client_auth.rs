@@ -3,7 +3,7 @@
 //! client_secret_post. Exactly one method per request.
 
 use super::OAuthError;
-use crate::secrets::{self, AuthenticatedClient, UseContext};
+use crate::secrets::{self, AuthenticatedClient, ClientAttempt, ClientCheck, UseContext};
 use crate::startup::AppState;
 use actix_web::http::header;
 use actix_web::HttpRequest;
@@ -137,62 +137,46 @@ fn form_decode(value: &str) -> String {
         .unwrap_or_default()
 }
 
-/// Authenticates the calling client; every failure is the same `invalid_client`.
-///
-/// Failures are counted per client id and per address. Past the limit, the request is refused
-/// with 429 before it can cost a bcrypt, unless the presented secret was already proven in this
-/// process (which costs no bcrypt): a client's working deployments keep working while someone
-/// else hammers its client id.
+/// Authenticates the calling client; every failure is the same `invalid_client`, and too many
+/// from one address, or against one secret, are 429 (see [`secrets::authenticate_client`] for
+/// what counts where).
 pub async fn authenticate(
     state: &AppState,
     req: &HttpRequest,
     params: &OAuthParams,
 ) -> Result<AuthenticatedClient, OAuthError> {
     let now = state.clock.now();
-    let throttles = &state.throttles;
-    let address = crate::web::client_ip(req).unwrap_or_default();
-    let creds = match credentials(req, params) {
-        Ok(creds) => creds,
-        Err(e) => {
-            if matches!(e, OAuthError::InvalidClient) {
-                throttles.client_address.fail(&address, now);
-            }
-            return Err(e);
-        }
-    };
-    let client_key: String = creds.client_id.chars().take(64).collect();
-    let presented = creds.secret.expose_secret();
-    let blocked = throttles
-        .client_id
-        .check(&client_key, now)
-        .and_then(|()| throttles.client_address.check(&address, now));
-    if let Err(wait) = blocked {
-        if !state.secret_checks.verified.knows(presented) {
-            return Err(OAuthError::TooManyFailures(wait));
-        }
-    }
     let context = UseContext {
         ip: crate::web::client_ip(req),
-        user_agent: req
-            .headers()
-            .get(header::USER_AGENT)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned),
+        user_agent: crate::web::user_agent(req),
     };
-    let verdict = secrets::authenticate_client(
-        state.bcrypt_cost,
-        &state.secret_checks,
-        &creds.client_id,
-        presented,
-        context,
-        now,
-    )
-    .await?;
-    verdict.ok_or_else(|| {
-        throttles.client_id.fail(&client_key, now);
-        throttles.client_address.fail(&address, now);
-        OAuthError::InvalidClient
-    })
+    let check = match credentials(req, params) {
+        Ok(creds) => {
+            let attempt = ClientAttempt {
+                client_id: &creds.client_id,
+                presented: creds.secret.expose_secret(),
+                context,
+            };
+            secrets::authenticate_client(
+                &state.bcrypt,
+                &state.secret_checks,
+                &state.throttles,
+                attempt,
+                now,
+            )
+            .await?
+        }
+        Err(OAuthError::InvalidClient) => {
+            let address = context.ip.unwrap_or_default();
+            secrets::count_failed_attempt(&state.throttles, &address, now).await?
+        }
+        Err(e) => return Err(e),
+    };
+    match check {
+        ClientCheck::Authenticated(client) => Ok(client),
+        ClientCheck::Refused => Err(OAuthError::InvalidClient),
+        ClientCheck::Throttled(wait) => Err(OAuthError::TooManyFailures(wait)),
+    }
 }
 
 #[cfg(test)]

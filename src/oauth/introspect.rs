@@ -25,6 +25,7 @@ pub async fn introspect(
             &state.token_key,
             client,
             token.to_owned(),
+            state.access_token_ttl_seconds,
             state.clock.now(),
         )
         .await?

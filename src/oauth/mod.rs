@@ -9,6 +9,7 @@ pub mod metadata;
 pub mod revoke;
 pub mod token;
 
+use crate::auth::password;
 use crate::tokens::GrantError;
 use actix_web::http::{header, StatusCode};
 use actix_web::{HttpResponse, ResponseError};
@@ -50,6 +51,9 @@ impl ResponseError for OAuthError {
         match self {
             OAuthError::InvalidClient => StatusCode::UNAUTHORIZED,
             OAuthError::TooManyFailures(_) => StatusCode::TOO_MANY_REQUESTS,
+            OAuthError::ServerError(cause) if password::is_busy(cause) => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             OAuthError::ServerError(_) => StatusCode::INTERNAL_SERVER_ERROR,
             _ => StatusCode::BAD_REQUEST,
         }
@@ -76,6 +80,10 @@ impl ResponseError for OAuthError {
                 "error": "temporarily_unavailable",
                 "error_description": format!("Too many failed client authentications. Retry after {wait} seconds.")
             }),
+            OAuthError::ServerError(cause) if password::is_busy(cause) => json!({
+                "error": "temporarily_unavailable",
+                "error_description": "The server is busy. Retry shortly."
+            }),
             OAuthError::ServerError(cause) => {
                 tracing::error!(error = ?cause, "OAuth request failed");
                 json!({"error": "server_error"})
@@ -87,6 +95,9 @@ impl ResponseError for OAuthError {
             .insert_header((header::PRAGMA, "no-cache"));
         if let OAuthError::TooManyFailures(wait) = self {
             response.insert_header((header::RETRY_AFTER, wait.to_string()));
+        }
+        if self.status_code() == StatusCode::SERVICE_UNAVAILABLE {
+            response.insert_header((header::RETRY_AFTER, password::BUSY_RETRY_AFTER));
         }
         if matches!(self, OAuthError::InvalidClient) {
             response.insert_header((header::WWW_AUTHENTICATE, r#"Basic realm="keyturn""#));

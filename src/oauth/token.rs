@@ -3,7 +3,7 @@
 use super::client_auth::{self, OAuthParams};
 use super::{no_store_json, OAuthError};
 use crate::startup::AppState;
-use crate::tokens::{self, CodeExchange};
+use crate::tokens::{self, CodeExchange, Lifetimes};
 use actix_web::{web, HttpRequest, HttpResponse};
 
 pub async fn token(
@@ -14,6 +14,10 @@ pub async fn token(
     let params = OAuthParams::parse(&req, &body)?;
     let client = client_auth::authenticate(&state, &req, &params).await?;
     let ttl = state.access_token_ttl_seconds;
+    let lifetimes = Lifetimes {
+        access_ttl_seconds: ttl,
+        refresh_max_age: state.refresh_token_max_age,
+    };
     let now = state.clock.now();
     let owned = |name: &str| params.get(name).map(str::to_owned);
     let response = match params.get("grant_type") {
@@ -28,12 +32,13 @@ pub async fn token(
                 redirect_uri: owned("redirect_uri"),
                 code_verifier: owned("code_verifier"),
             };
-            tokens::exchange_code(&state.pool, client, exchange, ttl, now).await?
+            tokens::exchange_code(&state.pool, client, exchange, lifetimes, now).await?
         }
         Some("refresh_token") => {
             let refresh_token = owned("refresh_token")
                 .ok_or(OAuthError::InvalidRequest("refresh_token is required."))?;
-            tokens::refresh(&state.pool, client, refresh_token, owned("scope"), ttl, now).await?
+            let scope = owned("scope");
+            tokens::refresh(&state.pool, client, refresh_token, scope, lifetimes, now).await?
         }
         Some(_) => return Err(OAuthError::UnsupportedGrantType),
     };

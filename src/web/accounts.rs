@@ -1,9 +1,10 @@
 //! Sign up, log in, log out.
 
-use super::{client_ip, html, see_other, Page};
-use crate::auth::accounts::{self, AccountError, LoginAttempt};
+use super::{client_ip, html, see_other, user_agent, Page, TimeView};
+use crate::auth::accounts::{self, AccountError, LoginAttempt, PasswordChange, Source};
 use crate::auth::csrf::NoFields;
 use crate::auth::session::Flash;
+use crate::auth::sessions;
 use crate::auth::{CsrfForm, CurrentUser, TypedSession};
 use crate::domain::{Email, Password};
 use crate::error::AppError;
@@ -53,12 +54,40 @@ pub struct AccountFields {
     next: Option<String>,
 }
 
-/// Only same-site paths are followed after login, so `next` cannot send anyone elsewhere.
+/// Only a path on Keyturn itself is followed after login, so `next` cannot send anyone
+/// elsewhere. Browsers drop tabs and newlines from URLs and read a backslash as a slash, so
+/// `/\t/evil.example` would become `//evil.example`: control characters, whitespace and
+/// backslashes are refused anywhere, raw or percent-encoded, and the URL the browser would
+/// resolve must still be on our origin.
 fn safe_next(next: Option<String>) -> String {
     match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n,
+        Some(n) if is_local_path(&n) => n,
         _ => "/apps".to_owned(),
     }
+}
+
+fn is_local_path(next: &str) -> bool {
+    let forbidden = |text: &str| {
+        text.chars()
+            .any(|c| c.is_control() || c.is_whitespace() || c == '\\')
+    };
+    let decoded = url::form_urlencoded::parse(format!("v={}", next.replace('+', "%2B")).as_bytes())
+        .next()
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_default();
+    if !next.starts_with('/')
+        || next.starts_with("//")
+        || decoded.starts_with("//")
+        || forbidden(next)
+        || forbidden(&decoded)
+    {
+        return false;
+    }
+    let Ok(base) = url::Url::parse("http://keyturn.invalid/") else {
+        return false;
+    };
+    base.join(next)
+        .is_ok_and(|resolved| resolved.origin() == base.origin())
 }
 
 pub async fn signup_form(
@@ -74,6 +103,7 @@ pub async fn signup_form(
 }
 
 pub async fn signup(
+    req: HttpRequest,
     session: TypedSession,
     state: web::Data<AppState>,
     CsrfForm(fields): CsrfForm<AccountFields>,
@@ -94,24 +124,32 @@ pub async fn signup(
     let typed_email = email.as_str().to_owned();
     match accounts::sign_up(
         &state.pool,
-        state.bcrypt_cost,
+        &state.bcrypt,
+        &state.throttles,
         email,
         password,
+        source(&req),
         state.clock.now(),
     )
     .await
     {
-        Ok(account) => {
-            session.log_in(&account, state.clock.now())?;
+        Ok(signed_in) => {
+            session.log_in(&signed_in.account, &signed_in.session)?;
             Ok(see_other(&next))
         }
-        Err(AccountError::EmailTaken) => {
+        Err(e @ (AccountError::EmailTaken | AccountError::Throttled(_))) => {
             let mut form = AccountForm::new(Page::new(&session)?, true, next);
             form.email = typed_email;
-            form.email_error = Some(AccountError::EmailTaken.to_string());
-            html(StatusCode::CONFLICT, &form)
+            let status = if matches!(e, AccountError::EmailTaken) {
+                form.email_error = Some(e.to_string());
+                StatusCode::CONFLICT
+            } else {
+                form.form_error = Some(e.to_string());
+                StatusCode::TOO_MANY_REQUESTS
+            };
+            with_retry_after(html(status, &form)?, &e)
         }
-        Err(e) => Err(AppError::Unexpected(e.into())),
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -137,43 +175,62 @@ pub async fn login(
     let attempt = LoginAttempt {
         email: fields.email.clone(),
         password: fields.password,
-        ip: client_ip(&req),
+        source: source(&req),
     };
     let now = state.clock.now();
-    match accounts::log_in(
-        &state.pool,
-        state.bcrypt_cost,
-        &state.throttles,
-        attempt,
-        now,
-    )
-    .await
-    {
-        Ok(account) => {
-            session.log_in(&account, now)?;
+    match accounts::log_in(&state.pool, &state.bcrypt, &state.throttles, attempt, now).await {
+        Ok(signed_in) => {
+            session.log_in(&signed_in.account, &signed_in.session)?;
             Ok(see_other(&next))
         }
         Err(e @ (AccountError::InvalidCredentials | AccountError::Throttled(_))) => {
             let mut form = AccountForm::new(Page::new(&session)?, false, next);
             form.email = fields.email;
             form.form_error = Some(e.to_string());
-            let mut response = html(StatusCode::UNAUTHORIZED, &form)?;
-            if let AccountError::Throttled(wait) = e {
-                *response.status_mut() = StatusCode::TOO_MANY_REQUESTS;
-                response.headers_mut().insert(
-                    actix_web::http::header::RETRY_AFTER,
-                    actix_web::http::header::HeaderValue::from(wait),
-                );
-            }
-            Ok(response)
+            let status = if matches!(e, AccountError::Throttled(_)) {
+                StatusCode::TOO_MANY_REQUESTS
+            } else {
+                StatusCode::UNAUTHORIZED
+            };
+            with_retry_after(html(status, &form)?, &e)
         }
-        Err(e) => Err(AppError::Unexpected(e.into())),
+        Err(e) => Err(e.into()),
     }
 }
 
-pub async fn logout(session: TypedSession, _: CsrfForm<NoFields>) -> HttpResponse {
+/// Where the request came from, for throttles, the audit log and the Sessions page.
+fn source(req: &HttpRequest) -> Source {
+    Source {
+        ip: client_ip(req),
+        user_agent: user_agent(req),
+    }
+}
+
+/// A throttled answer says when to come back.
+fn with_retry_after(
+    mut response: HttpResponse,
+    error: &AccountError,
+) -> Result<HttpResponse, AppError> {
+    if let AccountError::Throttled(wait) = error {
+        response.headers_mut().insert(
+            actix_web::http::header::RETRY_AFTER,
+            actix_web::http::header::HeaderValue::from(*wait),
+        );
+    }
+    Ok(response)
+}
+
+/// Ends the session on the server, so a copy of the cookie is worth nothing afterwards.
+pub async fn logout(
+    session: TypedSession,
+    state: web::Data<AppState>,
+    _: CsrfForm<NoFields>,
+) -> Result<HttpResponse, AppError> {
+    if let Some(token) = session.session_token() {
+        sessions::end(&state.pool, token).await?;
+    }
     session.log_out();
-    see_other("/login")
+    Ok(see_other("/login"))
 }
 
 #[derive(Template)]
@@ -231,17 +288,19 @@ pub async fn change_password(
     let ip = client_ip(&req);
     match accounts::change_password(
         &state.pool,
-        state.bcrypt_cost,
+        &state.bcrypt,
+        &state.throttles,
         user,
-        fields.current_password,
-        new,
-        ip,
+        PasswordChange {
+            current: fields.current_password,
+            new,
+            ip,
+        },
         now,
     )
     .await
     {
-        Ok(account) => {
-            session.set_epoch(account.session_epoch)?;
+        Ok(()) => {
             session.set_flash(Flash::success(
                 "Password changed. Every other session of your account has ended.",
             ))?;
@@ -252,6 +311,90 @@ pub async fn change_password(
             None,
             StatusCode::UNAUTHORIZED,
         ),
-        Err(e) => Err(AppError::Unexpected(e.into())),
+        Err(e @ AccountError::Throttled(_)) => with_retry_after(
+            reshow(Some(e.to_string()), None, StatusCode::TOO_MANY_REQUESTS)?,
+            &e,
+        ),
+        Err(e) => Err(e.into()),
     }
+}
+
+struct SessionView {
+    id: i32,
+    current: bool,
+    started: TimeView,
+    last_seen: TimeView,
+    address: String,
+    browser: String,
+}
+
+#[derive(Template)]
+#[template(path = "account_sessions.html")]
+struct SessionsPage {
+    page: Page,
+    sessions: Vec<SessionView>,
+}
+
+/// `GET /account/sessions`: every active session of the account, this one first.
+pub async fn sessions(
+    CurrentUser(user): CurrentUser,
+    session: TypedSession,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, AppError> {
+    let now = state.clock.now();
+    let mut rows = sessions::list(&state.pool, user.id).await?;
+    rows.sort_by_key(|row| Some(row.id) != user.session_id);
+    let sessions = rows
+        .into_iter()
+        .map(|row| SessionView {
+            id: row.id,
+            current: Some(row.id) == user.session_id,
+            started: TimeView::new(row.created_at, now),
+            last_seen: TimeView::new(row.last_seen_at, now),
+            address: row.ip.unwrap_or_else(|| "unknown".into()),
+            browser: row.user_agent.unwrap_or_else(|| "unknown".into()),
+        })
+        .collect();
+    let page = SessionsPage {
+        page: Page::new(&session)?,
+        sessions,
+    };
+    html(StatusCode::OK, &page)
+}
+
+/// `POST /account/sessions/{id}/end`: ends one session of the account (this one logs out).
+pub async fn end_session(
+    CurrentUser(user): CurrentUser,
+    session: TypedSession,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    _: CsrfForm<NoFields>,
+) -> Result<HttpResponse, AppError> {
+    let id: i32 = path.into_inner().parse().map_err(|_| AppError::NotFound)?;
+    if !sessions::end_one(&state.pool, user.id, id).await? {
+        return Err(AppError::NotFound);
+    }
+    if Some(id) == user.session_id {
+        session.log_out();
+        return Ok(see_other("/login"));
+    }
+    session.set_flash(Flash::success("The session has ended."))?;
+    Ok(see_other("/account/sessions"))
+}
+
+/// `POST /account/sessions/end-others`: ends every session of the account but this one.
+pub async fn end_other_sessions(
+    CurrentUser(user): CurrentUser,
+    session: TypedSession,
+    state: web::Data<AppState>,
+    _: CsrfForm<NoFields>,
+) -> Result<HttpResponse, AppError> {
+    let ended = sessions::end_all(&state.pool, user.id, user.session_id).await?;
+    let message = match ended {
+        0 => "There were no other sessions.".to_owned(),
+        1 => "1 other session has ended.".to_owned(),
+        n => format!("{n} other sessions have ended."),
+    };
+    session.set_flash(Flash::success(message))?;
+    Ok(see_other("/account/sessions"))
 }

@@ -79,13 +79,17 @@ impl AdminQuery {
             "newest" => (AdminSort::NewestSecret, "newest"),
             _ => return Err(bad("sort order")),
         };
-        let page =
-            match self.page.as_deref() {
-                None | Some("") => 1,
-                Some(p) => p.parse::<i64>().ok().filter(|p| *p >= 1).ok_or_else(|| {
-                    AppError::BadRequest("The page must be a number from 1.".into())
+        let page = match self.page.as_deref() {
+            None | Some("") => 1,
+            // Bounded, so the offset can never overflow.
+            Some(p) => p
+                .parse::<i64>()
+                .ok()
+                .filter(|p| (1..=MAX_PAGE).contains(p))
+                .ok_or_else(|| {
+                    AppError::BadRequest(format!("The page must be a number from 1 to {MAX_PAGE}."))
                 })?,
-            };
+        };
         let search = self.q.clone().filter(|q| !q.trim().is_empty());
         if search.as_ref().is_some_and(|q| q.chars().count() > 200) {
             return Err(AppError::BadRequest("The search is too long.".into()));
@@ -109,6 +113,9 @@ impl AdminQuery {
         ))
     }
 }
+
+/// The highest page number asked for that is answered (a million pages of 50 secrets).
+const MAX_PAGE: i64 = 1_000_000;
 
 /// The filter as a query string, to keep it across pages and in the CSV link.
 fn query_string(chosen: &Chosen) -> String {

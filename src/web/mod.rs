@@ -105,10 +105,34 @@ fn span(seconds: i64, at: NaiveDateTime) -> String {
     }
 }
 
-/// The address of the peer that sent the request. Forwarded headers are not trusted: a client
-/// could write anything there.
+/// The address of the client that sent the request: the TCP peer's, or behind a trusted proxy
+/// (`KEYTURN_TRUSTED_PROXIES`) the one it forwarded. Anyone else's forwarded headers are
+/// ignored: a client could write anything there.
 pub fn client_ip(req: &actix_web::HttpRequest) -> Option<String> {
-    req.peer_addr().map(|addr| addr.ip().to_string())
+    client_ip_of(req)
+}
+
+/// [`client_ip`], for the request log.
+pub fn client_ip_of(req: &actix_web::HttpRequest) -> Option<String> {
+    let peer = req.peer_addr()?.ip();
+    let address = match req.app_data::<actix_web::web::Data<crate::startup::AppState>>() {
+        Some(state) => state.trusted_proxies.client_address(
+            peer,
+            req.headers()
+                .get_all("x-forwarded-for")
+                .filter_map(|v| v.to_str().ok()),
+        ),
+        None => peer,
+    };
+    Some(address.to_string())
+}
+
+/// The browser's `User-Agent`, if it sent a readable one.
+pub fn user_agent(req: &actix_web::HttpRequest) -> Option<String> {
+    req.headers()
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
 }
 
 #[derive(Template)]

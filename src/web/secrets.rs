@@ -243,7 +243,7 @@ pub async fn generate(
     let actor = Actor::new(&user, client_ip(&req));
     match secrets::generate_secret(
         &state.pool,
-        state.bcrypt_cost,
+        &state.bcrypt,
         request,
         actor,
         state.clock.now(),

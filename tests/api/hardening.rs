@@ -1,8 +1,8 @@
 //! Abuse, races, faults and bad input, all through real HTTP.
 
 use crate::helpers::{
-    app_with_owner, captured_logs, csrf_token, element_text, location, secret_row, spawn_app,
-    spawn_app_with, Browser, TestApp, PASSWORD,
+    app_with_owner, captured_logs, csrf_token, element_text, location, secret_row,
+    serve_over_https, spawn_app, spawn_app_with, Browser, TestApp, PASSWORD,
 };
 use chrono::TimeDelta;
 use reqwest::StatusCode;
@@ -87,52 +87,6 @@ async fn failed_logins_are_throttled_per_address_across_accounts() {
 }
 
 #[tokio::test]
-async fn failed_client_authentication_is_throttled_but_the_clients_working_secret_keeps_working() {
-    let app = throttled_app().await;
-    let (app_id, client_id) = app_with_owner(&app).await;
-    let working = app.browser.generate_secret(&app_id).await;
-    let unproven = app.browser.generate_secret(&app_id).await;
-    assert_eq!(
-        app.token_basic(&client_id, &working).await.status(),
-        StatusCode::OK
-    );
-
-    for attempt in 1..=10 {
-        let wrong = format!("{}x", &working[..working.len() - 1]);
-        let answer = app.token_basic(&client_id, &wrong).await;
-        let status = answer.status();
-        let body = answer.text().await.unwrap();
-        assert_eq!(
-            status,
-            StatusCode::UNAUTHORIZED,
-            "attempt {attempt}: {body}"
-        );
-    }
-    let blocked = app.token_post(&client_id, "kts_another_guess").await;
-    let still_working = app.token_basic(&client_id, &working).await;
-    let not_yet_proven = app.token_basic(&client_id, &unproven).await;
-
-    assert_eq!(blocked.status(), StatusCode::TOO_MANY_REQUESTS);
-    assert!(blocked.headers().contains_key("retry-after"));
-    assert_eq!(
-        blocked.json::<serde_json::Value>().await.unwrap()["error"],
-        "temporarily_unavailable"
-    );
-    assert_eq!(
-        still_working.status(),
-        StatusCode::OK,
-        "a secret already proven costs no bcrypt"
-    );
-    // The documented trade-off: a valid secret not yet seen by this process waits out the window.
-    assert_eq!(not_yet_proven.status(), StatusCode::TOO_MANY_REQUESTS);
-    app.clock.advance(TimeDelta::minutes(15));
-    assert_eq!(
-        app.token_basic(&client_id, &unproven).await.status(),
-        StatusCode::OK
-    );
-}
-
-#[tokio::test]
 async fn pages_send_a_new_session_cookie_only_when_the_session_changed() {
     let app = spawn_app().await;
     app.browser.signed_up().await;
@@ -153,8 +107,8 @@ async fn pages_send_a_new_session_cookie_only_when_the_session_changed() {
     );
     assert!(list.status().is_success() && !sets_cookie(&list));
     assert!(
-        sets_cookie(&a_minute_later),
-        "the idle clock is refreshed once a minute"
+        a_minute_later.status().is_success() && !sets_cookie(&a_minute_later),
+        "the idle clock is kept on the server, not in the cookie"
     );
 }
 
@@ -278,7 +232,7 @@ async fn changing_the_password_ends_the_users_other_sessions() {
 
 #[tokio::test]
 async fn over_https_the_cookie_is_host_prefixed_and_hsts_is_sent() {
-    let https = spawn_app_with(|s| s.public_url = Some("https://keyturn.example".into())).await;
+    let https = spawn_app_with(|s| serve_over_https(s, "https://keyturn.example")).await;
     let http = spawn_app().await;
 
     let secure = https.browser.get("/login").await;

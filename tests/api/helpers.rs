@@ -138,6 +138,12 @@ pub fn test_settings(database_url: &str) -> Settings {
     }
 }
 
+/// Settings for a deployment behind https at `public_url`, which must bring its session key.
+pub fn serve_over_https(settings: &mut Settings, public_url: &str) {
+    settings.public_url = Some(public_url.to_owned());
+    settings.session_key = Some(format!("test-session-key-{:064}", 0).into());
+}
+
 pub async fn spawn_app() -> TestApp {
     spawn_app_with(|_| {}).await
 }
@@ -243,9 +249,15 @@ impl TestApp {
         let pool = self.pool();
         let email = keyturn::domain::Email::parse("admin@example.com").unwrap();
         let password = keyturn::domain::Password::parse(PASSWORD.to_owned().into()).unwrap();
-        keyturn::auth::accounts::create_admin(&pool, 4, email, password, self.clock.now())
-            .await
-            .unwrap();
+        keyturn::auth::accounts::create_admin(
+            &pool,
+            &keyturn::auth::password::Bcrypt::new(4),
+            email,
+            password,
+            self.clock.now(),
+        )
+        .await
+        .unwrap();
         let browser = self.new_browser();
         assert_eq!(
             browser.log_in("admin@example.com", PASSWORD).await.status(),

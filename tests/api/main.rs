@@ -7,6 +7,7 @@
 mod accounts;
 mod admin;
 mod apps;
+mod attacks;
 mod browser;
 mod faults;
 mod hardening;

@@ -1,7 +1,7 @@
 //! The authorization server driven by a stock client library (the `oauth2` crate), configured
 //! from the RFC 8414 metadata document and nothing else.
 
-use crate::helpers::{location, spawn_app_with, Browser, TestApp, PASSWORD};
+use crate::helpers::{location, serve_over_https, spawn_app_with, Browser, TestApp, PASSWORD};
 use oauth2::basic::{BasicClient, BasicErrorResponseType};
 use oauth2::{
     AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken, EndpointNotSet, EndpointSet,
@@ -61,7 +61,7 @@ struct Setup {
 }
 
 async fn setup() -> Setup {
-    let app = spawn_app_with(|s| s.public_url = Some(ISSUER.into())).await;
+    let app = spawn_app_with(|s| serve_over_https(s, ISSUER)).await;
     app.browser.signed_up().await;
     let app_id = app.browser.create_app("Photo Printer").await;
     let client_id = app.browser.client_id(&app_id).await;
@@ -218,7 +218,7 @@ fn server_error<RE: std::error::Error + 'static>(
 
 #[tokio::test]
 async fn the_metadata_document_describes_every_endpoint() {
-    let app = spawn_app_with(|s| s.public_url = Some(ISSUER.into())).await;
+    let app = spawn_app_with(|s| serve_over_https(s, ISSUER)).await;
 
     let response = app
         .machine()
@@ -1084,4 +1084,58 @@ async fn stored_user_tokens_and_codes_are_purged_an_hour_after_they_expire() {
         .request_async(&|request| s.proxy.send(request))
         .await;
     assert!(refreshed.is_ok(), "the refresh token was kept");
+}
+
+#[tokio::test]
+async fn introspection_names_the_user_only_to_a_grant_that_includes_profile() {
+    let s = setup().await;
+    let http = |request| s.proxy.send(request);
+    let without_profile = tokens_for(&s, &["apps:read"]).await;
+    let with_profile = tokens_for(&s, &["profile"]).await;
+
+    let (client, http) = (&s.client, &http);
+    let about = |tokens: oauth2::basic::BasicTokenResponse| async move {
+        client
+            .introspect(tokens.access_token())
+            .request_async(http)
+            .await
+            .unwrap()
+    };
+    let apps_only = about(without_profile).await;
+    let profile = about(with_profile).await;
+
+    assert!(apps_only.active());
+    assert_eq!(apps_only.username(), None);
+    assert_eq!(profile.username(), Some("user@example.com"));
+}
+
+#[tokio::test]
+async fn refresh_tokens_end_ninety_days_after_the_authorization_however_often_they_rotate() {
+    let s = setup().await;
+    let http = |request| s.proxy.send(request);
+    let mut tokens = tokens_for(&s, &[]).await;
+
+    // Rotated every 20 days: each new refresh token would otherwise live another 30.
+    for _ in 0..4 {
+        s.app.clock.advance(chrono::TimeDelta::days(20));
+        tokens = s
+            .client
+            .exchange_refresh_token(tokens.refresh_token().unwrap())
+            .request_async(&http)
+            .await
+            .unwrap();
+    }
+    s.app
+        .clock
+        .advance(chrono::TimeDelta::days(10) + chrono::TimeDelta::minutes(1));
+    let past_the_end = s
+        .client
+        .exchange_refresh_token(tokens.refresh_token().unwrap())
+        .request_async(&http)
+        .await;
+
+    assert_eq!(
+        server_error(past_the_end.unwrap_err()),
+        BasicErrorResponseType::InvalidGrant
+    );
 }

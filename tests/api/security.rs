@@ -1,4 +1,4 @@
-use crate::helpers::{csrf_token, spawn_app, spawn_app_with, PASSWORD};
+use crate::helpers::{csrf_token, serve_over_https, spawn_app, spawn_app_with, PASSWORD};
 use reqwest::StatusCode;
 
 #[tokio::test]
@@ -110,7 +110,7 @@ async fn the_session_cookie_is_http_only_and_same_site_lax() {
 
 #[tokio::test]
 async fn the_session_cookie_is_secure_when_the_public_url_is_https() {
-    let app = spawn_app_with(|s| s.public_url = Some("https://keyturn.example".into())).await;
+    let app = spawn_app_with(|s| serve_over_https(s, "https://keyturn.example")).await;
 
     let response = app.browser.get("/login").await;
 

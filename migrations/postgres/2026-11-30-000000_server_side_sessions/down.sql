@@ -1,0 +1,2 @@
+DROP TABLE throttle_attempts;
+DROP TABLE sessions;

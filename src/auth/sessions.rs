@@ -1,0 +1,84 @@
+//! Server-side sessions. The cookie carries a random session id (inside the encrypted cookie);
+//! the database holds its SHA-256 with the account, when it started, when it was last seen, and
+//! the address and browser it started from. Every signed-in request reads the row, so deleting
+//! it (log out, "End session", a password change, `create-admin`, a timeout) ends the session
+//! at its very next request, on every instance.
+
+use crate::db::{self, sessions, DbPool};
+use crate::domain::{OpaqueToken, TokenKind};
+use anyhow::Context;
+use chrono::NaiveDateTime;
+
+/// The longest User-Agent kept; the rest is cut.
+const MAX_USER_AGENT_CHARS: usize = 256;
+
+/// Where a session starts from, for the Sessions page.
+#[derive(Debug, Clone, Default)]
+pub struct Origin {
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+}
+
+/// Starts a session for `user_id` and returns the id to keep in the cookie.
+pub async fn start(
+    pool: &DbPool,
+    user_id: i32,
+    origin: Origin,
+    now: NaiveDateTime,
+) -> anyhow::Result<OpaqueToken> {
+    let token = OpaqueToken::generate(TokenKind::Session);
+    let token_hash = token.hash();
+    let user_agent = origin
+        .user_agent
+        .map(|ua| ua.chars().take(MAX_USER_AGENT_CHARS).collect::<String>());
+    db::run(pool, move |conn| {
+        sessions::insert(
+            conn,
+            &sessions::NewSession {
+                token_hash: &token_hash,
+                user_id,
+                created_at: now,
+                last_seen_at: now,
+                ip: origin.ip.as_deref(),
+                user_agent: user_agent.as_deref(),
+            },
+        )
+        .context("starting a session")
+    })
+    .await?;
+    Ok(token)
+}
+
+/// Ends the session whose cookie carries `token` (log out).
+pub async fn end(pool: &DbPool, token: String) -> anyhow::Result<()> {
+    let token_hash = OpaqueToken::presented(&token).hash();
+    db::run(pool, move |conn| {
+        sessions::delete_by_hash(conn, &token_hash).context("ending a session")
+    })
+    .await
+    .map(drop)
+}
+
+/// Ends one of the account's sessions; `false` when the account has no such session.
+pub async fn end_one(pool: &DbPool, user_id: i32, session_id: i32) -> anyhow::Result<bool> {
+    db::run(pool, move |conn| {
+        sessions::delete_for_user(conn, user_id, session_id).context("ending a session")
+    })
+    .await
+}
+
+/// Ends every session of the account except `keep`; returns how many ended.
+pub async fn end_all(pool: &DbPool, user_id: i32, keep: Option<i32>) -> anyhow::Result<usize> {
+    db::run(pool, move |conn| {
+        sessions::delete_all_for_user(conn, user_id, keep).context("ending sessions")
+    })
+    .await
+}
+
+/// The account's sessions, most recently used first.
+pub async fn list(pool: &DbPool, user_id: i32) -> anyhow::Result<Vec<sessions::SessionRow>> {
+    db::run(pool, move |conn| {
+        sessions::list_for_user(conn, user_id).context("listing sessions")
+    })
+    .await
+}
