@@ -644,3 +644,42 @@ async fn a_client_token_claiming_a_longer_life_than_configured_is_refused() {
 
     assert_eq!(me.status(), StatusCode::UNAUTHORIZED);
 }
+
+#[tokio::test]
+async fn over_https_keyturn_refuses_to_start_without_a_session_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let database = dir.path().join("keyturn.db");
+    let started = std::process::Command::new(env!("CARGO_BIN_EXE_keyturn"))
+        .env_remove("KEYTURN_SESSION_KEY")
+        .env("DATABASE_URL", &database)
+        .env("KEYTURN_BIND", "127.0.0.1:0")
+        .env("KEYTURN_PUBLIC_URL", "https://keyturn.example")
+        .output()
+        .unwrap();
+
+    assert!(!started.status.success());
+    let said = String::from_utf8_lossy(&started.stderr);
+    assert!(said.contains("KEYTURN_SESSION_KEY must be set"), "{said}");
+    assert!(
+        said.contains("openssl rand"),
+        "says how to make one: {said}"
+    );
+}
+
+#[tokio::test]
+async fn the_request_log_names_the_method_and_the_client_address() {
+    let app = spawn_app_with(behind_proxy).await;
+    let answer = token_from(&app.address, "203.0.113.99", "nobody", "nothing").await;
+    assert_eq!(answer.status(), StatusCode::UNAUTHORIZED);
+
+    let logs = crate::helpers::captured_logs();
+    assert!(
+        logs.contains("203.0.113.99 \"POST /oauth/token\" 401"),
+        "{}",
+        logs.lines()
+            .filter(|l| l.contains("/oauth/token"))
+            .take(3)
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+}

@@ -24,7 +24,9 @@ impl Process {
 
     pub fn start_with(db: &str, bcrypt_cost: u32, env: &[(&str, &str)]) -> Process {
         let mut command = Command::new(env!("CARGO_BIN_EXE_keyturn"));
-        command.env_remove("KEYTURN_SESSION_KEY");
+        command
+            .env_remove("KEYTURN_SESSION_KEY")
+            .env("KEYTURN_THROTTLE_FAILURES", "1000");
         for (name, value) in env {
             command.env(name, value);
         }
@@ -32,7 +34,6 @@ impl Process {
             .env("DATABASE_URL", db)
             .env("KEYTURN_BIND", "127.0.0.1:0")
             .env("KEYTURN_BCRYPT_COST", bcrypt_cost.to_string())
-            .env("KEYTURN_THROTTLE_FAILURES", "1000")
             .env("RUST_LOG", "info")
             .env_remove("KEYTURN_PUBLIC_URL")
             .stdout(Stdio::piped())

@@ -2,7 +2,7 @@
 //! out"). Needs a PostgreSQL cluster: KEYTURN_TEST_POSTGRES_URL (scripts/postgres starts one).
 
 use crate::faults::Process;
-use crate::helpers::{secret_row, Browser, TestDatabase};
+use crate::helpers::{secret_row, Browser, TestDatabase, PASSWORD};
 use reqwest::StatusCode;
 
 /// A client credentials request to `address`, as an OAuth client sends it.
@@ -75,4 +75,33 @@ async fn two_instances_on_one_postgres_database_share_secrets_revocations_and_se
     let page_on_b = on_b.get_html(&format!("/apps/{app_id}")).await;
     assert!(secret_row(&page_on_b, &old).contains("Revoked"));
     assert!(secret_row(&page_on_b, &new).contains("Active"));
+}
+
+#[tokio::test]
+#[ignore = "needs PostgreSQL: set KEYTURN_TEST_POSTGRES_URL (scripts/postgres starts a cluster)"]
+async fn two_instances_share_one_allowance_of_failed_log_ins() {
+    let postgres = TestDatabase::postgres();
+    let database = postgres.url.as_str();
+    let throttled = [("KEYTURN_THROTTLE_FAILURES", "10")];
+    let a = Process::start_with(database, 4, &throttled);
+    let b = Process::start_with(database, 4, &throttled);
+    a.browser().sign_up("ada@example.com", PASSWORD).await;
+    let (on_a, on_b) = (a.browser(), b.browser());
+
+    for _ in 0..6 {
+        let answer = on_a.log_in("ada@example.com", "wrong password").await;
+        assert_eq!(answer.status(), StatusCode::UNAUTHORIZED);
+    }
+    for _ in 0..5 {
+        let answer = on_b.log_in("ada@example.com", "wrong password").await;
+        // The tenth failure in all is the last one allowed; the eleventh attempt waits.
+        assert!(
+            [StatusCode::UNAUTHORIZED, StatusCode::TOO_MANY_REQUESTS].contains(&answer.status())
+        );
+    }
+    let next_on_a = a.browser().log_in("ada@example.com", PASSWORD).await;
+    let next_on_b = b.browser().log_in("ada@example.com", PASSWORD).await;
+
+    assert_eq!(next_on_a.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(next_on_b.status(), StatusCode::TOO_MANY_REQUESTS);
 }
