@@ -437,16 +437,19 @@ const MAX_VERIFIED: usize = 10_000;
 
 impl Default for VerifiedSecrets {
     fn default() -> Self {
-        let capacity =
-            std::num::NonZeroUsize::new(MAX_VERIFIED).unwrap_or(std::num::NonZeroUsize::MIN);
+        Self::with_capacity(MAX_VERIFIED)
+    }
+}
+
+impl VerifiedSecrets {
+    fn with_capacity(capacity: usize) -> Self {
+        let capacity = std::num::NonZeroUsize::new(capacity).unwrap_or(std::num::NonZeroUsize::MIN);
         VerifiedSecrets {
             proven: Mutex::new(lru::LruCache::new(capacity)),
             in_flight: Mutex::default(),
         }
     }
-}
 
-impl VerifiedSecrets {
     fn key(presented: &str) -> [u8; 32] {
         use sha2::Digest;
         sha2::Sha256::digest(presented.as_bytes()).into()
@@ -754,4 +757,23 @@ async fn record_use(
         checks.usage.give_back(id, counts);
     }
     written
+}
+
+#[cfg(test)]
+mod tests {
+    use super::VerifiedSecrets;
+
+    #[test]
+    fn a_full_proven_secret_cache_forgets_the_least_recently_used_secret_only() {
+        let cache = VerifiedSecrets::with_capacity(2);
+        cache.remember("busy", 1);
+        cache.remember("idle", 2);
+        assert!(cache.proves("busy", 1));
+
+        cache.remember("new", 3);
+
+        assert!(cache.proves("busy", 1), "used lately, kept");
+        assert!(cache.proves("new", 3));
+        assert!(!cache.proves("idle", 2), "least recently used, forgotten");
+    }
 }

@@ -74,7 +74,11 @@ impl std::fmt::Debug for Throttle {
 impl Throttle {
     /// Counts in this process's memory.
     pub fn in_memory(scope: &'static str, limit: usize, window: TimeDelta) -> Self {
-        let capacity = NonZeroUsize::new(MAX_KEYS).unwrap_or(NonZeroUsize::MIN);
+        Self::in_memory_with(scope, limit, window, MAX_KEYS)
+    }
+
+    fn in_memory_with(scope: &'static str, limit: usize, window: TimeDelta, keys: usize) -> Self {
+        let capacity = NonZeroUsize::new(keys).unwrap_or(NonZeroUsize::MIN);
         Throttle {
             scope,
             limit,
@@ -255,6 +259,20 @@ mod tests {
             .reserve("k", start + TimeDelta::seconds(11))
             .await
             .is_ok());
+    }
+
+    #[tokio::test]
+    async fn a_full_throttle_forgets_the_least_recently_used_key_without_a_scan() {
+        let throttle = Throttle::in_memory_with("t", 1, TimeDelta::minutes(15), 2);
+        let now = start();
+        let _ = throttle.reserve("a", now).await.unwrap();
+        let _ = throttle.reserve("b", now).await.unwrap();
+        assert!(throttle.reserve("a", now).await.is_err(), "a is used again");
+
+        let _ = throttle.reserve("c", now).await.unwrap();
+
+        assert!(throttle.reserve("a", now).await.is_err(), "kept");
+        assert!(throttle.reserve("b", now).await.is_ok(), "evicted");
     }
 
     #[tokio::test]
