@@ -16,7 +16,7 @@ use crate::audit::{self, Actor};
 use crate::auth::password;
 use crate::db::writer::Writer;
 use crate::db::{self, secrets, secrets::SecretRow, DbPool};
-use crate::domain::{ClientSecret, SecretHint, SecretLabel, SecretStatus};
+use crate::domain::{ClientSecret, RequestOrigin, SecretHint, SecretLabel, SecretStatus};
 use crate::throttle::{ThrottleError, Throttles};
 use anyhow::Context;
 use chrono::{DurationRound, NaiveDateTime, TimeDelta};
@@ -31,8 +31,6 @@ pub const MAX_ACTIVE_MESSAGE: &str =
     "You can only have a maximum of 2 active secrets. Revoke one before generating another.";
 /// How stale the stored "Last Used" may get before a use writes it again.
 const LAST_USED_RESOLUTION: TimeDelta = TimeDelta::seconds(60);
-/// The longest User-Agent kept; the rest is cut.
-const MAX_USER_AGENT_CHARS: usize = 256;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SecretError {
@@ -539,13 +537,6 @@ pub struct AuthenticatedClient {
     pub secret_id: i32,
 }
 
-/// Where a use came from, for "Last Used".
-#[derive(Debug, Clone, Default)]
-pub struct UseContext {
-    pub ip: Option<String>,
-    pub user_agent: Option<String>,
-}
-
 /// The outcome of a client authentication.
 #[derive(Debug)]
 pub enum ClientCheck {
@@ -561,7 +552,7 @@ pub enum ClientCheck {
 pub struct ClientAttempt<'a> {
     pub client_id: &'a str,
     pub presented: &'a str,
-    pub context: UseContext,
+    pub origin: RequestOrigin,
 }
 
 /// Checks `client_id` + `presented` secret.
@@ -582,7 +573,7 @@ pub async fn authenticate_client(
     attempt: ClientAttempt<'_>,
     now: NaiveDateTime,
 ) -> anyhow::Result<ClientCheck> {
-    let address = attempt.context.ip.clone().unwrap_or_default();
+    let address = attempt.origin.address_key().to_owned();
     let Some(secret) = ClientSecret::parse(attempt.presented) else {
         return count_failed_attempt(throttles, &address, now).await;
     };
@@ -652,7 +643,7 @@ pub async fn authenticate_client(
         }
     }
     checks.usage.count(row.id, now);
-    record_use(checks, &row, attempt.context, now).await?;
+    record_use(checks, &row, attempt.origin, now).await?;
     Ok(ClientCheck::Authenticated(AuthenticatedClient {
         app_id: row.app_id,
         client_id: owner_client_id,
@@ -726,16 +717,14 @@ pub async fn count_failed_attempt(
 async fn record_use(
     checks: &SecretChecks,
     row: &SecretRow,
-    context: UseContext,
+    origin: RequestOrigin,
     now: NaiveDateTime,
 ) -> anyhow::Result<()> {
-    let user_agent = context
-        .user_agent
-        .map(|ua| ua.chars().take(MAX_USER_AGENT_CHARS).collect::<String>());
+    let RequestOrigin { ip, user_agent } = origin;
     let fresh = row
         .last_used_at
         .is_some_and(|used| used > now - LAST_USED_RESOLUTION);
-    let same_source = row.last_used_ip == context.ip && row.last_used_user_agent == user_agent;
+    let same_source = row.last_used_ip == ip && row.last_used_user_agent == user_agent;
     if fresh && same_source {
         return Ok(());
     }
@@ -745,7 +734,7 @@ async fn record_use(
     let written = checks
         .writer
         .run(move |conn| {
-            secrets::record_use(conn, id, now, context.ip.as_deref(), user_agent.as_deref())?;
+            secrets::record_use(conn, id, now, ip.as_deref(), user_agent.as_deref())?;
             for (hour, uses) in &to_store {
                 secrets::add_usage(conn, id, *hour, *uses)?;
             }

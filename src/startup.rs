@@ -167,7 +167,7 @@ impl Application {
                     request_log,
                     Logger::new("%{client}xi \"%{method}xi %U\" %s %b %Dms")
                         .custom_request_replace("client", |req| {
-                            pages::client_ip_of(req.request()).unwrap_or_else(|| "-".into())
+                            pages::client_ip(req.request()).unwrap_or_else(|| "-".into())
                         })
                         .custom_request_replace("method", |req| req.method().to_string()),
                 ))

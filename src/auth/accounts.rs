@@ -4,7 +4,7 @@ use super::password::{self, Bcrypt, Lane};
 use super::sessions;
 use crate::audit::{self, Actor};
 use crate::db::{self, users, DbPool};
-use crate::domain::{Email, OpaqueToken, Password};
+use crate::domain::{Email, OpaqueToken, Password, RequestOrigin};
 use crate::throttle::{ThrottleError, Throttles};
 use anyhow::Context;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
@@ -59,26 +59,6 @@ pub struct SignedIn {
     pub session: OpaqueToken,
 }
 
-/// Where a request came from: for throttling, the audit log and the Sessions page.
-#[derive(Debug, Clone, Default)]
-pub struct Source {
-    pub ip: Option<String>,
-    pub user_agent: Option<String>,
-}
-
-impl Source {
-    fn throttle_key(&self) -> &str {
-        self.ip.as_deref().unwrap_or_default()
-    }
-
-    fn session_origin(&self) -> sessions::Origin {
-        sessions::Origin {
-            ip: self.ip.clone(),
-            user_agent: self.user_agent.clone(),
-        }
-    }
-}
-
 impl From<ThrottleError> for AccountError {
     fn from(e: ThrottleError) -> Self {
         match e {
@@ -98,13 +78,13 @@ pub async fn sign_up(
     throttles: &Throttles,
     email: Email,
     password: Password,
-    source: Source,
+    origin: RequestOrigin,
     now: chrono::NaiveDateTime,
 ) -> Result<SignedIn, AccountError> {
     // Kept whatever the outcome: sign-ups are counted, not only failed ones.
     let _counted = throttles
         .signup_address
-        .reserve(source.throttle_key(), now)
+        .reserve(origin.address_key(), now)
         .await?;
     let address = email.as_str().to_owned();
     let taken = db::run(pool, move |conn| {
@@ -132,7 +112,7 @@ pub async fn sign_up(
         }
     })
     .await?;
-    let session = sessions::start(pool, account.id, source.session_origin(), now).await?;
+    let session = sessions::start(pool, account.id, origin, now).await?;
     Ok(SignedIn { account, session })
 }
 
@@ -140,7 +120,7 @@ pub async fn sign_up(
 pub struct LoginAttempt {
     pub email: String,
     pub password: String,
-    pub source: Source,
+    pub origin: RequestOrigin,
 }
 
 /// The throttle key of an email as typed: what the account's failures are counted under,
@@ -169,7 +149,7 @@ pub async fn log_in(
     let for_account = throttles.password_account.reserve(&typed, now).await?;
     let for_address = match throttles
         .password_address
-        .reserve(attempt.source.throttle_key(), now)
+        .reserve(attempt.origin.address_key(), now)
         .await
     {
         Ok(reservation) => reservation,
@@ -193,7 +173,7 @@ pub async fn log_in(
     // The right password proves the owner: the account's failures are forgotten.
     throttles.password_account.clear(&typed).await;
     for_address.release().await;
-    let actor = Actor::new(&account, attempt.source.ip.clone());
+    let actor = Actor::new(&account, attempt.origin.ip.clone());
     db::run(pool, move |conn| {
         audit::record(
             conn,
@@ -207,7 +187,7 @@ pub async fn log_in(
         .context("recording a sign-in")
     })
     .await?;
-    let session = sessions::start(pool, account.id, attempt.source.session_origin(), now).await?;
+    let session = sessions::start(pool, account.id, attempt.origin, now).await?;
     Ok(SignedIn { account, session })
 }
 

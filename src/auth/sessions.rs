@@ -5,32 +5,19 @@
 //! at its very next request, on every instance.
 
 use crate::db::{self, sessions, DbPool};
-use crate::domain::{OpaqueToken, TokenKind};
+use crate::domain::{OpaqueToken, RequestOrigin, TokenKind};
 use anyhow::Context;
 use chrono::NaiveDateTime;
-
-/// The longest User-Agent kept; the rest is cut.
-const MAX_USER_AGENT_CHARS: usize = 256;
-
-/// Where a session starts from, for the Sessions page.
-#[derive(Debug, Clone, Default)]
-pub struct Origin {
-    pub ip: Option<String>,
-    pub user_agent: Option<String>,
-}
 
 /// Starts a session for `user_id` and returns the id to keep in the cookie.
 pub async fn start(
     pool: &DbPool,
     user_id: i32,
-    origin: Origin,
+    origin: RequestOrigin,
     now: NaiveDateTime,
 ) -> anyhow::Result<OpaqueToken> {
     let token = OpaqueToken::generate(TokenKind::Session);
     let token_hash = token.hash();
-    let user_agent = origin
-        .user_agent
-        .map(|ua| ua.chars().take(MAX_USER_AGENT_CHARS).collect::<String>());
     db::run(pool, move |conn| {
         sessions::insert(
             conn,
@@ -40,7 +27,7 @@ pub async fn start(
                 created_at: now,
                 last_seen_at: now,
                 ip: origin.ip.as_deref(),
-                user_agent: user_agent.as_deref(),
+                user_agent: origin.user_agent.as_deref(),
             },
         )
         .context("starting a session")

@@ -3,7 +3,7 @@
 //! client_secret_post. Exactly one method per request.
 
 use super::OAuthError;
-use crate::secrets::{self, AuthenticatedClient, ClientAttempt, ClientCheck, UseContext};
+use crate::secrets::{self, AuthenticatedClient, ClientAttempt, ClientCheck};
 use crate::startup::AppState;
 use actix_web::http::header;
 use actix_web::HttpRequest;
@@ -146,16 +146,13 @@ pub async fn authenticate(
     params: &OAuthParams,
 ) -> Result<AuthenticatedClient, OAuthError> {
     let now = state.clock.now();
-    let context = UseContext {
-        ip: crate::web::client_ip(req),
-        user_agent: crate::web::user_agent(req),
-    };
+    let origin = crate::web::request_origin(req);
     let check = match credentials(req, params) {
         Ok(creds) => {
             let attempt = ClientAttempt {
                 client_id: &creds.client_id,
                 presented: creds.secret.expose_secret(),
-                context,
+                origin,
             };
             secrets::authenticate_client(
                 &state.bcrypt,
@@ -167,8 +164,7 @@ pub async fn authenticate(
             .await?
         }
         Err(OAuthError::InvalidClient) => {
-            let address = context.ip.unwrap_or_default();
-            secrets::count_failed_attempt(&state.throttles, &address, now).await?
+            secrets::count_failed_attempt(&state.throttles, origin.address_key(), now).await?
         }
         Err(e) => return Err(e),
     };

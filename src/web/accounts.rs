@@ -1,7 +1,7 @@
 //! Sign up, log in, log out.
 
-use super::{client_ip, html, see_other, user_agent, Page, TimeView};
-use crate::auth::accounts::{self, AccountError, LoginAttempt, PasswordChange, Source};
+use super::{client_ip, html, request_origin, see_other, Page, TimeView};
+use crate::auth::accounts::{self, AccountError, LoginAttempt, PasswordChange};
 use crate::auth::csrf::NoFields;
 use crate::auth::session::Flash;
 use crate::auth::sessions;
@@ -71,10 +71,7 @@ fn is_local_path(next: &str) -> bool {
         text.chars()
             .any(|c| c.is_control() || c.is_whitespace() || c == '\\')
     };
-    let decoded = url::form_urlencoded::parse(format!("v={}", next.replace('+', "%2B")).as_bytes())
-        .next()
-        .map(|(_, v)| v.into_owned())
-        .unwrap_or_default();
+    let decoded = percent_encoding::percent_decode_str(next).decode_utf8_lossy();
     if !next.starts_with('/')
         || next.starts_with("//")
         || decoded.starts_with("//")
@@ -128,7 +125,7 @@ pub async fn signup(
         &state.throttles,
         email,
         password,
-        source(&req),
+        request_origin(&req),
         state.clock.now(),
     )
     .await
@@ -175,7 +172,7 @@ pub async fn login(
     let attempt = LoginAttempt {
         email: fields.email.clone(),
         password: fields.password,
-        source: source(&req),
+        origin: request_origin(&req),
     };
     let now = state.clock.now();
     match accounts::log_in(&state.pool, &state.bcrypt, &state.throttles, attempt, now).await {
@@ -195,14 +192,6 @@ pub async fn login(
             with_retry_after(html(status, &form)?, &e)
         }
         Err(e) => Err(e.into()),
-    }
-}
-
-/// Where the request came from, for throttles, the audit log and the Sessions page.
-fn source(req: &HttpRequest) -> Source {
-    Source {
-        ip: client_ip(req),
-        user_agent: user_agent(req),
     }
 }
 

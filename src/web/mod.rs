@@ -109,11 +109,6 @@ fn span(seconds: i64, at: NaiveDateTime) -> String {
 /// (`KEYTURN_TRUSTED_PROXIES`) the one it forwarded. Anyone else's forwarded headers are
 /// ignored: a client could write anything there.
 pub fn client_ip(req: &actix_web::HttpRequest) -> Option<String> {
-    client_ip_of(req)
-}
-
-/// [`client_ip`], for the request log.
-pub fn client_ip_of(req: &actix_web::HttpRequest) -> Option<String> {
     let peer = req.peer_addr()?.ip();
     let address = match req.app_data::<actix_web::web::Data<crate::startup::AppState>>() {
         Some(state) => state.trusted_proxies.client_address(
@@ -127,12 +122,13 @@ pub fn client_ip_of(req: &actix_web::HttpRequest) -> Option<String> {
     Some(address.to_string())
 }
 
-/// The browser's `User-Agent`, if it sent a readable one.
-pub fn user_agent(req: &actix_web::HttpRequest) -> Option<String> {
-    req.headers()
+/// The client's address and `User-Agent`.
+pub fn request_origin(req: &actix_web::HttpRequest) -> crate::domain::RequestOrigin {
+    let user_agent = req
+        .headers()
         .get(header::USER_AGENT)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned)
+        .and_then(|v| v.to_str().ok());
+    crate::domain::RequestOrigin::new(client_ip(req), user_agent)
 }
 
 #[derive(Template)]

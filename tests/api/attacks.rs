@@ -683,3 +683,40 @@ async fn the_request_log_names_the_method_and_the_client_address() {
             .join("\n")
     );
 }
+
+#[tokio::test]
+async fn behind_a_trusted_proxy_last_used_and_the_activity_show_the_clients_address() {
+    let app = spawn_app_with(behind_proxy).await;
+    let (app_id, client_id) = app_with_owner(&app).await;
+    let secret = app.browser.generate_secret(&app_id).await;
+    let used = token_from(&app.address, "203.0.113.61", &client_id, &secret).await;
+    assert_eq!(used.status(), StatusCode::OK);
+    let revoke = app.browser.revoke_path(&app_id, &secret).await;
+    let confirm = app.browser.get_html(&revoke).await;
+    let revoked = post_from(
+        &app.browser,
+        "203.0.113.62",
+        &revoke,
+        &[
+            ("csrf_token", csrf_token(&confirm).as_str()),
+            ("confirm_hint", &secret[secret.len() - 4..]),
+        ],
+    )
+    .await;
+    assert_eq!(revoked.status(), StatusCode::SEE_OTHER);
+
+    let page = app.browser.get_html(&format!("/apps/{app_id}")).await;
+    let row = crate::helpers::secret_row(&page, &secret);
+    let start = row.find("href=\"/apps/").unwrap() + "href=\"".len();
+    let detail_path = row[start..start + row[start..].find('"').unwrap()].to_owned();
+    let detail = app.browser.get_html(&detail_path).await;
+
+    assert_eq!(
+        crate::helpers::element_text(&detail, "last-used-ip"),
+        "203.0.113.61"
+    );
+    assert!(
+        page.contains("203.0.113.62"),
+        "the revoke's address in Activity"
+    );
+}
