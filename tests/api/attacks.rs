@@ -649,13 +649,25 @@ async fn a_client_token_claiming_a_longer_life_than_configured_is_refused() {
 async fn over_https_keyturn_refuses_to_start_without_a_session_key() {
     let dir = tempfile::tempdir().unwrap();
     let database = dir.path().join("keyturn.db");
-    let started = std::process::Command::new(env!("CARGO_BIN_EXE_keyturn"))
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_keyturn"))
         .env_remove("KEYTURN_SESSION_KEY")
         .env("DATABASE_URL", &database)
         .env("KEYTURN_BIND", "127.0.0.1:0")
         .env("KEYTURN_PUBLIC_URL", "https://keyturn.example")
-        .output()
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
         .unwrap();
+    // A server that starts anyway would never exit: give it 30 seconds.
+    let deadline = Instant::now() + std::time::Duration::from_secs(30);
+    while child.try_wait().unwrap().is_none() && Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    if child.try_wait().unwrap().is_none() {
+        child.kill().unwrap();
+        panic!("keyturn started without KEYTURN_SESSION_KEY behind https");
+    }
+    let started = child.wait_with_output().unwrap();
 
     assert!(!started.status.success());
     let said = String::from_utf8_lossy(&started.stderr);
