@@ -12,6 +12,7 @@ pub mod oauth;
 pub mod review;
 pub mod secrets;
 pub mod startup;
+pub mod state;
 pub mod telemetry;
 pub mod throttle;
 pub mod tokens;

@@ -4,9 +4,7 @@ use crate::clock::Clock;
 use crate::config::Settings;
 use crate::db::writer::Writer;
 use crate::db::{self, DbPool};
-use crate::domain::TokenKey;
-use crate::secrets::SecretChecks;
-use crate::throttle::Throttles;
+use crate::state::AppState;
 use crate::{api, oauth, web as pages};
 use actix_session::config::CookieContentSecurity;
 use actix_session::storage::CookieSessionStore;
@@ -24,39 +22,6 @@ use std::net::TcpListener;
 const CONTENT_SECURITY_POLICY: &str =
     "default-src 'self'; frame-ancestors 'none'; object-src 'none'; base-uri 'none'";
 
-/// Shared by every handler.
-pub struct AppState {
-    pub pool: DbPool,
-    /// Group commit for the token endpoint's writes.
-    pub writer: Writer,
-    /// bcrypt's cost and threads: log-in and clients in one lane, sign-ups in another.
-    pub bcrypt: crate::auth::password::Bcrypt,
-    /// The public URL without a trailing slash, e.g. `http://127.0.0.1:8080`.
-    pub public_url: String,
-    /// The scheme, host and port of `public_url`: what a browser's `Origin` header says.
-    pub public_origin: String,
-    pub access_token_ttl_seconds: i64,
-    pub clock: Clock,
-    /// Use counts and proven secrets kept in memory between requests.
-    pub secret_checks: SecretChecks,
-    /// Signs client credentials access tokens.
-    pub token_key: TokenKey,
-    /// Admin review pages reused until the data changes.
-    pub review_cache: std::sync::Arc<crate::review::ReviewCache>,
-    /// App pages' reads, reused until the data changes.
-    pub app_pages: std::sync::Arc<crate::apps::AppPages>,
-    /// Attempts at log-in, client authentication and sign-up.
-    pub throttles: Throttles,
-    /// Load balancers whose forwarded headers are believed.
-    pub trusted_proxies: crate::config::TrustedProxies,
-    /// How long after the first authorization a user's refresh tokens keep working.
-    pub refresh_token_max_age: chrono::TimeDelta,
-    /// A session unused this long is ended.
-    pub session_idle: chrono::TimeDelta,
-    /// A session this old is ended, however busy.
-    pub session_max_age: chrono::TimeDelta,
-}
-
 pub struct Application {
     port: u16,
     server: Server,
@@ -72,29 +37,7 @@ impl Application {
 
     /// As [`Application::build`], with the clock every rule reads (tests pass a manual one).
     pub async fn build_with_clock(settings: Settings, clock: Clock) -> anyhow::Result<Self> {
-        let database_url = settings.database_url.clone();
-        let busy_timeout = settings.database_busy_timeout_ms;
-        let auto_migrate = settings.auto_migrate;
-        let pool = actix_web::web::block(move || -> anyhow::Result<DbPool> {
-            let pool = db::connect(database_url.as_str(), busy_timeout)?;
-            if auto_migrate {
-                db::migrate(&pool)?;
-                return Ok(pool);
-            }
-            // Migrations are a release step here: refuse to run against an older schema.
-            let pending = db::pending_migrations(&pool)?;
-            if !pending.is_empty() {
-                anyhow::bail!(
-                    "the database lacks {} migration(s) ({}): run `keyturn migrate` first \
-                     (KEYTURN_AUTO_MIGRATE=false keeps the server from applying them itself)",
-                    pending.len(),
-                    pending.join(", ")
-                );
-            }
-            Ok(pool)
-        })
-        .await
-        .context("database setup task failed")??;
+        let pool = database(&settings).await?;
         let listener = TcpListener::bind(&settings.bind)
             .with_context(|| format!("binding {}", settings.bind))?;
         let address = listener.local_addr().context("reading the bound address")?;
@@ -103,102 +46,30 @@ impl Application {
             .clone()
             .unwrap_or_else(|| format!("http://{address}"));
         let session_key = session_key(&settings, &pool).await?;
-        let backend = db::Backend::of(settings.database_url.as_str());
-        let writer = Writer::start(pool.clone(), backend)?;
-        let checkpoint_pool = pool.clone();
-        let state = web::Data::new(AppState {
-            pool: pool.clone(),
-            writer: writer.clone(),
-            bcrypt: crate::auth::password::Bcrypt::new(settings.bcrypt_cost),
-            public_origin: url::Url::parse(&public_url)
-                .context("KEYTURN_PUBLIC_URL is not a URL")?
-                .origin()
-                .ascii_serialization(),
-            public_url: public_url.trim_end_matches('/').to_owned(),
-            access_token_ttl_seconds: settings.access_token_ttl_seconds,
+        let writer = Writer::start(
+            pool.clone(),
+            db::Backend::of(settings.database_url.as_str()),
+        )?;
+        let state = web::Data::new(AppState::new(
+            &settings,
+            pool.clone(),
+            writer,
+            &public_url,
+            session_key.master(),
             clock,
-            secret_checks: SecretChecks::new(writer.clone()),
-            token_key: TokenKey::derive(session_key.master()),
-            review_cache: std::sync::Arc::new(crate::cache::GenerationCache::new(64)),
-            app_pages: std::sync::Arc::new(crate::cache::GenerationCache::new(4096)),
-            // One process on SQLite counts in memory; instances on PostgreSQL share the counts.
-            throttles: Throttles::new(
-                settings.throttle_failures,
-                (backend == db::Backend::Postgres).then(|| pool.clone()),
-            ),
-            trusted_proxies: settings.trusted_proxies.clone(),
-            refresh_token_max_age: chrono::TimeDelta::seconds(
-                settings.refresh_token_max_age_seconds,
-            ),
-            session_idle: chrono::TimeDelta::seconds(settings.session_idle_seconds),
-            session_max_age: chrono::TimeDelta::seconds(settings.session_max_age_seconds),
-        });
+        )?);
         spawn_maintenance(state.clone())?;
-        let secure_cookies = public_url.starts_with("https://");
-        // Over https the cookie takes the __Host- prefix: browsers then insist on Secure, Path=/
-        // and no Domain, so no sibling subdomain can set or overwrite it.
-        let cookie_name = if secure_cookies {
-            "__Host-keyturn"
-        } else {
-            "keyturn"
-        };
-        let request_log =
-            tracing::enabled!(target: "actix_web::middleware::logger", tracing::Level::INFO);
-        let server = HttpServer::new(move || {
-            let session =
-                SessionMiddleware::builder(CookieSessionStore::default(), session_key.clone())
-                    .cookie_name(cookie_name.into())
-                    .cookie_http_only(true)
-                    .cookie_same_site(SameSite::Lax)
-                    .cookie_secure(secure_cookies)
-                    .cookie_content_security(CookieContentSecurity::Private)
-                    .build();
-            App::new()
-                .app_data(state.clone())
-                .app_data(web::FormConfig::default().limit(64 * 1024))
-                .app_data(web::PayloadConfig::new(64 * 1024))
-                .wrap(ErrorHandlers::new().default_handler(pages::error_page))
-                .wrap(security_headers(secure_cookies))
-                // One line per request: client address, method, path (never the query string,
-                // which a careless client might fill with a secret), status, size and time.
-                // Formatting that line costs several percent of a request's CPU, so the logger is
-                // left out entirely when its level is switched off (`RUST_LOG=warn`).
-                .wrap(Condition::new(
-                    request_log,
-                    Logger::new("%{client}xi \"%{method}xi %U\" %s %b %Dms")
-                        .custom_request_replace("client", |req| {
-                            pages::client_ip(req.request()).unwrap_or_else(|| "-".into())
-                        })
-                        .custom_request_replace("method", |req| req.method().to_string()),
-                ))
-                // Machines carry no cookie: their routes skip the session middleware.
-                .configure(machine_routes)
-                // Error pages render inside the session middleware, which still holds the
-                // session then (the navigation shows who is logged in).
-                .service(
-                    web::scope("")
-                        .wrap(ErrorHandlers::new().default_handler(pages::error_page))
-                        // Pages show emails, addresses and browsers: no cache keeps them.
-                        .wrap(
-                            DefaultHeaders::new()
-                                .add((actix_web::http::header::CACHE_CONTROL, "no-store")),
-                        )
-                        .wrap(session)
-                        .configure(browser_routes),
-                )
-        })
-        // Database work runs on each worker's blocking threads: two per worker keep both cores
-        // busy, where hundreds (the default) spent their time waking each other and waiting
-        // for pooled connections. bcrypt has its own threads (auth::password).
-        .worker_max_blocking_threads(2)
-        .listen(listener)
-        .context("starting the HTTP server")?
-        .run();
+        let server = http_server(
+            state,
+            session_key,
+            public_url.starts_with("https://"),
+            listener,
+        )?;
         tracing::info!(%address, %public_url, "Keyturn is listening");
         Ok(Application {
             port: address.port(),
             server,
-            pool: checkpoint_pool,
+            pool,
         })
     }
 
@@ -210,21 +81,106 @@ impl Application {
     /// back into the database so the next start does not have to replay it.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         self.server.await?;
-        let folded = db::run(&self.pool, |conn| {
-            use diesel::connection::SimpleConnection;
-            match conn {
-                db::Conn::Sqlite(sqlite) => sqlite
-                    .batch_execute("PRAGMA wal_checkpoint(TRUNCATE)")
-                    .map_err(|e| anyhow::anyhow!("final checkpoint: {e}")),
-                db::Conn::Postgres(_) => Ok(()),
-            }
-        })
-        .await;
+        let folded = db::run(&self.pool, db::checkpoint).await;
         if let Err(e) = folded {
             tracing::warn!(error = %e, "the final checkpoint failed; the next start replays the log");
         }
         Ok(())
     }
+}
+
+/// Connects to the database and brings its schema up to date, or, with automatic migrations
+/// off, refuses to start on an older schema.
+async fn database(settings: &Settings) -> anyhow::Result<DbPool> {
+    let database_url = settings.database_url.clone();
+    let busy_timeout = settings.database_busy_timeout_ms;
+    let auto_migrate = settings.auto_migrate;
+    web::block(move || -> anyhow::Result<DbPool> {
+        let pool = db::connect(database_url.as_str(), busy_timeout)?;
+        if auto_migrate {
+            db::migrate(&pool)?;
+            return Ok(pool);
+        }
+        // Migrations are a release step here: refuse to run against an older schema.
+        let pending = db::pending_migrations(&pool)?;
+        if !pending.is_empty() {
+            anyhow::bail!(
+                "the database lacks {} migration(s) ({}): run `keyturn migrate` first \
+                 (KEYTURN_AUTO_MIGRATE=false keeps the server from applying them itself)",
+                pending.len(),
+                pending.join(", ")
+            );
+        }
+        Ok(pool)
+    })
+    .await
+    .context("database setup task failed")?
+}
+
+/// The HTTP server on `listener`: middleware (errors, security headers, request log,
+/// sessions) around the machine routes and the browser pages.
+fn http_server(
+    state: web::Data<AppState>,
+    session_key: Key,
+    https: bool,
+    listener: TcpListener,
+) -> anyhow::Result<Server> {
+    // Over https the cookie takes the __Host- prefix: browsers then insist on Secure, Path=/
+    // and no Domain, so no sibling subdomain can set or overwrite it.
+    let cookie_name = if https { "__Host-keyturn" } else { "keyturn" };
+    let request_log =
+        tracing::enabled!(target: "actix_web::middleware::logger", tracing::Level::INFO);
+    let server = HttpServer::new(move || {
+        let session =
+            SessionMiddleware::builder(CookieSessionStore::default(), session_key.clone())
+                .cookie_name(cookie_name.into())
+                .cookie_http_only(true)
+                .cookie_same_site(SameSite::Lax)
+                .cookie_secure(https)
+                .cookie_content_security(CookieContentSecurity::Private)
+                .build();
+        App::new()
+            .app_data(state.clone())
+            .app_data(web::FormConfig::default().limit(64 * 1024))
+            .app_data(web::PayloadConfig::new(64 * 1024))
+            .wrap(ErrorHandlers::new().default_handler(pages::error_page))
+            .wrap(security_headers(https))
+            // One line per request: client address, method, path (never the query string,
+            // which a careless client might fill with a secret), status, size and time.
+            // Formatting that line costs several percent of a request's CPU, so the logger is
+            // left out entirely when its level is switched off (`RUST_LOG=warn`).
+            .wrap(Condition::new(
+                request_log,
+                Logger::new("%{client}xi \"%{method}xi %U\" %s %b %Dms")
+                    .custom_request_replace("client", |req| {
+                        pages::client_ip(req.request()).unwrap_or_else(|| "-".into())
+                    })
+                    .custom_request_replace("method", |req| req.method().to_string()),
+            ))
+            // Machines carry no cookie: their routes skip the session middleware.
+            .configure(machine_routes)
+            // Error pages render inside the session middleware, which still holds the
+            // session then (the navigation shows who is logged in).
+            .service(
+                web::scope("")
+                    .wrap(ErrorHandlers::new().default_handler(pages::error_page))
+                    // Pages show emails, addresses and browsers: no cache keeps them.
+                    .wrap(
+                        DefaultHeaders::new()
+                            .add((actix_web::http::header::CACHE_CONTROL, "no-store")),
+                    )
+                    .wrap(session)
+                    .configure(browser_routes),
+            )
+    })
+    // Database work runs on each worker's blocking threads: two per worker keep both cores
+    // busy, where hundreds (the default) spent their time waking each other and waiting
+    // for pooled connections. bcrypt has its own threads (infra::bcrypt).
+    .worker_max_blocking_threads(2)
+    .listen(listener)
+    .context("starting the HTTP server")?
+    .run();
+    Ok(server)
 }
 
 /// Headers on every response. HSTS only when served over https: sent over http it would be
@@ -258,12 +214,12 @@ fn spawn_maintenance(state: web::Data<AppState>) -> anyhow::Result<()> {
             let Some(state) = state.upgrade() else {
                 return;
             };
-            let now = state.clock.now();
-            if let Err(e) = crate::tokens::purge_expired(&state.writer, now) {
+            let now = state.clock().now();
+            if let Err(e) = crate::tokens::purge_expired(state.writer(), now) {
                 tracing::warn!(error = %e, "purging expired tokens failed");
             }
-            let (idle, max_age) = (state.session_idle, state.session_max_age);
-            let purged = state.writer.run_blocking(move |conn| {
+            let (idle, max_age) = (state.session_idle(), state.session_max_age());
+            let purged = state.writer().run_blocking(move |conn| {
                 db::sessions::purge_expired(conn, now - idle, now - max_age)?;
                 db::throttle::purge(conn, now - crate::throttle::WINDOW)
             });

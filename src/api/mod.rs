@@ -3,7 +3,7 @@
 use crate::apps;
 use crate::db::tokens::TokenGrant;
 use crate::domain::{Scope, Scopes};
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::tokens;
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
@@ -66,11 +66,11 @@ async fn authenticate(req: &HttpRequest, state: &AppState) -> Result<TokenGrant,
         return Err(ApiError::InvalidToken);
     }
     tokens::bearer(
-        &state.pool,
-        &state.token_key,
+        state.pool(),
+        state.token_key(),
         token.trim(),
-        state.access_token_ttl_seconds,
-        state.clock.now(),
+        state.access_token_ttl_seconds(),
+        state.clock().now(),
     )
     .await?
     .ok_or(ApiError::InvalidToken)
@@ -117,7 +117,7 @@ pub async fn my_apps(
 ) -> Result<HttpResponse, ApiError> {
     let grant = authenticate(&req, &state).await?;
     let user_id = require_user(&grant, Scope::AppsRead)?;
-    let apps = apps::my_apps(&state.pool, user_id)
+    let apps = apps::my_apps(state.pool(), user_id)
         .await
         .map_err(|e| ApiError::Unexpected(e.into()))?;
     let apps: Vec<_> = apps

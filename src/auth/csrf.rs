@@ -7,7 +7,7 @@
 
 use super::session::TypedSession;
 use crate::error::AppError;
-use crate::startup::AppState;
+use crate::state::AppState;
 use actix_web::dev::Payload;
 use actix_web::{web, FromRequest, HttpRequest};
 use futures_util::future::LocalBoxFuture;
@@ -91,12 +91,12 @@ fn origin_is_ours(req: &HttpRequest) -> bool {
     // headers, what the browser addressed; from anyone else they are ignored.
     let peer_is_proxy = req
         .peer_addr()
-        .is_some_and(|peer| state.trusted_proxies.contains(peer.ip()));
+        .is_some_and(|peer| state.trusted_proxies().contains(peer.ip()));
     let addressed = if peer_is_proxy {
         let info = req.connection_info();
         format!("{}://{}", info.scheme(), info.host())
     } else {
         format!("http://{}", header("host").unwrap_or_default())
     };
-    origin == state.public_origin || origin == addressed
+    origin == state.public_origin() || origin == addressed
 }

@@ -4,7 +4,7 @@ use super::accounts::Account;
 use crate::db::{self, Conn};
 use crate::domain::OpaqueToken;
 use crate::error::AppError;
-use crate::startup::AppState;
+use crate::state::AppState;
 use actix_session::{Session, SessionExt};
 use actix_web::dev::Payload;
 use actix_web::{web, FromRequest, HttpRequest};
@@ -184,9 +184,9 @@ where
         return Ok(None);
     };
     let token_hash = OpaqueToken::presented(&token).hash();
-    let now = state.clock.now();
-    let (idle, max_age) = (state.session_idle, state.session_max_age);
-    let found = db::run(&state.pool, move |conn| {
+    let now = state.clock().now();
+    let (idle, max_age) = (state.session_idle(), state.session_max_age());
+    let found = db::run(state.pool(), move |conn| {
         let Some((row, user)) = db::sessions::find_with_user(conn, &token_hash)
             .context("loading the signed-in session")?
         else {

@@ -227,6 +227,26 @@ pub fn pending_migrations(pool: &DbPool) -> anyhow::Result<Vec<String>> {
     Ok(pending.iter().map(|m| m.name().to_string()).collect())
 }
 
+/// Asks the database a trivial question: does it answer?
+pub fn ping(conn: &mut Conn) -> anyhow::Result<()> {
+    use diesel::RunQueryDsl;
+    diesel::sql_query("SELECT 1")
+        .execute(conn)
+        .context("readiness query")?;
+    Ok(())
+}
+
+/// Folds SQLite's write-ahead log back into the database file, so the next start does not
+/// replay it. PostgreSQL has nothing to fold.
+pub fn checkpoint(conn: &mut Conn) -> anyhow::Result<()> {
+    match conn {
+        Conn::Sqlite(sqlite) => sqlite
+            .batch_execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            .context("folding the write-ahead log"),
+        Conn::Postgres(_) => Ok(()),
+    }
+}
+
 /// Runs `work` in a transaction that writes after it reads, one such transaction at a time.
 ///
 /// SQLite: `BEGIN IMMEDIATE` takes the write lock up front, so no other writer can change what

@@ -37,15 +37,21 @@ impl Writer {
     pub fn start(pool: DbPool, backend: Backend) -> anyhow::Result<Writer> {
         let direct_reads = (backend == Backend::Postgres).then(|| pool.clone());
         let (jobs, queue) = mpsc::channel::<Job>();
+        // The writer thread holds `running` until it stops, and the checkpoint thread stops
+        // with it: neither outlives the server (one process can run many servers: the tests do).
+        let (running, writer_running) = mpsc::channel::<()>();
         if backend == Backend::Sqlite {
             let checkpoints = pool.clone();
             std::thread::Builder::new()
                 .name("keyturn-checkpoint".into())
-                .spawn(move || checkpoint_loop(&checkpoints))?;
+                .spawn(move || checkpoint_loop(&checkpoints, &writer_running))?;
         }
         std::thread::Builder::new()
             .name("keyturn-writer".into())
-            .spawn(move || write_loop(&pool, &queue))?;
+            .spawn(move || {
+                write_loop(&pool, &queue);
+                drop(running);
+            })?;
         Ok(Writer { jobs, direct_reads })
     }
 
@@ -122,10 +128,11 @@ impl Writer {
 }
 
 /// Copies the write-ahead log back into the database once a second, on its own thread, so the
-/// writer never pays for it. PASSIVE: it never blocks the writer or readers.
-fn checkpoint_loop(pool: &DbPool) {
-    loop {
-        std::thread::sleep(std::time::Duration::from_secs(1));
+/// writer never pays for it. PASSIVE: it never blocks the writer or readers. Ends when the
+/// writer thread ends.
+fn checkpoint_loop(pool: &DbPool, writer_running: &mpsc::Receiver<()>) {
+    let second = std::time::Duration::from_secs(1);
+    while let Err(mpsc::RecvTimeoutError::Timeout) = writer_running.recv_timeout(second) {
         if let Ok(mut conn) = pool.get() {
             if let Err(e) = conn.batch_execute("PRAGMA wal_checkpoint(PASSIVE)") {
                 tracing::warn!(error = %e, "WAL checkpoint failed");

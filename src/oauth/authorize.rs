@@ -9,7 +9,7 @@ use crate::auth::{session, CsrfForm, CurrentUser, TypedSession};
 use crate::db::{self, apps, apps::App};
 use crate::domain::{CodeChallenge, RedirectUris, Scopes};
 use crate::error::AppError;
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::tokens::{self, Approval};
 use crate::web::{html, Page};
 use actix_web::http::{header, StatusCode};
@@ -247,7 +247,7 @@ pub async fn authorize(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
     let params = Params::parse(req.query_string().as_bytes());
-    let validated = validate(&state.pool, &params).await;
+    let validated = validate(state.pool(), &params).await;
     let signed_in = session::signed_in(&state, &session).await?;
     let request = match validated {
         Ok(request) => request,
@@ -257,7 +257,7 @@ pub async fn authorize(
         Err(Invalid::Redirect { description, .. }) if signed_in.is_none() => {
             return Err(AppError::BadRequest(description.to_owned()))
         }
-        Err(invalid) => return answer_invalid(invalid, &state.public_url),
+        Err(invalid) => return answer_invalid(invalid, state.public_url()),
     };
     let Some(account) = signed_in else {
         let next = req
@@ -308,14 +308,14 @@ pub async fn decide(
         .extend_pairs(form.iter().filter(|(k, _)| ECHOED.contains(&k.as_str())))
         .finish();
     let params = Params::parse(encoded.as_bytes());
-    let request = match validate(&state.pool, &params).await {
+    let request = match validate(state.pool(), &params).await {
         Ok(request) => request,
-        Err(invalid) => return answer_invalid(invalid, &state.public_url),
+        Err(invalid) => return answer_invalid(invalid, state.public_url()),
     };
     match decision.as_deref() {
         Some("allow") => {
             let code = tokens::create_authorization_code(
-                &state.pool,
+                state.pool(),
                 Approval {
                     app_id: request.app.id,
                     user_id: user.id,
@@ -324,12 +324,12 @@ pub async fn decide(
                     redirect_uri_explicit: request.redirect_uri_explicit,
                     code_challenge: request.code_challenge,
                 },
-                state.clock.now(),
+                state.clock().now(),
             )
             .await?;
             redirect_to(
                 &request.redirect_uri,
-                &state.public_url,
+                state.public_url(),
                 &[
                     ("code", Some(code.expose())),
                     ("state", request.state.as_deref()),
@@ -338,7 +338,7 @@ pub async fn decide(
         }
         Some("deny") => redirect_to(
             &request.redirect_uri,
-            &state.public_url,
+            state.public_url(),
             &[
                 ("error", Some("access_denied")),
                 ("error_description", Some("The user denied the request.")),

@@ -4,7 +4,7 @@
 
 use super::OAuthError;
 use crate::secrets::{self, AuthenticatedClient, ClientAttempt, ClientCheck};
-use crate::startup::AppState;
+use crate::state::AppState;
 use actix_web::http::header;
 use actix_web::HttpRequest;
 use base64::Engine;
@@ -145,7 +145,7 @@ pub async fn authenticate(
     req: &HttpRequest,
     params: &OAuthParams,
 ) -> Result<AuthenticatedClient, OAuthError> {
-    let now = state.clock.now();
+    let now = state.clock().now();
     let origin = crate::web::request_origin(req);
     let check = match credentials(req, params) {
         Ok(creds) => {
@@ -155,16 +155,16 @@ pub async fn authenticate(
                 origin,
             };
             secrets::authenticate_client(
-                &state.bcrypt,
-                &state.secret_checks,
-                &state.throttles,
+                state.bcrypt(),
+                state.secret_checks(),
+                state.throttles(),
                 attempt,
                 now,
             )
             .await?
         }
         Err(OAuthError::InvalidClient) => {
-            secrets::count_failed_attempt(&state.throttles, origin.address_key(), now).await?
+            secrets::count_failed_attempt(state.throttles(), origin.address_key(), now).await?
         }
         Err(e) => return Err(e),
     };

@@ -2,7 +2,7 @@
 
 use super::client_auth::{self, OAuthParams};
 use super::{no_store_json, OAuthError};
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::tokens;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::json;
@@ -21,12 +21,12 @@ pub async fn introspect(
         .ok_or(OAuthError::InvalidRequest("token is required."))?;
     Ok(
         match tokens::introspect(
-            &state.pool,
-            &state.token_key,
+            state.pool(),
+            state.token_key(),
             client,
             token.to_owned(),
-            state.access_token_ttl_seconds,
-            state.clock.now(),
+            state.access_token_ttl_seconds(),
+            state.clock().now(),
         )
         .await?
         {

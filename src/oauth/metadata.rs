@@ -1,12 +1,12 @@
 //! `GET /.well-known/oauth-authorization-server` (RFC 8414).
 
 use crate::domain::Scope;
-use crate::startup::AppState;
+use crate::state::AppState;
 use actix_web::{web, HttpResponse};
 use serde_json::json;
 
 pub async fn metadata(state: web::Data<AppState>) -> HttpResponse {
-    let base = &state.public_url;
+    let base = &state.public_url();
     let auth_methods = ["client_secret_basic", "client_secret_post"];
     let scopes: Vec<&str> = Scope::ALL.iter().map(|s| s.as_str()).collect();
     HttpResponse::Ok()

@@ -3,7 +3,7 @@
 use super::client_auth::{self, OAuthParams};
 use super::OAuthError;
 use crate::audit::Actor;
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::tokens;
 use actix_web::{web, HttpRequest, HttpResponse};
 
@@ -19,12 +19,12 @@ pub async fn revoke(
         .get("token")
         .ok_or(OAuthError::InvalidRequest("token is required."))?;
     tokens::revoke(
-        &state.pool,
-        &state.token_key,
+        state.pool(),
+        state.token_key(),
         client.clone(),
         token.to_owned(),
         Actor::client(&client.client_id, crate::web::client_ip(&req)),
-        state.clock.now(),
+        state.clock().now(),
     )
     .await?;
     Ok(HttpResponse::Ok().finish())

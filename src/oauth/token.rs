@@ -2,7 +2,7 @@
 
 use super::client_auth::{self, OAuthParams};
 use super::{no_store_json, OAuthError};
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::tokens::{self, CodeExchange, Lifetimes};
 use actix_web::{web, HttpRequest, HttpResponse};
 
@@ -13,17 +13,17 @@ pub async fn token(
 ) -> Result<HttpResponse, OAuthError> {
     let params = OAuthParams::parse(&req, &body)?;
     let client = client_auth::authenticate(&state, &req, &params).await?;
-    let ttl = state.access_token_ttl_seconds;
+    let ttl = state.access_token_ttl_seconds();
     let lifetimes = Lifetimes {
         access_ttl_seconds: ttl,
-        refresh_max_age: state.refresh_token_max_age,
+        refresh_max_age: state.refresh_token_max_age(),
     };
-    let now = state.clock.now();
+    let now = state.clock().now();
     let owned = |name: &str| params.get(name).map(str::to_owned);
     let response = match params.get("grant_type") {
         None => return Err(OAuthError::InvalidRequest("grant_type is required.")),
         Some("client_credentials") => {
-            tokens::client_credentials(&state.token_key, &client, params.get("scope"), ttl, now)?
+            tokens::client_credentials(state.token_key(), &client, params.get("scope"), ttl, now)?
         }
         Some("authorization_code") => {
             let code = owned("code").ok_or(OAuthError::InvalidRequest("code is required."))?;
@@ -32,13 +32,13 @@ pub async fn token(
                 redirect_uri: owned("redirect_uri"),
                 code_verifier: owned("code_verifier"),
             };
-            tokens::exchange_code(&state.pool, client, exchange, lifetimes, now).await?
+            tokens::exchange_code(state.pool(), client, exchange, lifetimes, now).await?
         }
         Some("refresh_token") => {
             let refresh_token = owned("refresh_token")
                 .ok_or(OAuthError::InvalidRequest("refresh_token is required."))?;
             let scope = owned("scope");
-            tokens::refresh(&state.pool, client, refresh_token, scope, lifetimes, now).await?
+            tokens::refresh(state.pool(), client, refresh_token, scope, lifetimes, now).await?
         }
         Some(_) => return Err(OAuthError::UnsupportedGrantType),
     };

@@ -8,7 +8,7 @@ use crate::auth::sessions;
 use crate::auth::{CsrfForm, CurrentUser, TypedSession};
 use crate::domain::{Email, Password};
 use crate::error::AppError;
-use crate::startup::AppState;
+use crate::state::AppState;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
@@ -120,13 +120,13 @@ pub async fn signup(
     };
     let typed_email = email.as_str().to_owned();
     match accounts::sign_up(
-        &state.pool,
-        &state.bcrypt,
-        &state.throttles,
+        state.pool(),
+        state.bcrypt(),
+        state.throttles(),
         email,
         password,
         request_origin(&req),
-        state.clock.now(),
+        state.clock().now(),
     )
     .await
     {
@@ -174,8 +174,16 @@ pub async fn login(
         password: fields.password,
         origin: request_origin(&req),
     };
-    let now = state.clock.now();
-    match accounts::log_in(&state.pool, &state.bcrypt, &state.throttles, attempt, now).await {
+    let now = state.clock().now();
+    match accounts::log_in(
+        state.pool(),
+        state.bcrypt(),
+        state.throttles(),
+        attempt,
+        now,
+    )
+    .await
+    {
         Ok(signed_in) => {
             session.log_in(&signed_in.account, &signed_in.session)?;
             Ok(see_other(&next))
@@ -216,7 +224,7 @@ pub async fn logout(
     _: CsrfForm<NoFields>,
 ) -> Result<HttpResponse, AppError> {
     if let Some(token) = session.session_token() {
-        sessions::end(&state.pool, token).await?;
+        sessions::end(state.pool(), token).await?;
     }
     session.log_out();
     Ok(see_other("/login"))
@@ -273,12 +281,12 @@ pub async fn change_password(
         Ok(new) => new,
         Err(message) => return reshow(None, Some(message.to_owned()), StatusCode::BAD_REQUEST),
     };
-    let now = state.clock.now();
+    let now = state.clock().now();
     let ip = client_ip(&req);
     match accounts::change_password(
-        &state.pool,
-        &state.bcrypt,
-        &state.throttles,
+        state.pool(),
+        state.bcrypt(),
+        state.throttles(),
         user,
         PasswordChange {
             current: fields.current_password,
@@ -330,8 +338,8 @@ pub async fn sessions(
     session: TypedSession,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
-    let now = state.clock.now();
-    let mut rows = sessions::list(&state.pool, user.id).await?;
+    let now = state.clock().now();
+    let mut rows = sessions::list(state.pool(), user.id).await?;
     rows.sort_by_key(|row| Some(row.id) != user.session_id);
     let sessions = rows
         .into_iter()
@@ -360,7 +368,7 @@ pub async fn end_session(
     _: CsrfForm<NoFields>,
 ) -> Result<HttpResponse, AppError> {
     let id: i32 = path.into_inner().parse().map_err(|_| AppError::NotFound)?;
-    if !sessions::end_one(&state.pool, user.id, id).await? {
+    if !sessions::end_one(state.pool(), user.id, id).await? {
         return Err(AppError::NotFound);
     }
     if Some(id) == user.session_id {
@@ -378,7 +386,7 @@ pub async fn end_other_sessions(
     state: web::Data<AppState>,
     _: CsrfForm<NoFields>,
 ) -> Result<HttpResponse, AppError> {
-    let ended = sessions::end_all(&state.pool, user.id, user.session_id).await?;
+    let ended = sessions::end_all(state.pool(), user.id, user.session_id).await?;
     let message = match ended {
         0 => "There were no other sessions.".to_owned(),
         1 => "1 other session has ended.".to_owned(),

@@ -11,7 +11,7 @@ use crate::db::{self, apps::App, secrets::SecretRow};
 use crate::domain::{SecretHint, SecretStatus};
 use crate::error::AppError;
 use crate::review;
-use crate::startup::AppState;
+use crate::state::AppState;
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
 use anyhow::Context;
@@ -185,9 +185,9 @@ pub async fn all_apps(
     query: web::Query<AdminQuery>,
 ) -> Result<HttpResponse, AppError> {
     let (filter, chosen, page_number) = query.parse()?;
-    let now = state.clock.now();
+    let now = state.clock().now();
     let offset = (page_number - 1) * PAGE_SIZE;
-    let cache = state.review_cache.clone();
+    let cache = state.review_cache().clone();
     // The session check and the review in one trip to the database.
     let loaded = load_signed_in(&state, &session, move |conn, account| {
         if !account.is_admin {
@@ -270,8 +270,8 @@ pub async fn export_csv(
     query: web::Query<AdminQuery>,
 ) -> Result<HttpResponse, AppError> {
     let (filter, _, _) = query.parse()?;
-    let now = state.clock.now();
-    let rows = db::run(&state.pool, move |conn| {
+    let now = state.clock().now();
+    let rows = db::run(state.pool(), move |conn| {
         admin::all(conn, &filter, now).context("exporting the admin review")
     })
     .await?;
@@ -361,8 +361,8 @@ pub async fn stale(
     session: TypedSession,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
-    let now = state.clock.now();
-    let (stale, live) = db::run(&state.pool, move |conn| -> anyhow::Result<_> {
+    let now = state.clock().now();
+    let (stale, live) = db::run(state.pool(), move |conn| -> anyhow::Result<_> {
         let stale =
             admin::stale_secrets(conn, now, now - STALE_AFTER).context("loading stale secrets")?;
         let live = admin::half_done_rotations(conn, now, now - HALF_DONE_AFTER)
@@ -412,7 +412,7 @@ pub async fn stale(
 /// Any secret and its app, by the secret's id alone.
 async fn any_secret(state: &AppState, raw_id: &str) -> Result<(App, SecretRow), AppError> {
     let secret_id = raw_id.parse::<i32>().map_err(|_| AppError::NotFound)?;
-    let found = db::run(&state.pool, move |conn| -> anyhow::Result<_> {
+    let found = db::run(state.pool(), move |conn| -> anyhow::Result<_> {
         let Some(row) = admin::find_secret(conn, secret_id).context("loading a secret")? else {
             return Ok(None);
         };
@@ -440,7 +440,7 @@ pub async fn confirm_revoke(
         &ConfirmRevoke {
             page: Page::new(&session)?,
             name: app.name,
-            secret: admin_view(row, state.clock.now()),
+            secret: admin_view(row, state.clock().now()),
             hint_error: None,
         },
     )
@@ -455,7 +455,7 @@ pub async fn revoke(
     CsrfForm(fields): CsrfForm<RevokeFields>,
 ) -> Result<HttpResponse, AppError> {
     let (app, row) = any_secret(&state, &path).await?;
-    let view = admin_view(row, state.clock.now());
+    let view = admin_view(row, state.clock().now());
     let actor = Actor::new(&admin, client_ip(&req));
     revoke_confirmed(&state, &session, app, view, fields, actor).await
 }

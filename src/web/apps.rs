@@ -9,7 +9,7 @@ use crate::auth::{CsrfForm, CurrentUser, TypedSession};
 use crate::db::secrets::SecretRow;
 use crate::domain::{AppName, RedirectUris, SecretHint, SecretStatus};
 use crate::error::AppError;
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::web::secrets::{GenerateForm, SecretView};
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -46,8 +46,8 @@ pub async fn list(
     session: TypedSession,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
-    let summaries = apps::my_apps(&state.pool, user.id).await?;
-    let now = state.clock.now();
+    let summaries = apps::my_apps(state.pool(), user.id).await?;
+    let now = state.clock().now();
     let apps = summaries
         .into_iter()
         .map(|s| AppRow {
@@ -122,7 +122,14 @@ pub async fn create(
         }
     };
     let actor = Actor::new(&user, client_ip(&req));
-    let app = apps::create_app(&state.pool, actor, name, redirect_uris, state.clock.now()).await?;
+    let app = apps::create_app(
+        state.pool(),
+        actor,
+        name,
+        redirect_uris,
+        state.clock().now(),
+    )
+    .await?;
     session.set_flash(Flash::success(
         "App created. Generate a client secret below to start using it.",
     ))?;
@@ -197,8 +204,8 @@ pub async fn show(
 ) -> Result<HttpResponse, AppError> {
     // The session check and the page's reads in one trip (this is the busiest page).
     let raw_id = path.into_inner();
-    let pages = state.app_pages.clone();
-    let now = state.clock.now();
+    let pages = state.app_pages().clone();
+    let now = state.clock().now();
     let loaded = load_signed_in(&state, &session, move |conn, user| {
         Ok(apps::overview_in(conn, &pages, &raw_id, user.id, now)?)
     })

@@ -5,7 +5,7 @@ use crate::auth::csrf::NoFields;
 use crate::auth::session::Flash;
 use crate::auth::{CsrfForm, CurrentUser, TypedSession};
 use crate::error::AppError;
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::tokens;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
@@ -30,8 +30,8 @@ pub async fn list(
     session: TypedSession,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
-    let now = state.clock.now();
-    let apps = tokens::authorized_apps(&state.pool, user.id)
+    let now = state.clock().now();
+    let apps = tokens::authorized_apps(state.pool(), user.id)
         .await?
         .into_iter()
         .map(|a| AuthorizedRow {
@@ -59,7 +59,7 @@ pub async fn revoke(
 ) -> Result<HttpResponse, AppError> {
     let app_id = path.parse::<i32>().map_err(|_| AppError::NotFound)?;
     let revoked =
-        tokens::revoke_authorization(&state.pool, user.id, app_id, state.clock.now()).await?;
+        tokens::revoke_authorization(state.pool(), user.id, app_id, state.clock().now()).await?;
     session.set_flash(if revoked > 0 {
         Flash::success("Access revoked. The app's tokens for your account no longer work.")
     } else {

@@ -110,8 +110,8 @@ fn span(seconds: i64, at: NaiveDateTime) -> String {
 /// ignored: a client could write anything there.
 pub fn client_ip(req: &actix_web::HttpRequest) -> Option<String> {
     let peer = req.peer_addr()?.ip();
-    let address = match req.app_data::<actix_web::web::Data<crate::startup::AppState>>() {
-        Some(state) => state.trusted_proxies.client_address(
+    let address = match req.app_data::<actix_web::web::Data<crate::state::AppState>>() {
+        Some(state) => state.trusted_proxies().client_address(
             peer,
             req.headers()
                 .get_all("x-forwarded-for")
@@ -251,14 +251,8 @@ pub async fn healthz() -> HttpResponse {
 }
 
 /// `GET /readyz`: the database answers a query; 503 when it does not.
-pub async fn readyz(state: actix_web::web::Data<crate::startup::AppState>) -> HttpResponse {
-    use diesel::RunQueryDsl;
-    let ready = crate::db::run(&state.pool, |conn| {
-        diesel::sql_query("SELECT 1")
-            .execute(conn)
-            .map_err(|e| anyhow::anyhow!("readiness query: {e}"))
-    })
-    .await;
+pub async fn readyz(state: actix_web::web::Data<crate::state::AppState>) -> HttpResponse {
+    let ready = crate::db::run(state.pool(), crate::db::ping).await;
     let (status, body) = match ready {
         Ok(_) => (StatusCode::OK, serde_json::json!({"status": "ready"})),
         Err(e) => {

@@ -14,7 +14,7 @@ use crate::secrets::{
     self, GenerateRequest, OldSecretSchedule, Revocation, SecretError, MAX_ACTIVE,
     MAX_ACTIVE_MESSAGE,
 };
-use crate::startup::AppState;
+use crate::state::AppState;
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
@@ -162,8 +162,8 @@ pub async fn confirm_generate(
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    let app = apps::owned_app(&state.pool, &path, user.id).await?;
-    let live_count = secrets::count_active(&state.pool, app.id, state.clock.now()).await?;
+    let app = apps::owned_app(state.pool(), &path, user.id).await?;
+    let live_count = secrets::count_active(state.pool(), app.id, state.clock().now()).await?;
     html(
         StatusCode::OK,
         &ConfirmGenerate {
@@ -205,7 +205,7 @@ pub async fn generate(
     path: web::Path<String>,
     CsrfForm(fields): CsrfForm<GenerateFields>,
 ) -> Result<HttpResponse, AppError> {
-    let app = apps::owned_app(&state.pool, &path, user.id).await?;
+    let app = apps::owned_app(state.pool(), &path, user.id).await?;
     let request_nonce = match fields.request_nonce.filter(|n| !n.is_empty()) {
         Some(n) if n.len() <= 64 && n.bytes().all(|b| b.is_ascii_alphanumeric()) => Some(n),
         Some(_) => {
@@ -220,7 +220,8 @@ pub async fn generate(
     let label = match SecretLabel::parse(&fields.label) {
         Ok(label) => label,
         Err(message) => {
-            let live_count = secrets::count_active(&state.pool, app.id, state.clock.now()).await?;
+            let live_count =
+                secrets::count_active(state.pool(), app.id, state.clock().now()).await?;
             let mut generate = GenerateForm::new(live_count);
             generate.request_nonce = request_nonce.unwrap_or(generate.request_nonce);
             generate.label = fields.label;
@@ -242,11 +243,11 @@ pub async fn generate(
     };
     let actor = Actor::new(&user, client_ip(&req));
     match secrets::generate_secret(
-        &state.pool,
-        &state.bcrypt,
+        state.pool(),
+        state.bcrypt(),
         request,
         actor,
-        state.clock.now(),
+        state.clock().now(),
     )
     .await
     {
@@ -294,9 +295,9 @@ async fn owned_secret(
     path: (String, String),
 ) -> Result<(App, SecretRow), AppError> {
     let (app_id, secret_id) = path;
-    let app = apps::owned_app(&state.pool, &app_id, user_id).await?;
+    let app = apps::owned_app(state.pool(), &app_id, user_id).await?;
     let secret_id = secret_id.parse::<i32>().map_err(|_| AppError::NotFound)?;
-    let row = secrets::find_secret(&state.pool, app.id, secret_id).await?;
+    let row = secrets::find_secret(state.pool(), app.id, secret_id).await?;
     Ok((app, row))
 }
 
@@ -312,7 +313,7 @@ pub async fn confirm_revoke(
         &ConfirmRevoke {
             page: Page::new(&session)?,
             name: app.name,
-            secret: SecretView::for_owner(row, None, state.clock.now()),
+            secret: SecretView::for_owner(row, None, state.clock().now()),
             hint_error: None,
         },
     )
@@ -362,12 +363,12 @@ pub async fn revoke_confirmed(
     let also_tokens = fields.revoke_tokens.is_some();
     let back = view.back_path.clone();
     let flash = match secrets::revoke_secret(
-        &state.pool,
+        state.pool(),
         app.id,
         view.id,
         also_tokens,
         actor,
-        state.clock.now(),
+        state.clock().now(),
     )
     .await?
     {
@@ -397,7 +398,7 @@ pub async fn revoke(
     CsrfForm(fields): CsrfForm<RevokeFields>,
 ) -> Result<HttpResponse, AppError> {
     let (app, row) = owned_secret(&state, user.id, path.into_inner()).await?;
-    let view = SecretView::for_owner(row, None, state.clock.now());
+    let view = SecretView::for_owner(row, None, state.clock().now());
     let actor = Actor::new(&user, client_ip(&req));
     revoke_confirmed(&state, &session, app, view, fields, actor).await
 }
@@ -424,9 +425,9 @@ pub async fn show(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, AppError> {
     let (app, row) = owned_secret(&state, user.id, path.into_inner()).await?;
-    let now = state.clock.now();
-    let usage = secrets::usage(&state.pool, &state.secret_checks.usage, row.id, now).await?;
-    let created_by = secrets::creator_email(&state.pool, &row).await?;
+    let now = state.clock().now();
+    let usage = secrets::usage(state.pool(), &state.secret_checks().usage, row.id, now).await?;
+    let created_by = secrets::creator_email(state.pool(), &row).await?;
     let detail = SecretDetail {
         page: Page::new(&session)?,
         app_id: app.id,
@@ -463,8 +464,15 @@ pub async fn set_label(
     match SecretLabel::parse(&fields.label) {
         Ok(label) => {
             let actor = Actor::new(&user, client_ip(&req));
-            secrets::set_label(&state.pool, app.id, row.id, label, actor, state.clock.now())
-                .await?;
+            secrets::set_label(
+                state.pool(),
+                app.id,
+                row.id,
+                label,
+                actor,
+                state.clock().now(),
+            )
+            .await?;
             session.set_flash(Flash::success("Label saved."))?;
         }
         Err(message) => session.set_flash(Flash::error(message))?,
@@ -489,10 +497,10 @@ pub async fn schedule(
     let (app, row) = owned_secret(&state, user.id, path.into_inner()).await?;
     let hint = SecretHint::from_stored(row.hint.clone());
     let actor = Actor::new(&user, client_ip(&req));
-    let now = state.clock.now();
+    let now = state.clock().now();
     let flash = match fields.action.as_str() {
         "cancel" => {
-            if secrets::cancel_schedule(&state.pool, app.id, row.id, actor, now).await? {
+            if secrets::cancel_schedule(state.pool(), app.id, row.id, actor, now).await? {
                 Flash::success(format!(
                     "The scheduled revocation of {hint} was cancelled. It stays active."
                 ))
@@ -501,7 +509,7 @@ pub async fn schedule(
             }
         }
         "now" => {
-            match secrets::revoke_secret(&state.pool, app.id, row.id, false, actor, now).await? {
+            match secrets::revoke_secret(state.pool(), app.id, row.id, false, actor, now).await? {
                 Revocation::Revoked(_) => Flash::success(format!("Secret {hint} revoked.")),
                 Revocation::AlreadyRevoked(_) => Flash::error(format!(
                     "Secret {hint} was already revoked. Nothing changed."

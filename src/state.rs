@@ -1,0 +1,155 @@
+//! What every handler shares: the database, the clock, the caches and the settings requests
+//! read. Built once by `startup`; handlers take it as `web::Data<AppState>`. The fields are
+//! private so that what a handler may reach is the list of accessors below.
+
+use crate::apps::AppPages;
+use crate::auth::password::Bcrypt;
+use crate::cache::GenerationCache;
+use crate::clock::Clock;
+use crate::config::{Settings, TrustedProxies};
+use crate::db::writer::Writer;
+use crate::db::{Backend, DbPool};
+use crate::domain::TokenKey;
+use crate::review::ReviewCache;
+use crate::secrets::SecretChecks;
+use crate::throttle::Throttles;
+use anyhow::Context;
+use chrono::TimeDelta;
+use std::sync::Arc;
+
+pub struct AppState {
+    pool: DbPool,
+    writer: Writer,
+    bcrypt: Bcrypt,
+    public_url: String,
+    public_origin: String,
+    access_token_ttl_seconds: i64,
+    clock: Clock,
+    secret_checks: SecretChecks,
+    token_key: TokenKey,
+    review_cache: Arc<ReviewCache>,
+    app_pages: Arc<AppPages>,
+    throttles: Throttles,
+    trusted_proxies: TrustedProxies,
+    refresh_token_max_age: TimeDelta,
+    session_idle: TimeDelta,
+    session_max_age: TimeDelta,
+}
+
+impl AppState {
+    /// `public_url` is the URL people reach the server at; `master_key` is the session key's
+    /// master, from which the client token signing key is derived.
+    pub fn new(
+        settings: &Settings,
+        pool: DbPool,
+        writer: Writer,
+        public_url: &str,
+        master_key: &[u8],
+        clock: Clock,
+    ) -> anyhow::Result<Self> {
+        let backend = Backend::of(settings.database_url.as_str());
+        Ok(AppState {
+            bcrypt: Bcrypt::new(settings.bcrypt_cost),
+            public_origin: url::Url::parse(public_url)
+                .context("KEYTURN_PUBLIC_URL is not a URL")?
+                .origin()
+                .ascii_serialization(),
+            public_url: public_url.trim_end_matches('/').to_owned(),
+            access_token_ttl_seconds: settings.access_token_ttl_seconds,
+            clock,
+            secret_checks: SecretChecks::new(writer.clone()),
+            token_key: TokenKey::derive(master_key),
+            review_cache: Arc::new(GenerationCache::new(64)),
+            app_pages: Arc::new(GenerationCache::new(4096)),
+            // One process on SQLite counts in memory; instances on PostgreSQL share the counts.
+            throttles: Throttles::new(
+                settings.throttle_failures,
+                (backend == Backend::Postgres).then(|| pool.clone()),
+            ),
+            trusted_proxies: settings.trusted_proxies.clone(),
+            refresh_token_max_age: TimeDelta::seconds(settings.refresh_token_max_age_seconds),
+            session_idle: TimeDelta::seconds(settings.session_idle_seconds),
+            session_max_age: TimeDelta::seconds(settings.session_max_age_seconds),
+            pool,
+            writer,
+        })
+    }
+
+    pub fn pool(&self) -> &DbPool {
+        &self.pool
+    }
+
+    /// Group commit for the token endpoint's writes.
+    pub fn writer(&self) -> &Writer {
+        &self.writer
+    }
+
+    /// bcrypt's cost and threads: log-in and clients in one lane, sign-ups in another.
+    pub fn bcrypt(&self) -> &Bcrypt {
+        &self.bcrypt
+    }
+
+    /// The public URL without a trailing slash, e.g. `http://127.0.0.1:8080`.
+    pub fn public_url(&self) -> &str {
+        &self.public_url
+    }
+
+    /// The scheme, host and port of the public URL: what a browser's `Origin` header says.
+    pub fn public_origin(&self) -> &str {
+        &self.public_origin
+    }
+
+    pub fn access_token_ttl_seconds(&self) -> i64 {
+        self.access_token_ttl_seconds
+    }
+
+    /// The clock every rule reads (tests pass a manual one).
+    pub fn clock(&self) -> &Clock {
+        &self.clock
+    }
+
+    /// Use counts and proven secrets kept in memory between requests.
+    pub fn secret_checks(&self) -> &SecretChecks {
+        &self.secret_checks
+    }
+
+    /// Signs client credentials access tokens.
+    pub fn token_key(&self) -> &TokenKey {
+        &self.token_key
+    }
+
+    /// Admin review pages, reused until the data changes.
+    pub fn review_cache(&self) -> &Arc<ReviewCache> {
+        &self.review_cache
+    }
+
+    /// App pages' reads, reused until the data changes.
+    pub fn app_pages(&self) -> &Arc<AppPages> {
+        &self.app_pages
+    }
+
+    /// Attempts at log-in, client authentication and sign-up.
+    pub fn throttles(&self) -> &Throttles {
+        &self.throttles
+    }
+
+    /// Load balancers whose forwarded headers are believed.
+    pub fn trusted_proxies(&self) -> &TrustedProxies {
+        &self.trusted_proxies
+    }
+
+    /// How long after the first authorization a user's refresh tokens keep working.
+    pub fn refresh_token_max_age(&self) -> TimeDelta {
+        self.refresh_token_max_age
+    }
+
+    /// A session unused this long is ended.
+    pub fn session_idle(&self) -> TimeDelta {
+        self.session_idle
+    }
+
+    /// A session this old is ended, however busy.
+    pub fn session_max_age(&self) -> TimeDelta {
+        self.session_max_age
+    }
+}
