@@ -4,9 +4,9 @@
 //! The secrets' hashes are placeholders: they fill the tables, they do not authenticate.
 
 use chrono::TimeDelta;
-use keyturn::clock::Clock;
 use keyturn::db::{self, apps, secrets, users};
 use keyturn::domain::{ClientId, ClientSecret};
+use keyturn::infra::clock::Clock;
 use rand::Rng;
 
 fn main() -> anyhow::Result<()> {

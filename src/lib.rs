@@ -1,19 +1,13 @@
-pub mod api;
-pub mod apps;
-pub mod audit;
-pub mod auth;
-pub mod cache;
-pub mod clock;
+//! Keyturn: a developer portal and OAuth 2.0 authorization server. The layers, from the edge
+//! inwards: `http` (pages, OAuth endpoints, the API), `service` (what Keyturn does), `domain`
+//! (types valid by construction), `db` (Diesel queries) and `infra` (clock, caches, throttles,
+//! bcrypt, telemetry). `state` is what handlers share; `startup` assembles it all.
+
 pub mod config;
 pub mod db;
 pub mod domain;
-pub mod error;
-pub mod oauth;
-pub mod review;
-pub mod secrets;
+pub mod http;
+pub mod infra;
+pub mod service;
 pub mod startup;
 pub mod state;
-pub mod telemetry;
-pub mod throttle;
-pub mod tokens;
-pub mod web;

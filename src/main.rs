@@ -1,9 +1,10 @@
-use keyturn::auth::accounts;
-use keyturn::clock::Clock;
 use keyturn::config::Settings;
+use keyturn::db;
 use keyturn::domain::{Email, Password};
+use keyturn::infra::clock::Clock;
+use keyturn::infra::telemetry;
+use keyturn::service::accounts;
 use keyturn::startup::Application;
-use keyturn::{db, telemetry};
 use std::io::BufRead;
 use std::process::ExitCode;
 
@@ -86,7 +87,7 @@ async fn create_admin(email: &str) -> anyhow::Result<()> {
         actix_web::web::block(move || db::connect_and_migrate(database_url.as_str())).await??;
     let account = accounts::create_admin(
         &pool,
-        &keyturn::auth::password::Bcrypt::new(settings.bcrypt_cost),
+        &keyturn::infra::hashing::Bcrypt::new(settings.bcrypt_cost),
         email,
         password,
         Clock::system().now(),

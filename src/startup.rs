@@ -1,11 +1,11 @@
 //! Builds the application: database, session key, middleware and routes, bound to any port.
 
-use crate::clock::Clock;
 use crate::config::Settings;
 use crate::db::writer::Writer;
 use crate::db::{self, DbPool};
+use crate::http::{routes, web as pages};
+use crate::infra::clock::Clock;
 use crate::state::AppState;
-use crate::{api, oauth, web as pages};
 use actix_session::config::CookieContentSecurity;
 use actix_session::storage::CookieSessionStore;
 use actix_session::SessionMiddleware;
@@ -153,12 +153,12 @@ fn http_server(
                 request_log,
                 Logger::new("%{client}xi \"%{method}xi %U\" %s %b %Dms")
                     .custom_request_replace("client", |req| {
-                        pages::client_ip(req.request()).unwrap_or_else(|| "-".into())
+                        crate::http::client_ip(req.request()).unwrap_or_else(|| "-".into())
                     })
                     .custom_request_replace("method", |req| req.method().to_string()),
             ))
             // Machines carry no cookie: their routes skip the session middleware.
-            .configure(machine_routes)
+            .configure(routes::machine)
             // Error pages render inside the session middleware, which still holds the
             // session then (the navigation shows who is logged in).
             .service(
@@ -170,7 +170,7 @@ fn http_server(
                             .add((actix_web::http::header::CACHE_CONTROL, "no-store")),
                     )
                     .wrap(session)
-                    .configure(browser_routes),
+                    .configure(routes::browser),
             )
     })
     // Database work runs on each worker's blocking threads: two per worker keep both cores
@@ -215,13 +215,13 @@ fn spawn_maintenance(state: web::Data<AppState>) -> anyhow::Result<()> {
                 return;
             };
             let now = state.clock().now();
-            if let Err(e) = crate::tokens::purge_expired(state.writer(), now) {
+            if let Err(e) = crate::service::tokens::purge_expired(state.writer(), now) {
                 tracing::warn!(error = %e, "purging expired tokens failed");
             }
             let (idle, max_age) = (state.session_idle(), state.session_max_age());
             let purged = state.writer().run_blocking(move |conn| {
                 db::sessions::purge_expired(conn, now - idle, now - max_age)?;
-                db::throttle::purge(conn, now - crate::throttle::WINDOW)
+                db::throttle::purge(conn, now - crate::infra::throttle::WINDOW)
             });
             if let Err(e) = purged {
                 tracing::warn!(error = %e, "purging ended sessions failed");
@@ -229,111 +229,6 @@ fn spawn_maintenance(state: web::Data<AppState>) -> anyhow::Result<()> {
         })
         .context("starting the maintenance thread")?;
     Ok(())
-}
-
-/// Endpoints for OAuth clients, resource servers and probes; the token endpoint first.
-fn machine_routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/oauth/token", web::post().to(oauth::token::token))
-        .route("/healthz", web::get().to(pages::healthz))
-        .route("/api/v1/me", web::get().to(api::me))
-        .route("/api/v1/apps", web::get().to(api::my_apps))
-        .route("/oauth/revoke", web::post().to(oauth::revoke::revoke))
-        .route(
-            "/oauth/introspect",
-            web::post().to(oauth::introspect::introspect),
-        )
-        .route(
-            "/.well-known/oauth-authorization-server",
-            web::get().to(oauth::metadata::metadata),
-        )
-        .route("/readyz", web::get().to(pages::readyz))
-        .route("/static/app.css", web::get().to(pages::stylesheet))
-        .route("/static/app.js", web::get().to(pages::script));
-}
-
-/// Pages people use, behind the session middleware.
-fn browser_routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/", web::get().to(pages::home))
-        .route("/signup", web::get().to(pages::accounts::signup_form))
-        .route("/signup", web::post().to(pages::accounts::signup))
-        .route("/login", web::get().to(pages::accounts::login_form))
-        .route("/login", web::post().to(pages::accounts::login))
-        .route("/logout", web::post().to(pages::accounts::logout))
-        .route(
-            "/account/password",
-            web::get().to(pages::accounts::password_form),
-        )
-        .route(
-            "/account/password",
-            web::post().to(pages::accounts::change_password),
-        )
-        .route(
-            "/account/sessions",
-            web::get().to(pages::accounts::sessions),
-        )
-        .route(
-            "/account/sessions/end-others",
-            web::post().to(pages::accounts::end_other_sessions),
-        )
-        .route(
-            "/account/sessions/{session_id}/end",
-            web::post().to(pages::accounts::end_session),
-        )
-        .route("/apps", web::get().to(pages::apps::list))
-        .route("/apps", web::post().to(pages::apps::create))
-        .route("/apps/new", web::get().to(pages::apps::new_form))
-        // Static paths before the patterns: the router tries routes in order, and a pattern
-        // costs a regular expression match.
-        .route("/admin", web::get().to(pages::admin::all_apps))
-        .route("/admin/stale", web::get().to(pages::admin::stale))
-        .route("/admin/export.csv", web::get().to(pages::admin::export_csv))
-        .route(
-            "/admin/secrets/{secret_id}/revoke",
-            web::get().to(pages::admin::confirm_revoke),
-        )
-        .route(
-            "/admin/secrets/{secret_id}/revoke",
-            web::post().to(pages::admin::revoke),
-        )
-        .route("/apps/{id}", web::get().to(pages::apps::show))
-        .route(
-            "/apps/{id}/secrets",
-            web::post().to(pages::secrets::generate),
-        )
-        .route(
-            "/apps/{id}/secrets/new",
-            web::get().to(pages::secrets::confirm_generate),
-        )
-        .route(
-            "/apps/{id}/secrets/{secret_id}/revoke",
-            web::get().to(pages::secrets::confirm_revoke),
-        )
-        .route(
-            "/apps/{id}/secrets/{secret_id}/revoke",
-            web::post().to(pages::secrets::revoke),
-        )
-        .route(
-            "/apps/{id}/secrets/{secret_id}",
-            web::get().to(pages::secrets::show),
-        )
-        .route(
-            "/apps/{id}/secrets/{secret_id}/label",
-            web::post().to(pages::secrets::set_label),
-        )
-        .route(
-            "/apps/{id}/secrets/{secret_id}/schedule",
-            web::post().to(pages::secrets::schedule),
-        )
-        .route("/authorized-apps", web::get().to(pages::authorized::list))
-        .route(
-            "/authorized-apps/{app_id}/revoke",
-            web::post().to(pages::authorized::revoke),
-        )
-        .route(
-            "/oauth/authorize",
-            web::get().to(oauth::authorize::authorize),
-        )
-        .route("/oauth/authorize", web::post().to(oauth::authorize::decide));
 }
 
 /// The session cookie key: from `KEYTURN_SESSION_KEY`, or generated once and kept in the

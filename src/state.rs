@@ -2,17 +2,17 @@
 //! read. Built once by `startup`; handlers take it as `web::Data<AppState>`. The fields are
 //! private so that what a handler may reach is the list of accessors below.
 
-use crate::apps::AppPages;
-use crate::auth::password::Bcrypt;
-use crate::cache::GenerationCache;
-use crate::clock::Clock;
 use crate::config::{Settings, TrustedProxies};
 use crate::db::writer::Writer;
 use crate::db::{Backend, DbPool};
 use crate::domain::TokenKey;
-use crate::review::ReviewCache;
-use crate::secrets::SecretChecks;
-use crate::throttle::Throttles;
+use crate::infra::cache::GenerationCache;
+use crate::infra::clock::Clock;
+use crate::infra::hashing::Bcrypt;
+use crate::infra::throttle::Throttles;
+use crate::service::apps::AppPages;
+use crate::service::review::ReviewCache;
+use crate::service::secrets::SecretChecks;
 use anyhow::Context;
 use chrono::TimeDelta;
 use std::sync::Arc;

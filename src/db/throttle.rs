@@ -1,5 +1,5 @@
 //! The throttles' attempt counts in PostgreSQL (`throttle_attempts`), shared by every instance.
-//! On SQLite the counts stay in memory (`crate::throttle`), and these functions are not called.
+//! On SQLite the counts stay in memory (`crate::infra::throttle`), and these functions are not called.
 
 use super::Conn;
 use chrono::NaiveDateTime;

@@ -1,5 +1,6 @@
 use super::schema::users;
 use super::Conn;
+use crate::domain::Account;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
@@ -65,4 +66,15 @@ pub fn promote_to_admin(conn: &mut Conn, id: i32, password_hash: &str) -> QueryR
         ))
         .execute(conn)
         .map(drop)
+}
+
+impl From<User> for Account {
+    fn from(u: User) -> Self {
+        Account {
+            id: u.id,
+            email: u.email,
+            is_admin: u.is_admin,
+            session_id: None,
+        }
+    }
 }

@@ -67,6 +67,16 @@ impl Password {
     }
 }
 
+/// The signed-in person, as much as pages need.
+#[derive(Debug, Clone)]
+pub struct Account {
+    pub id: i32,
+    pub email: String,
+    pub is_admin: bool,
+    /// The server-side session this account was loaded for, on signed-in requests.
+    pub session_id: Option<i32>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

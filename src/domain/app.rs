@@ -1,4 +1,4 @@
-use super::random_base62;
+use super::random::random_base62;
 
 /// A display name for an app: 1 to 100 characters, no control characters.
 #[derive(Debug, Clone)]

@@ -11,7 +11,7 @@
 //! Layout before base64url: version (1) | app id (4) | secret id (4) | issued at (8) |
 //! expires at (8) | token id (16 random bytes) | HMAC-SHA256 of all of that (32).
 
-use super::OpaqueToken;
+use super::opaque::OpaqueToken;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use chrono::{DateTime, NaiveDateTime};

@@ -7,21 +7,16 @@ mod client_token;
 mod opaque;
 mod origin;
 mod pkce;
+mod random;
 mod scope;
 mod secret;
 
-pub use account::{Email, Password};
+pub use account::{Account, Email, Password};
 pub use app::{AppName, ClientId, RedirectUris};
 pub use client_token::{ClientTokenClaims, TokenKey};
 pub use opaque::{OpaqueToken, TokenKind};
 pub use origin::RequestOrigin;
 pub use pkce::CodeChallenge;
+pub(crate) use random::random_base62;
 pub use scope::{Scope, Scopes};
 pub use secret::{ClientSecret, SecretHint, SecretLabel, SecretStatus};
-
-use rand::distr::{Alphanumeric, SampleString};
-
-/// `len` characters of `[A-Za-z0-9]`, uniformly distributed, from rand's OS-seeded CSPRNG.
-pub(crate) fn random_base62(len: usize) -> String {
-    Alphanumeric.sample_string(&mut rand::rng(), len)
-}

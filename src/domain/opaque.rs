@@ -1,4 +1,4 @@
-use super::random_base62;
+use super::random::random_base62;
 use secrecy::{ExposeSecret, SecretString};
 use sha2::{Digest, Sha256};
 use std::fmt;

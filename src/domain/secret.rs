@@ -1,4 +1,4 @@
-use super::random_base62;
+use super::random::random_base62;
 use chrono::NaiveDateTime;
 use secrecy::{ExposeSecret, SecretString};
 use std::fmt;

@@ -325,7 +325,8 @@ async fn admins_revoke_any_secret_and_the_owner_sees_it_in_the_activity() {
 async fn the_review_shows_every_change_on_the_next_request_even_within_the_same_second() {
     // A stopped clock: every request below happens in the same second, so only the database's
     // change generation can tell the review that its cached page is out of date.
-    let app = crate::helpers::spawn_app_with_clock(|_| {}, keyturn::clock::Clock::stopped()).await;
+    let app =
+        crate::helpers::spawn_app_with_clock(|_| {}, keyturn::infra::clock::Clock::stopped()).await;
     let admin = app.admin_browser().await;
     let dev = app.new_browser();
     dev.sign_up("dev@example.com", crate::helpers::PASSWORD)

@@ -155,7 +155,8 @@ async fn unknown_routes_get_the_sites_404_page() {
 async fn the_app_page_shows_every_change_on_the_next_request_even_within_the_same_second() {
     // A stopped clock: only the database's change generation can tell the page's cached reads
     // that they are out of date.
-    let app = crate::helpers::spawn_app_with_clock(|_| {}, keyturn::clock::Clock::stopped()).await;
+    let app =
+        crate::helpers::spawn_app_with_clock(|_| {}, keyturn::infra::clock::Clock::stopped()).await;
     let dev = app.new_browser();
     dev.signed_up().await;
     let shop = dev.create_app("Same Second").await;

@@ -1,5 +1,5 @@
-use keyturn::clock::Clock;
 use keyturn::config::Settings;
+use keyturn::infra::clock::Clock;
 use keyturn::startup::Application;
 use reqwest::{Client, Response, StatusCode};
 use std::io::Write;
@@ -249,9 +249,9 @@ impl TestApp {
         let pool = self.pool();
         let email = keyturn::domain::Email::parse("admin@example.com").unwrap();
         let password = keyturn::domain::Password::parse(PASSWORD.to_owned().into()).unwrap();
-        keyturn::auth::accounts::create_admin(
+        keyturn::service::accounts::create_admin(
             &pool,
-            &keyturn::auth::password::Bcrypt::new(4),
+            &keyturn::infra::hashing::Bcrypt::new(4),
             email,
             password,
             self.clock.now(),

@@ -1069,7 +1069,7 @@ async fn stored_user_tokens_and_codes_are_purged_an_hour_after_they_expire() {
             .unwrap();
     let now = s.app.clock.now();
     let purge = |minutes| {
-        keyturn::tokens::purge_expired(&writer, now + chrono::TimeDelta::minutes(minutes))
+        keyturn::service::tokens::purge_expired(&writer, now + chrono::TimeDelta::minutes(minutes))
     };
 
     // The code expired after 10 minutes, the access token after 60; the refresh token lives on.

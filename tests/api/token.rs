@@ -448,11 +448,14 @@ async fn revocations_of_client_tokens_are_purged_an_hour_after_the_token_expires
 
     // The maintenance thread runs this once a minute.
     let too_early =
-        keyturn::tokens::purge_expired(&writer, now + chrono::TimeDelta::minutes(119)).unwrap();
+        keyturn::service::tokens::purge_expired(&writer, now + chrono::TimeDelta::minutes(119))
+            .unwrap();
     let purged =
-        keyturn::tokens::purge_expired(&writer, now + chrono::TimeDelta::minutes(121)).unwrap();
+        keyturn::service::tokens::purge_expired(&writer, now + chrono::TimeDelta::minutes(121))
+            .unwrap();
     let again =
-        keyturn::tokens::purge_expired(&writer, now + chrono::TimeDelta::minutes(122)).unwrap();
+        keyturn::service::tokens::purge_expired(&writer, now + chrono::TimeDelta::minutes(122))
+            .unwrap();
 
     assert_eq!(too_early, 0, "expired less than an hour ago: kept");
     assert_eq!(purged, 1);

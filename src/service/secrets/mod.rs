@@ -12,12 +12,12 @@
 //!   flushed with that write, never one write per request;
 //! - every change is recorded in the audit log, in the same transaction.
 
-use crate::audit::{self, Actor};
-use crate::auth::password;
 use crate::db::writer::Writer;
 use crate::db::{self, secrets, secrets::SecretRow, DbPool};
 use crate::domain::{ClientSecret, RequestOrigin, SecretHint, SecretLabel, SecretStatus};
-use crate::throttle::{ThrottleError, Throttles};
+use crate::infra::hashing;
+use crate::infra::throttle::{ThrottleError, Throttles};
+use crate::service::audit::{self, Actor};
 use anyhow::Context;
 use chrono::{DurationRound, NaiveDateTime, TimeDelta};
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
@@ -140,7 +140,7 @@ pub struct GeneratedSecret {
 /// revocation of the live one if asked.
 pub async fn generate_secret(
     pool: &DbPool,
-    bcrypt: &password::Bcrypt,
+    bcrypt: &hashing::Bcrypt,
     request: GenerateRequest,
     actor: Actor,
     now: NaiveDateTime,
@@ -151,10 +151,10 @@ pub async fn generate_secret(
         return Err(SecretError::TooManyActive);
     }
     let plaintext = ClientSecret::generate();
-    let hash = password::hash(
+    let hash = hashing::hash(
         bcrypt,
         plaintext.expose().to_owned(),
-        password::Lane::Interactive,
+        hashing::Lane::Interactive,
     )
     .await?;
     let public_id = plaintext.public_id().to_owned();
@@ -567,7 +567,7 @@ pub struct ClientAttempt<'a> {
 ///   secret's id can spend that secret's allowance. One bcrypt runs at a time per presented
 ///   string, so a burst of one valid secret after a restart costs one check, not one each.
 pub async fn authenticate_client(
-    bcrypt: &password::Bcrypt,
+    bcrypt: &hashing::Bcrypt,
     checks: &SecretChecks,
     throttles: &Throttles,
     attempt: ClientAttempt<'_>,
@@ -656,7 +656,7 @@ pub async fn authenticate_client(
 /// both reservations back and is remembered as proven; a wrong one leaves them counted.
 #[allow(clippy::too_many_arguments)]
 async fn bcrypt_check(
-    bcrypt: &password::Bcrypt,
+    bcrypt: &hashing::Bcrypt,
     checks: &SecretChecks,
     throttles: &Throttles,
     secret: &ClientSecret,
@@ -681,7 +681,7 @@ async fn bcrypt_check(
         }
     };
     let stored = Some(row.secret_hash.clone());
-    let valid = match password::verify(bcrypt, secret.expose().to_owned(), stored).await {
+    let valid = match hashing::verify(bcrypt, secret.expose().to_owned(), stored).await {
         Ok(valid) => valid,
         Err(e) => {
             // Not a check that ran (a full queue): nothing to count.

@@ -1,12 +1,12 @@
 //! "Authorized apps": the apps a user let act for them, and withdrawing that permission.
 
 use super::{html, see_other, Page, TimeView};
-use crate::auth::csrf::NoFields;
-use crate::auth::session::Flash;
-use crate::auth::{CsrfForm, CurrentUser, TypedSession};
-use crate::error::AppError;
+use crate::http::csrf::NoFields;
+use crate::http::error::AppError;
+use crate::http::session::Flash;
+use crate::http::{CsrfForm, CurrentUser, TypedSession};
+use crate::service::tokens;
 use crate::state::AppState;
-use crate::tokens;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 use askama::Template;

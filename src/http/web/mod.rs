@@ -6,9 +6,9 @@ pub mod apps;
 pub mod authorized;
 pub mod secrets;
 
-use crate::auth::session::Flash;
-use crate::auth::TypedSession;
-use crate::error::{AppError, UserMessage};
+use crate::http::error::{AppError, UserMessage};
+use crate::http::session::Flash;
+use crate::http::session::TypedSession;
 use actix_session::SessionExt;
 use actix_web::body::EitherBody;
 use actix_web::dev::ServiceResponse;
@@ -105,32 +105,6 @@ fn span(seconds: i64, at: NaiveDateTime) -> String {
     }
 }
 
-/// The address of the client that sent the request: the TCP peer's, or behind a trusted proxy
-/// (`KEYTURN_TRUSTED_PROXIES`) the one it forwarded. Anyone else's forwarded headers are
-/// ignored: a client could write anything there.
-pub fn client_ip(req: &actix_web::HttpRequest) -> Option<String> {
-    let peer = req.peer_addr()?.ip();
-    let address = match req.app_data::<actix_web::web::Data<crate::state::AppState>>() {
-        Some(state) => state.trusted_proxies().client_address(
-            peer,
-            req.headers()
-                .get_all("x-forwarded-for")
-                .filter_map(|v| v.to_str().ok()),
-        ),
-        None => peer,
-    };
-    Some(address.to_string())
-}
-
-/// The client's address and `User-Agent`.
-pub fn request_origin(req: &actix_web::HttpRequest) -> crate::domain::RequestOrigin {
-    let user_agent = req
-        .headers()
-        .get(header::USER_AGENT)
-        .and_then(|v| v.to_str().ok());
-    crate::domain::RequestOrigin::new(client_ip(req), user_agent)
-}
-
 #[derive(Template)]
 #[template(path = "error.html")]
 struct ErrorPage {
@@ -225,14 +199,14 @@ fn default_message(status: StatusCode) -> &'static str {
 pub async fn stylesheet() -> HttpResponse {
     static_file(
         "text/css; charset=utf-8",
-        include_str!("../../static/app.css"),
+        include_str!("../../../static/app.css"),
     )
 }
 
 pub async fn script() -> HttpResponse {
     static_file(
         "text/javascript; charset=utf-8",
-        include_str!("../../static/app.js"),
+        include_str!("../../../static/app.js"),
     )
 }
 

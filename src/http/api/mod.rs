@@ -1,10 +1,10 @@
 //! The bearer-token API under `/api/v1` (RFC 6750).
 
-use crate::apps;
 use crate::db::tokens::TokenGrant;
 use crate::domain::{Scope, Scopes};
+use crate::service::apps;
+use crate::service::tokens;
 use crate::state::AppState;
-use crate::tokens;
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
 use serde_json::json;

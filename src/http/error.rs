@@ -1,8 +1,8 @@
 //! Errors of the browser pages. Each variant carries the message a user sees; the cause of an
 //! unexpected error is logged and never shown. Responses are turned into the site's error page
-//! by [`crate::web::error_page`], which knows the session and so can keep the navigation.
+//! by [`crate::http::web::error_page`], which knows the session and so can keep the navigation.
 
-use crate::auth::password;
+use crate::infra::hashing;
 use actix_web::http::{header, StatusCode};
 use actix_web::{HttpResponse, ResponseError};
 
@@ -38,7 +38,7 @@ impl ResponseError for AppError {
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
             AppError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::LoginRequired { .. } => StatusCode::SEE_OTHER,
-            AppError::Unexpected(cause) if password::is_busy(cause) => {
+            AppError::Unexpected(cause) if hashing::is_busy(cause) => {
                 StatusCode::SERVICE_UNAVAILABLE
             }
             AppError::Unexpected(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -53,10 +53,10 @@ impl ResponseError for AppError {
                     .insert_header((header::LOCATION, location))
                     .finish();
             }
-            AppError::Unexpected(cause) if password::is_busy(cause) => {
+            AppError::Unexpected(cause) if hashing::is_busy(cause) => {
                 let message = "Keyturn is busy. Please try again in a moment.";
                 let mut response = HttpResponse::ServiceUnavailable()
-                    .insert_header((header::RETRY_AFTER, password::BUSY_RETRY_AFTER))
+                    .insert_header((header::RETRY_AFTER, hashing::BUSY_RETRY_AFTER))
                     .content_type("text/plain; charset=utf-8")
                     .body(message);
                 response

@@ -1,9 +1,9 @@
 //! Registering apps and finding the signed-in developer's own apps.
 
-use crate::audit::{self, Actor};
-use crate::cache::GenerationCache;
 use crate::db::{self, apps, apps::App, apps::AppSummary, Conn, DbPool};
 use crate::domain::{AppName, ClientId, RedirectUris};
+use crate::infra::cache::GenerationCache;
+use crate::service::audit::{self, Actor};
 use anyhow::Context;
 use chrono::NaiveDateTime;
 

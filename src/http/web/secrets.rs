@@ -1,16 +1,17 @@
 //! Generating, inspecting, labelling, scheduling and revoking secrets from the browser; every
 //! change behind a confirmation step.
 
-use super::{client_ip, html, see_other, Page, TimeView};
-use crate::apps;
-use crate::audit::Actor;
-use crate::auth::session::Flash;
-use crate::auth::{CsrfForm, CurrentUser, TypedSession};
+use super::{html, see_other, Page, TimeView};
 use crate::db::apps::App;
 use crate::db::secrets::SecretRow;
 use crate::domain::{SecretHint, SecretLabel, SecretStatus};
-use crate::error::AppError;
-use crate::secrets::{
+use crate::http::client_ip;
+use crate::http::error::AppError;
+use crate::http::session::Flash;
+use crate::http::{CsrfForm, CurrentUser, TypedSession};
+use crate::service::apps;
+use crate::service::audit::Actor;
+use crate::service::secrets::{
     self, GenerateRequest, OldSecretSchedule, Revocation, SecretError, MAX_ACTIVE,
     MAX_ACTIVE_MESSAGE,
 };

@@ -1,16 +1,17 @@
 //! "My Apps", registering an app, and the app page with its secrets.
 
-use super::{client_ip, html, see_other, Page, TimeView};
-use crate::apps::{self, AppsError};
-use crate::audit::Actor;
-use crate::auth::session::Flash;
-use crate::auth::session::{load_signed_in, return_path};
-use crate::auth::{CsrfForm, CurrentUser, TypedSession};
+use super::{html, see_other, Page, TimeView};
 use crate::db::secrets::SecretRow;
 use crate::domain::{AppName, RedirectUris, SecretHint, SecretStatus};
-use crate::error::AppError;
+use crate::http::client_ip;
+use crate::http::error::AppError;
+use crate::http::session::Flash;
+use crate::http::session::{load_signed_in, return_path};
+use crate::http::web::secrets::{GenerateForm, SecretView};
+use crate::http::{CsrfForm, CurrentUser, TypedSession};
+use crate::service::apps::{self, AppsError};
+use crate::service::audit::Actor;
 use crate::state::AppState;
-use crate::web::secrets::{GenerateForm, SecretView};
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;

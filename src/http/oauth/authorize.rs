@@ -5,13 +5,13 @@
 //! good, errors are shown on our own page and nobody is redirected anywhere (RFC 6749 §4.1.2.1).
 //! After that, errors go back to the client with `error`, `error_description` and `state`.
 
-use crate::auth::{session, CsrfForm, CurrentUser, TypedSession};
 use crate::db::{self, apps, apps::App};
 use crate::domain::{CodeChallenge, RedirectUris, Scopes};
-use crate::error::AppError;
+use crate::http::error::AppError;
+use crate::http::web::{html, Page};
+use crate::http::{session, CsrfForm, CurrentUser, TypedSession};
+use crate::service::tokens::{self, Approval};
 use crate::state::AppState;
-use crate::tokens::{self, Approval};
-use crate::web::{html, Page};
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
 use anyhow::Context;

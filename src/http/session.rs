@@ -1,9 +1,9 @@
 //! A typed view of the cookie session, and the extractor for pages that need a signed-in user.
 
-use super::accounts::Account;
 use crate::db::{self, Conn};
+use crate::domain::Account;
 use crate::domain::OpaqueToken;
-use crate::error::AppError;
+use crate::http::error::AppError;
 use crate::state::AppState;
 use actix_session::{Session, SessionExt};
 use actix_web::dev::Payload;

@@ -3,9 +3,9 @@
 //! Why: counting every matching row of 10,000 apps costs milliseconds, far more than rendering
 //! the page, and the answer only changes when an app, an owner or a secret does.
 
-use crate::cache::GenerationCache;
 use crate::db::admin::{self, AdminFilter, AdminRow};
 use crate::db::{self, Conn};
+use crate::infra::cache::GenerationCache;
 use anyhow::Context;
 use chrono::NaiveDateTime;
 use std::sync::Arc;

@@ -1,11 +1,11 @@
 //! Signing up, logging in, and creating admins.
 
-use super::password::{self, Bcrypt, Lane};
-use super::sessions;
-use crate::audit::{self, Actor};
 use crate::db::{self, users, DbPool};
-use crate::domain::{Email, OpaqueToken, Password, RequestOrigin};
-use crate::throttle::{ThrottleError, Throttles};
+use crate::domain::{Account, Email, OpaqueToken, Password, RequestOrigin};
+use crate::infra::hashing::{self, Bcrypt, Lane};
+use crate::infra::throttle::{ThrottleError, Throttles};
+use crate::service::audit::{self, Actor};
+use crate::service::sessions;
 use anyhow::Context;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 
@@ -23,32 +23,11 @@ pub enum AccountError {
     Unexpected(#[from] anyhow::Error),
 }
 
-impl From<AccountError> for crate::error::AppError {
+impl From<AccountError> for crate::http::error::AppError {
     fn from(e: AccountError) -> Self {
         match e {
-            AccountError::Unexpected(cause) => crate::error::AppError::Unexpected(cause),
-            other => crate::error::AppError::BadRequest(other.to_string()),
-        }
-    }
-}
-
-/// The signed-in person, as much as pages need.
-#[derive(Debug, Clone)]
-pub struct Account {
-    pub id: i32,
-    pub email: String,
-    pub is_admin: bool,
-    /// The server-side session this account was loaded for, on signed-in requests.
-    pub session_id: Option<i32>,
-}
-
-impl From<users::User> for Account {
-    fn from(u: users::User) -> Self {
-        Account {
-            id: u.id,
-            email: u.email,
-            is_admin: u.is_admin,
-            session_id: None,
+            AccountError::Unexpected(cause) => crate::http::error::AppError::Unexpected(cause),
+            other => crate::http::error::AppError::BadRequest(other.to_string()),
         }
     }
 }
@@ -70,7 +49,7 @@ impl From<ThrottleError> for AccountError {
 
 /// Creates an account and signs it in. Every attempt counts against the address's sign-up
 /// allowance; an email already taken is answered before any bcrypt, so a taken address costs
-/// nothing, and the hash runs in the sign-up lane (`password::Lane::SignUp`), which a flood of
+/// nothing, and the hash runs in the sign-up lane (`hashing::Lane::SignUp`), which a flood of
 /// sign-ups can fill without delaying log-ins or clients.
 pub async fn sign_up(
     pool: &DbPool,
@@ -95,7 +74,7 @@ pub async fn sign_up(
     if taken {
         return Err(AccountError::EmailTaken);
     }
-    let hash = password::hash(bcrypt, password.expose().to_owned(), Lane::SignUp).await?;
+    let hash = hashing::hash(bcrypt, password.expose().to_owned(), Lane::SignUp).await?;
     let account: Account = db::run(pool, move |conn| {
         let new = users::NewUser {
             email: email.as_str(),
@@ -209,7 +188,7 @@ async fn check_password(
     };
     let stored = user.as_ref().map(|u| u.password_hash.clone());
     Ok(
-        match (password::verify(bcrypt, password, stored).await?, user) {
+        match (hashing::verify(bcrypt, password, stored).await?, user) {
             (true, Some(user)) => Some(Account::from(user)),
             _ => None,
         },
@@ -245,7 +224,7 @@ pub async fn change_password(
             return Err(e);
         }
     }
-    let hash = password::hash(bcrypt, new.expose().to_owned(), Lane::Interactive).await?;
+    let hash = hashing::hash(bcrypt, new.expose().to_owned(), Lane::Interactive).await?;
     let actor = Actor::new(&account, ip);
     let (id, keep) = (account.id, account.session_id);
     db::run(pool, move |conn| {
@@ -278,7 +257,7 @@ pub async fn create_admin(
     password: Password,
     now: chrono::NaiveDateTime,
 ) -> Result<Account, AccountError> {
-    let hash = password::hash(bcrypt, password.expose().to_owned(), Lane::Interactive).await?;
+    let hash = hashing::hash(bcrypt, password.expose().to_owned(), Lane::Interactive).await?;
     db::run(pool, move |conn| {
         db::write_transaction(conn, |conn| {
             let user = match users::find_by_email(conn, email.as_str())? {

@@ -1,8 +1,8 @@
 //! Who is acting, for the audit log. Every change to a secret is recorded with its actor; the
 //! log holds hints and labels at most, never a secret.
 
-use crate::auth::accounts::Account;
 use crate::db::{audit, Conn};
+use crate::domain::Account;
 use chrono::NaiveDateTime;
 
 /// The signed-in person making a change, and where from.

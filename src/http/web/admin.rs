@@ -2,15 +2,16 @@
 //! secrets view, CSV export, and revoking any secret.
 
 use super::secrets::{revoke_confirmed, ConfirmRevoke, RevokeFields, SecretView};
-use super::{client_ip, html, html_sized, Page, TimeView};
-use crate::audit::Actor;
-use crate::auth::session::{load_signed_in, return_path, ADMINS_ONLY};
-use crate::auth::{AdminUser, CsrfForm, TypedSession};
+use super::{html, html_sized, Page, TimeView};
 use crate::db::admin::{self, AdminFilter, AdminRow, AdminSort, StatusFilter, UnusedFilter};
 use crate::db::{self, apps::App, secrets::SecretRow};
 use crate::domain::{SecretHint, SecretStatus};
-use crate::error::AppError;
-use crate::review;
+use crate::http::client_ip;
+use crate::http::error::AppError;
+use crate::http::session::{load_signed_in, return_path, ADMINS_ONLY};
+use crate::http::{AdminUser, CsrfForm, TypedSession};
+use crate::service::audit::Actor;
+use crate::service::review;
 use crate::state::AppState;
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};

@@ -2,9 +2,9 @@
 
 use super::client_auth::{self, OAuthParams};
 use super::OAuthError;
-use crate::audit::Actor;
+use crate::service::audit::Actor;
+use crate::service::tokens;
 use crate::state::AppState;
-use crate::tokens;
 use actix_web::{web, HttpRequest, HttpResponse};
 
 /// 200 whether or not the token existed, so the endpoint cannot be used to probe for tokens.
@@ -23,7 +23,7 @@ pub async fn revoke(
         state.token_key(),
         client.clone(),
         token.to_owned(),
-        Actor::client(&client.client_id, crate::web::client_ip(&req)),
+        Actor::client(&client.client_id, crate::http::client_ip(&req)),
         state.clock().now(),
     )
     .await?;

@@ -2,8 +2,8 @@
 
 use super::client_auth::{self, OAuthParams};
 use super::{no_store_json, OAuthError};
+use crate::service::tokens;
 use crate::state::AppState;
-use crate::tokens;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::json;
 

@@ -9,8 +9,8 @@ pub mod metadata;
 pub mod revoke;
 pub mod token;
 
-use crate::auth::password;
-use crate::tokens::GrantError;
+use crate::infra::hashing;
+use crate::service::tokens::GrantError;
 use actix_web::http::{header, StatusCode};
 use actix_web::{HttpResponse, ResponseError};
 use serde_json::json;
@@ -51,7 +51,7 @@ impl ResponseError for OAuthError {
         match self {
             OAuthError::InvalidClient => StatusCode::UNAUTHORIZED,
             OAuthError::TooManyFailures(_) => StatusCode::TOO_MANY_REQUESTS,
-            OAuthError::ServerError(cause) if password::is_busy(cause) => {
+            OAuthError::ServerError(cause) if hashing::is_busy(cause) => {
                 StatusCode::SERVICE_UNAVAILABLE
             }
             OAuthError::ServerError(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -80,7 +80,7 @@ impl ResponseError for OAuthError {
                 "error": "temporarily_unavailable",
                 "error_description": format!("Too many failed client authentications. Retry after {wait} seconds.")
             }),
-            OAuthError::ServerError(cause) if password::is_busy(cause) => json!({
+            OAuthError::ServerError(cause) if hashing::is_busy(cause) => json!({
                 "error": "temporarily_unavailable",
                 "error_description": "The server is busy. Retry shortly."
             }),
@@ -97,7 +97,7 @@ impl ResponseError for OAuthError {
             response.insert_header((header::RETRY_AFTER, wait.to_string()));
         }
         if self.status_code() == StatusCode::SERVICE_UNAVAILABLE {
-            response.insert_header((header::RETRY_AFTER, password::BUSY_RETRY_AFTER));
+            response.insert_header((header::RETRY_AFTER, hashing::BUSY_RETRY_AFTER));
         }
         if matches!(self, OAuthError::InvalidClient) {
             response.insert_header((header::WWW_AUTHENTICATE, r#"Basic realm="keyturn""#));

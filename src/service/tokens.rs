@@ -12,11 +12,11 @@
 //! - client credentials tokens are signed instead of stored, and every use asks the database
 //!   whether the app, the secret and the token are still in good standing.
 
-use crate::audit::{self, Actor};
 use crate::db::writer::Writer;
 use crate::db::{self, grants, tokens, users, Conn, DbPool};
 use crate::domain::{ClientTokenClaims, CodeChallenge, OpaqueToken, Scopes, TokenKey, TokenKind};
-use crate::secrets::AuthenticatedClient;
+use crate::service::audit::{self, Actor};
+use crate::service::secrets::AuthenticatedClient;
 use anyhow::Context;
 use chrono::{NaiveDateTime, TimeDelta};
 use serde::Serialize;

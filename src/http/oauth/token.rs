@@ -2,8 +2,8 @@
 
 use super::client_auth::{self, OAuthParams};
 use super::{no_store_json, OAuthError};
+use crate::service::tokens::{self, CodeExchange, Lifetimes};
 use crate::state::AppState;
-use crate::tokens::{self, CodeExchange, Lifetimes};
 use actix_web::{web, HttpRequest, HttpResponse};
 
 pub async fn token(

@@ -6,7 +6,7 @@
 //! before the handler runs.
 
 use super::session::TypedSession;
-use crate::error::AppError;
+use crate::http::error::AppError;
 use crate::state::AppState;
 use actix_web::dev::Payload;
 use actix_web::{web, FromRequest, HttpRequest};

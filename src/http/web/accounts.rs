@@ -1,13 +1,14 @@
 //! Sign up, log in, log out.
 
-use super::{client_ip, html, request_origin, see_other, Page, TimeView};
-use crate::auth::accounts::{self, AccountError, LoginAttempt, PasswordChange};
-use crate::auth::csrf::NoFields;
-use crate::auth::session::Flash;
-use crate::auth::sessions;
-use crate::auth::{CsrfForm, CurrentUser, TypedSession};
+use super::{html, see_other, Page, TimeView};
 use crate::domain::{Email, Password};
-use crate::error::AppError;
+use crate::http::csrf::NoFields;
+use crate::http::error::AppError;
+use crate::http::session::Flash;
+use crate::http::{client_ip, request_origin};
+use crate::http::{CsrfForm, CurrentUser, TypedSession};
+use crate::service::accounts::{self, AccountError, LoginAttempt, PasswordChange};
+use crate::service::sessions;
 use crate::state::AppState;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};

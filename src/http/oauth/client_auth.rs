@@ -3,7 +3,7 @@
 //! client_secret_post. Exactly one method per request.
 
 use super::OAuthError;
-use crate::secrets::{self, AuthenticatedClient, ClientAttempt, ClientCheck};
+use crate::service::secrets::{self, AuthenticatedClient, ClientAttempt, ClientCheck};
 use crate::state::AppState;
 use actix_web::http::header;
 use actix_web::HttpRequest;
@@ -146,7 +146,7 @@ pub async fn authenticate(
     params: &OAuthParams,
 ) -> Result<AuthenticatedClient, OAuthError> {
     let now = state.clock().now();
-    let origin = crate::web::request_origin(req);
+    let origin = crate::http::request_origin(req);
     let check = match credentials(req, params) {
         Ok(creds) => {
             let attempt = ClientAttempt {

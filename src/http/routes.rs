@@ -1,0 +1,110 @@
+//! Every route in one table: the machine endpoints first (no session, no cookies), then the
+//! pages people use (behind the session middleware). `startup` mounts both.
+
+use super::{api, oauth, web as pages};
+use actix_web::web;
+
+/// Endpoints for OAuth clients, resource servers and probes; the token endpoint first.
+pub fn machine(cfg: &mut web::ServiceConfig) {
+    cfg.route("/oauth/token", web::post().to(oauth::token::token))
+        .route("/healthz", web::get().to(pages::healthz))
+        .route("/api/v1/me", web::get().to(api::me))
+        .route("/api/v1/apps", web::get().to(api::my_apps))
+        .route("/oauth/revoke", web::post().to(oauth::revoke::revoke))
+        .route(
+            "/oauth/introspect",
+            web::post().to(oauth::introspect::introspect),
+        )
+        .route(
+            "/.well-known/oauth-authorization-server",
+            web::get().to(oauth::metadata::metadata),
+        )
+        .route("/readyz", web::get().to(pages::readyz))
+        .route("/static/app.css", web::get().to(pages::stylesheet))
+        .route("/static/app.js", web::get().to(pages::script));
+}
+
+/// Pages people use, behind the session middleware.
+pub fn browser(cfg: &mut web::ServiceConfig) {
+    cfg.route("/", web::get().to(pages::home))
+        .route("/signup", web::get().to(pages::accounts::signup_form))
+        .route("/signup", web::post().to(pages::accounts::signup))
+        .route("/login", web::get().to(pages::accounts::login_form))
+        .route("/login", web::post().to(pages::accounts::login))
+        .route("/logout", web::post().to(pages::accounts::logout))
+        .route(
+            "/account/password",
+            web::get().to(pages::accounts::password_form),
+        )
+        .route(
+            "/account/password",
+            web::post().to(pages::accounts::change_password),
+        )
+        .route(
+            "/account/sessions",
+            web::get().to(pages::accounts::sessions),
+        )
+        .route(
+            "/account/sessions/end-others",
+            web::post().to(pages::accounts::end_other_sessions),
+        )
+        .route(
+            "/account/sessions/{session_id}/end",
+            web::post().to(pages::accounts::end_session),
+        )
+        .route("/apps", web::get().to(pages::apps::list))
+        .route("/apps", web::post().to(pages::apps::create))
+        .route("/apps/new", web::get().to(pages::apps::new_form))
+        // Static paths before the patterns: the router tries routes in order, and a pattern
+        // costs a regular expression match.
+        .route("/admin", web::get().to(pages::admin::all_apps))
+        .route("/admin/stale", web::get().to(pages::admin::stale))
+        .route("/admin/export.csv", web::get().to(pages::admin::export_csv))
+        .route(
+            "/admin/secrets/{secret_id}/revoke",
+            web::get().to(pages::admin::confirm_revoke),
+        )
+        .route(
+            "/admin/secrets/{secret_id}/revoke",
+            web::post().to(pages::admin::revoke),
+        )
+        .route("/apps/{id}", web::get().to(pages::apps::show))
+        .route(
+            "/apps/{id}/secrets",
+            web::post().to(pages::secrets::generate),
+        )
+        .route(
+            "/apps/{id}/secrets/new",
+            web::get().to(pages::secrets::confirm_generate),
+        )
+        .route(
+            "/apps/{id}/secrets/{secret_id}/revoke",
+            web::get().to(pages::secrets::confirm_revoke),
+        )
+        .route(
+            "/apps/{id}/secrets/{secret_id}/revoke",
+            web::post().to(pages::secrets::revoke),
+        )
+        .route(
+            "/apps/{id}/secrets/{secret_id}",
+            web::get().to(pages::secrets::show),
+        )
+        .route(
+            "/apps/{id}/secrets/{secret_id}/label",
+            web::post().to(pages::secrets::set_label),
+        )
+        .route(
+            "/apps/{id}/secrets/{secret_id}/schedule",
+            web::post().to(pages::secrets::schedule),
+        )
+        .route("/authorized-apps", web::get().to(pages::authorized::list))
+        .route(
+            "/authorized-apps/{app_id}/revoke",
+            web::post().to(pages::authorized::revoke),
+        )
+        .route(
+            "/oauth/authorize",
+            web::get().to(oauth::authorize::authorize),
+        )
+        .route("/oauth/authorize", web::post().to(oauth::authorize::decide));
+}

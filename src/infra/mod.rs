@@ -1,0 +1,7 @@
+//! Infrastructure every layer may use: nothing here knows about apps, secrets or HTTP.
+
+pub mod cache;
+pub mod clock;
+pub mod hashing;
+pub mod telemetry;
+pub mod throttle;
