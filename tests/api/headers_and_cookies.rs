@@ -1,9 +1,10 @@
-//! What responses carry: the security headers on every response, HSTS and a `__Host-` session
-//! cookie over https, the session cookie's attributes on plain http, and a new cookie only when
-//! the session changed.
+//! What responses carry: the security headers on every response, `Cache-Control: no-store` on
+//! a signed-in user's pages, HSTS and a `__Host-` session cookie over https, the session
+//! cookie's attributes on plain http, and a new cookie only when the session changed.
 
-use crate::helpers::{serve_over_https, spawn_app, spawn_app_with};
+use crate::helpers::{app_with_owner, serve_over_https, spawn_app, spawn_app_with};
 use chrono::TimeDelta;
+use reqwest::StatusCode;
 
 #[tokio::test]
 async fn every_response_carries_the_security_headers() {
@@ -17,6 +18,22 @@ async fn every_response_carries_the_security_headers() {
         assert!(csp.contains("frame-ancestors 'none'"), "{path}");
         assert_eq!(headers["x-content-type-options"], "nosniff", "{path}");
         assert_eq!(headers["referrer-policy"], "no-referrer", "{path}");
+    }
+}
+
+#[tokio::test]
+async fn pages_of_a_signed_in_user_are_never_cached() {
+    let app = spawn_app_with(|_| {}).await;
+    let (app_id, _) = app_with_owner(&app).await;
+    for path in [
+        "/apps",
+        &format!("/apps/{app_id}"),
+        "/account/sessions",
+        "/authorized-apps",
+    ] {
+        let page = app.browser.get(path).await;
+        assert_eq!(page.status(), StatusCode::OK);
+        assert_eq!(page.headers()["cache-control"], "no-store", "{path}");
     }
 }
 

@@ -1,9 +1,11 @@
-//! What the server records: the owner's Activity, and never a plaintext secret, token or
-//! password in the logs or the database.
+//! What the server records: the owner's Activity, the method and client address in the request
+//! log, and never a plaintext secret, token or password in the logs or the database.
 
+use crate::forwarded::{behind_proxy, token_from};
 use crate::helpers::{
     app_with_owner, captured_logs, csrf_token, location, spawn_app, spawn_app_with,
 };
+use reqwest::StatusCode;
 
 #[tokio::test]
 async fn token_revocation_and_app_creation_are_in_the_owners_activity() {
@@ -35,6 +37,24 @@ async fn token_revocation_and_app_creation_are_in_the_owners_activity() {
     assert!(
         page.contains("Created the app &#34;Shop&#34;")
             || page.contains("Created the app &quot;Shop&quot;")
+    );
+}
+
+#[tokio::test]
+async fn the_request_log_names_the_method_and_the_client_address() {
+    let app = spawn_app_with(behind_proxy).await;
+    let answer = token_from(&app.address, "203.0.113.99", "nobody", "nothing").await;
+    assert_eq!(answer.status(), StatusCode::UNAUTHORIZED);
+
+    let logs = crate::helpers::captured_logs();
+    assert!(
+        logs.contains("203.0.113.99 \"POST /oauth/token\" 401"),
+        "{}",
+        logs.lines()
+            .filter(|l| l.contains("/oauth/token"))
+            .take(3)
+            .collect::<Vec<_>>()
+            .join("\n")
     );
 }
 

@@ -7,10 +7,10 @@
 mod accounts;
 mod admin;
 mod apps;
-mod attacks;
 mod browser;
 mod csrf;
 mod faults;
+mod forwarded;
 mod headers_and_cookies;
 mod helpers;
 mod input;
