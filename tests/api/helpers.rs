@@ -1,3 +1,6 @@
+//! The harness: a server per test on its own database, a browser with a cookie jar, a machine
+//! client, and helpers that read pages and drive the portal.
+
 use keyturn::clock::Clock;
 use keyturn::config::Settings;
 use keyturn::startup::Application;
