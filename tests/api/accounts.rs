@@ -1,3 +1,6 @@
+//! Developer accounts: sign-up, log-in and log-out, and the `keyturn` commands that create an
+//! admin and migrate the database.
+
 use crate::helpers::{
     location, spawn_app, start_server, test_settings, Browser, TestDatabase, PASSWORD,
 };

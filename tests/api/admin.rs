@@ -1,3 +1,6 @@
+//! The admin review: every app with its owner and secrets, search, filters, sorting, pages,
+//! CSV export, the stale view, and revoking any secret.
+
 use crate::helpers::{location, secret_row, spawn_app, Browser, TestApp};
 use chrono::TimeDelta;
 use reqwest::StatusCode;

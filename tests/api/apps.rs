@@ -1,3 +1,6 @@
+//! Apps in the developer portal: creating one, My apps, input checks, and what a developer sees
+//! of another developer's app.
+
 use crate::helpers::{element_text, location, spawn_app};
 use reqwest::StatusCode;
 

@@ -1,3 +1,6 @@
+//! Rotating a secret: scheduling the old secret's revocation, labels, where and how often a
+//! secret was used, and following a rotation until the old secret goes quiet.
+
 use crate::helpers::{
     app_with_owner, csrf_token, element_text, location, secret_row, spawn_app, TestApp,
 };

@@ -1,3 +1,6 @@
+//! Client secrets: generating (shown once, at most two active, also under concurrency and in the
+//! database itself), revoking, Last Used, and no plaintext kept or logged.
+
 use crate::helpers::{
     app_with_owner, captured_logs, element_text, location, secret_row, spawn_app, spawn_app_with,
 };

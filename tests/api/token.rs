@@ -1,3 +1,6 @@
+//! The token endpoint's client credentials grant: client authentication and its errors, the
+//! access token at the API, its lifetime, and revoking and purging client tokens.
+
 use crate::helpers::{app_with_owner, form_encode, spawn_app, spawn_app_with, TestApp};
 use base64::Engine;
 use reqwest::{Response, StatusCode};
