@@ -1,8 +1,8 @@
 //! The harness: a server per test on its own database, a browser with a cookie jar, a machine
 //! client, and helpers that read pages and drive the portal.
 
-use keyturn::infra::clock::Clock;
 use keyturn::config::Settings;
+use keyturn::infra::clock::Clock;
 use keyturn::startup::Application;
 use reqwest::{Client, Response, StatusCode};
 use std::io::Write;
