@@ -11,7 +11,7 @@ pub struct Settings {
     /// `KEYTURN_BIND`: address and port to listen on. Port 0 picks a free port (tests).
     pub bind: String,
     /// `DATABASE_URL`: path of the SQLite file, created and migrated on first start, or a
-    /// `postgres://` URL of a PostgreSQL database (README "Scaling out").
+    /// `postgres://` URL of a PostgreSQL database (docs/scaling.md).
     pub database_url: DatabaseUrl,
     /// `KEYTURN_BCRYPT_COST`: bcrypt work factor for passwords and client secrets.
     pub bcrypt_cost: u32,

@@ -1,5 +1,5 @@
-//! Several instances on one PostgreSQL database, as behind a load balancer (README "Scaling
-//! out"). Needs a PostgreSQL cluster: KEYTURN_TEST_POSTGRES_URL (scripts/postgres starts one).
+//! Several instances on one PostgreSQL database, as behind a load balancer (docs/scaling.md).
+//! Needs a PostgreSQL cluster: KEYTURN_TEST_POSTGRES_URL (scripts/postgres starts one).
 
 use crate::faults::Process;
 use crate::helpers::{secret_row, Browser, TestDatabase, PASSWORD};
