@@ -19,4 +19,4 @@ pub use origin::RequestOrigin;
 pub use pkce::CodeChallenge;
 pub(crate) use random::random_base62;
 pub use scope::{Scope, Scopes};
-pub use secret::{ClientSecret, SecretHint, SecretLabel, SecretStatus};
+pub use secret::{ClientSecret, OldSecretSchedule, SecretHint, SecretLabel, SecretStatus};

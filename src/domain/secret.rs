@@ -1,5 +1,5 @@
 use super::random::random_base62;
-use chrono::NaiveDateTime;
+use chrono::{NaiveDateTime, TimeDelta};
 use secrecy::{ExposeSecret, SecretString};
 use std::fmt;
 
@@ -163,6 +163,64 @@ impl SecretStatus {
     /// Whether the secret authenticates right now.
     pub fn is_live(&self) -> bool {
         matches!(self, SecretStatus::Active | SecretStatus::Expiring { .. })
+    }
+}
+
+/// When the secret that is live now should stop, once a new one is generated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OldSecretSchedule {
+    Manually,
+    InOneHour,
+    InOneDay,
+    InSevenDays,
+}
+
+impl OldSecretSchedule {
+    pub const ALL: [OldSecretSchedule; 4] = [
+        OldSecretSchedule::Manually,
+        OldSecretSchedule::InOneHour,
+        OldSecretSchedule::InOneDay,
+        OldSecretSchedule::InSevenDays,
+    ];
+
+    /// `manual` (or nothing), `1h`, `24h` or `7d`.
+    pub fn parse(raw: Option<&str>) -> Option<Self> {
+        match raw.unwrap_or("manual") {
+            "" | "manual" => Some(OldSecretSchedule::Manually),
+            "1h" => Some(OldSecretSchedule::InOneHour),
+            "24h" => Some(OldSecretSchedule::InOneDay),
+            "7d" => Some(OldSecretSchedule::InSevenDays),
+            _ => None,
+        }
+    }
+
+    /// The value `parse` reads: what forms send.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OldSecretSchedule::Manually => "manual",
+            OldSecretSchedule::InOneHour => "1h",
+            OldSecretSchedule::InOneDay => "24h",
+            OldSecretSchedule::InSevenDays => "7d",
+        }
+    }
+
+    /// "in 1 hour": how pages and the audit log say it.
+    pub fn describe(self) -> &'static str {
+        match self {
+            OldSecretSchedule::Manually => "manually",
+            OldSecretSchedule::InOneHour => "in 1 hour",
+            OldSecretSchedule::InOneDay => "in 24 hours",
+            OldSecretSchedule::InSevenDays => "in 7 days",
+        }
+    }
+
+    pub fn delay(self) -> Option<TimeDelta> {
+        match self {
+            OldSecretSchedule::Manually => None,
+            OldSecretSchedule::InOneHour => Some(TimeDelta::hours(1)),
+            OldSecretSchedule::InOneDay => Some(TimeDelta::hours(24)),
+            OldSecretSchedule::InSevenDays => Some(TimeDelta::days(7)),
+        }
     }
 }
 

@@ -4,17 +4,14 @@
 use super::{html, see_other, Page, TimeView};
 use crate::db::apps::App;
 use crate::db::secrets::SecretRow;
-use crate::domain::{SecretHint, SecretLabel, SecretStatus};
+use crate::domain::{OldSecretSchedule, SecretHint, SecretLabel, SecretStatus};
 use crate::http::client_ip;
 use crate::http::error::AppError;
 use crate::http::session::Flash;
 use crate::http::{CsrfForm, CurrentUser, TypedSession};
 use crate::service::apps;
 use crate::service::audit::Actor;
-use crate::service::secrets::{
-    self, GenerateRequest, OldSecretSchedule, Revocation, SecretError, MAX_ACTIVE,
-    MAX_ACTIVE_MESSAGE,
-};
+use crate::service::secrets::{self, GenerateRequest, Revocation, SecretError, MAX_ACTIVE};
 use crate::state::AppState;
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -115,8 +112,8 @@ pub fn schedule_options() -> Vec<ScheduleOption> {
     OldSecretSchedule::ALL
         .iter()
         .map(|s| ScheduleOption {
-            value: s.form_value(),
-            label: s.label(),
+            value: s.as_str(),
+            label: s.describe(),
             checked: *s == OldSecretSchedule::Manually,
         })
         .collect()
@@ -126,7 +123,7 @@ pub fn schedule_options() -> Vec<ScheduleOption> {
 pub struct GenerateForm {
     pub live_count: i64,
     pub at_limit: bool,
-    pub limit_message: &'static str,
+    pub limit_message: String,
     /// Makes a resubmitted form harmless (see `secrets::generate_secret`).
     pub request_nonce: String,
     pub schedule_options: Vec<ScheduleOption>,
@@ -139,7 +136,7 @@ impl GenerateForm {
         GenerateForm {
             live_count,
             at_limit: live_count >= MAX_ACTIVE,
-            limit_message: MAX_ACTIVE_MESSAGE,
+            limit_message: SecretError::TooManyActive.to_string(),
             request_nonce: crate::domain::random_base62(22),
             schedule_options: schedule_options(),
             label: String::new(),

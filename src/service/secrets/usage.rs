@@ -1,0 +1,134 @@
+//! Uses of a secret: "Last Used" (time, address, client) written at most once a minute per
+//! secret unless the address or client changes, and use counts kept in memory and flushed with
+//! that write, never one write per request.
+
+use super::rotation::SecretError;
+use crate::db::secrets::{self, SecretRow};
+use crate::db::writer::Writer;
+use crate::db::{self, DbPool};
+use crate::domain::RequestOrigin;
+use anyhow::Context;
+use chrono::{DurationRound, NaiveDateTime, TimeDelta};
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+/// How stale the stored "Last Used" may get before a use writes it again.
+const LAST_USED_RESOLUTION: TimeDelta = TimeDelta::seconds(60);
+
+/// Uses per secret and hour that have not reached the database yet. Flushed with the next
+/// "Last Used" write, so counting costs no write per request; a crash loses at most about a
+/// minute of counts, never a "Last Used" time older than that.
+#[derive(Debug, Default)]
+pub struct UsageCounter(Mutex<HashMap<(i32, NaiveDateTime), i32>>);
+
+impl UsageCounter {
+    pub(super) fn count(&self, secret_id: i32, now: NaiveDateTime) {
+        if let Ok(mut pending) = self.0.lock() {
+            *pending.entry((secret_id, hour_of(now))).or_default() += 1;
+        }
+    }
+
+    fn take(&self, secret_id: i32) -> Vec<(NaiveDateTime, i32)> {
+        let Ok(mut pending) = self.0.lock() else {
+            return Vec::new();
+        };
+        let hours: Vec<NaiveDateTime> = pending
+            .keys()
+            .filter(|(id, _)| *id == secret_id)
+            .map(|(_, h)| *h)
+            .collect();
+        hours
+            .into_iter()
+            .filter_map(|hour| pending.remove(&(secret_id, hour)).map(|n| (hour, n)))
+            .collect()
+    }
+
+    fn give_back(&self, secret_id: i32, counts: Vec<(NaiveDateTime, i32)>) {
+        if let Ok(mut pending) = self.0.lock() {
+            for (hour, n) in counts {
+                *pending.entry((secret_id, hour)).or_default() += n;
+            }
+        }
+    }
+
+    fn pending_since(&self, secret_id: i32, since: NaiveDateTime) -> i64 {
+        self.0
+            .lock()
+            .map(|pending| {
+                pending
+                    .iter()
+                    .filter(|((id, hour), _)| *id == secret_id && *hour >= since)
+                    .map(|(_, n)| i64::from(*n))
+                    .sum()
+            })
+            .unwrap_or(0)
+    }
+}
+
+fn hour_of(t: NaiveDateTime) -> NaiveDateTime {
+    t.duration_trunc(TimeDelta::hours(1)).unwrap_or(t)
+}
+
+/// How often a secret was used recently, counted by the hour.
+#[derive(Debug, Clone, Copy)]
+pub struct SecretUsage {
+    pub last_24_hours: i64,
+    pub last_7_days: i64,
+}
+
+pub async fn usage(
+    pool: &DbPool,
+    counter: &UsageCounter,
+    secret_id: i32,
+    now: NaiveDateTime,
+) -> Result<SecretUsage, SecretError> {
+    let day = hour_of(now) - TimeDelta::hours(23);
+    let week = hour_of(now) - TimeDelta::hours(7 * 24 - 1);
+    let (stored_day, stored_week) = db::run(pool, move |conn| {
+        Ok::<_, SecretError>((
+            secrets::usage_since(conn, secret_id, day)?,
+            secrets::usage_since(conn, secret_id, week)?,
+        ))
+    })
+    .await?;
+    Ok(SecretUsage {
+        last_24_hours: stored_day + counter.pending_since(secret_id, day),
+        last_7_days: stored_week + counter.pending_since(secret_id, week),
+    })
+}
+
+/// Writes "Last Used" (and flushes the pending use counts) when the stored time is over a
+/// minute old, or the use came from another address or client than the stored one.
+pub(super) async fn record_use(
+    counter: &UsageCounter,
+    writer: &Writer,
+    row: &SecretRow,
+    origin: RequestOrigin,
+    now: NaiveDateTime,
+) -> anyhow::Result<()> {
+    let RequestOrigin { ip, user_agent } = origin;
+    let fresh = row
+        .last_used_at
+        .is_some_and(|used| used > now - LAST_USED_RESOLUTION);
+    let same_source = row.last_used_ip == ip && row.last_used_user_agent == user_agent;
+    if fresh && same_source {
+        return Ok(());
+    }
+    let id = row.id;
+    let counts = counter.take(id);
+    let to_store = counts.clone();
+    let written = writer
+        .run(move |conn| {
+            secrets::record_use(conn, id, now, ip.as_deref(), user_agent.as_deref())?;
+            for (hour, uses) in &to_store {
+                secrets::add_usage(conn, id, *hour, *uses)?;
+            }
+            Ok(())
+        })
+        .await
+        .context("recording a secret's use");
+    if written.is_err() {
+        counter.give_back(id, counts);
+    }
+    written
+}

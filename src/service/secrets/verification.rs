@@ -1,0 +1,216 @@
+//! Authenticating a client by its secret, on every token, revoke and introspect request: the
+//! fast path for a secret already proven, bcrypt otherwise, throttles on guesses, and the
+//! secret's status read from the database every time, so a revoke holds on the next request.
+
+use super::proven::VerifiedSecrets;
+use super::usage::{self, UsageCounter};
+use crate::db::secrets::{self, SecretRow};
+use crate::db::writer::Writer;
+use crate::domain::{ClientSecret, RequestOrigin, SecretStatus};
+use crate::infra::hashing;
+use crate::infra::throttle::{ThrottleError, Throttles};
+use anyhow::Context;
+use chrono::NaiveDateTime;
+use subtle::ConstantTimeEq;
+
+/// What secret verification keeps between requests.
+#[derive(Debug)]
+pub struct SecretChecks {
+    pub usage: UsageCounter,
+    pub verified: VerifiedSecrets,
+    /// The group-commit writer that runs the hot path's queries.
+    pub writer: Writer,
+}
+
+impl SecretChecks {
+    pub fn new(writer: Writer) -> Self {
+        SecretChecks {
+            usage: UsageCounter::default(),
+            verified: VerifiedSecrets::default(),
+            writer,
+        }
+    }
+}
+
+/// A client that proved it holds a live secret.
+#[derive(Debug, Clone)]
+pub struct AuthenticatedClient {
+    pub app_id: i32,
+    pub client_id: String,
+    pub secret_id: i32,
+}
+
+/// The outcome of a client authentication.
+#[derive(Debug)]
+pub enum ClientCheck {
+    Authenticated(AuthenticatedClient),
+    /// Every kind of failure alike (malformed, unknown, another app's, revoked, expired, wrong),
+    /// so callers cannot leak which one it was.
+    Refused,
+    /// Too many attempts for this secret or from this address; retry after this many seconds.
+    Throttled(i64),
+}
+
+/// A client authentication attempt: who claims to be calling, with what, from where.
+pub struct ClientAttempt<'a> {
+    pub client_id: &'a str,
+    pub presented: &'a str,
+    pub origin: RequestOrigin,
+}
+
+/// Checks `client_id` + `presented` secret.
+///
+/// Cost and counting, the rules that keep a guesser from locking a client out:
+/// - a secret already proven in this process costs no bcrypt and is never throttled;
+/// - a guess that cannot match any stored secret (malformed, bad checksum, unknown secret id,
+///   another client's, revoked or expired) costs no bcrypt and counts only against the
+///   address it came from, never against the client;
+/// - a bcrypt is reserved before it runs, against the address and against this one
+///   (client id, secret id): in-flight checks count, and only someone who already holds a
+///   secret's id can spend that secret's allowance. One bcrypt runs at a time per presented
+///   string, so a burst of one valid secret after a restart costs one check, not one each.
+pub async fn authenticate_client(
+    bcrypt: &hashing::Bcrypt,
+    checks: &SecretChecks,
+    throttles: &Throttles,
+    attempt: ClientAttempt<'_>,
+    now: NaiveDateTime,
+) -> anyhow::Result<ClientCheck> {
+    let address = attempt.origin.address_key().to_owned();
+    let Some(secret) = ClientSecret::parse(attempt.presented) else {
+        return count_failed_attempt(throttles, &address, now).await;
+    };
+    let public_id = secret.public_id().to_owned();
+    // Ordered after every revoke that has answered (see `Writer::read`).
+    let found = checks
+        .writer
+        .read(move |conn| {
+            secrets::find_for_authentication(conn, &public_id).context("looking up a client secret")
+        })
+        .await?;
+    let Some((row, owner_client_id)) = found else {
+        return count_failed_attempt(throttles, &address, now).await;
+    };
+    let same_client = bool::from(
+        owner_client_id
+            .as_bytes()
+            .ct_eq(attempt.client_id.as_bytes()),
+    );
+    if !same_client || !SecretStatus::of(row.revoked_at, row.expires_at, now).is_live() {
+        return count_failed_attempt(throttles, &address, now).await;
+    }
+    let presented = attempt.presented;
+    if !checks.verified.proves(presented, row.id) {
+        let gate = checks.verified.gate(presented);
+        let turn = match &gate {
+            Some(gate) => Some(gate.lock().await),
+            None => None,
+        };
+        // Someone else's bcrypt of the same string may have just proven it.
+        let verdict = if checks.verified.proves(presented, row.id) {
+            Ok(Ok(true))
+        } else {
+            let secret_key = format!("{owner_client_id}\u{1f}{}", secret.public_id());
+            bcrypt_check(
+                bcrypt,
+                checks,
+                throttles,
+                &secret,
+                &row,
+                &address,
+                &secret_key,
+                now,
+            )
+            .await
+        };
+        drop(turn);
+        if let Some(gate) = gate {
+            checks.verified.release(presented, gate);
+        }
+        match verdict? {
+            Ok(true) => {}
+            Ok(false) => return Ok(ClientCheck::Refused),
+            Err(wait) => return Ok(ClientCheck::Throttled(wait)),
+        }
+        // A bcrypt takes a quarter of a second: read the status again, so a revoke that
+        // answered meanwhile is honoured.
+        let id = row.id;
+        let still_live = checks
+            .writer
+            .read(move |conn| {
+                secrets::is_live(conn, id, now).context("re-reading a secret's status")
+            })
+            .await?;
+        if !still_live {
+            return Ok(ClientCheck::Refused);
+        }
+    }
+    checks.usage.count(row.id, now);
+    usage::record_use(&checks.usage, &checks.writer, &row, attempt.origin, now).await?;
+    Ok(ClientCheck::Authenticated(AuthenticatedClient {
+        app_id: row.app_id,
+        client_id: owner_client_id,
+        secret_id: row.id,
+    }))
+}
+
+/// One bcrypt of `secret` against `row`, reserved first against the address and the secret:
+/// `Ok(Ok(valid))`, or `Ok(Err(seconds))` when either allowance is used up. A valid secret gives
+/// both reservations back and is remembered as proven; a wrong one leaves them counted.
+#[allow(clippy::too_many_arguments)]
+async fn bcrypt_check(
+    bcrypt: &hashing::Bcrypt,
+    checks: &SecretChecks,
+    throttles: &Throttles,
+    secret: &ClientSecret,
+    row: &SecretRow,
+    address: &str,
+    secret_key: &str,
+    now: NaiveDateTime,
+) -> anyhow::Result<Result<bool, i64>> {
+    let for_address = match throttles.client_address.reserve(address, now).await {
+        Ok(reservation) => reservation,
+        Err(ThrottleError::Exceeded(wait)) => return Ok(Err(wait)),
+        Err(ThrottleError::Unexpected(e)) => return Err(e),
+    };
+    let for_secret = match throttles.client_secret.reserve(secret_key, now).await {
+        Ok(reservation) => reservation,
+        Err(e) => {
+            for_address.release().await;
+            return match e {
+                ThrottleError::Exceeded(wait) => Ok(Err(wait)),
+                ThrottleError::Unexpected(e) => Err(e),
+            };
+        }
+    };
+    let stored = Some(row.secret_hash.clone());
+    let valid = match hashing::verify(bcrypt, secret.expose().to_owned(), stored).await {
+        Ok(valid) => valid,
+        Err(e) => {
+            // Not a check that ran (a full queue): nothing to count.
+            for_address.release().await;
+            for_secret.release().await;
+            return Err(e);
+        }
+    };
+    if valid {
+        checks.verified.remember(secret.expose(), row.id);
+        for_address.release().await;
+        for_secret.release().await;
+    }
+    Ok(Ok(valid))
+}
+
+/// Counts a failure that cost no bcrypt against the address alone.
+pub async fn count_failed_attempt(
+    throttles: &Throttles,
+    address: &str,
+    now: NaiveDateTime,
+) -> anyhow::Result<ClientCheck> {
+    match throttles.client_address.reserve(address, now).await {
+        // Kept: a failure.
+        Ok(_failure) => Ok(ClientCheck::Refused),
+        Err(ThrottleError::Exceeded(wait)) => Ok(ClientCheck::Throttled(wait)),
+        Err(ThrottleError::Unexpected(e)) => Err(e),
+    }
+}
