@@ -5,9 +5,11 @@
 use super::OAuthError;
 use crate::service::secrets::{self, AuthenticatedClient, ClientAttempt, ClientCheck};
 use crate::state::AppState;
+use actix_web::dev::Payload;
 use actix_web::http::header;
-use actix_web::HttpRequest;
+use actix_web::{web, FromRequest, HttpRequest};
 use base64::Engine;
+use futures_util::future::LocalBoxFuture;
 use secrecy::{ExposeSecret, SecretString};
 use std::collections::HashMap;
 
@@ -137,10 +139,37 @@ fn form_decode(value: &str) -> String {
         .unwrap_or_default()
 }
 
+/// The form of a request whose client proved who it is. Taking this instead of the body is
+/// how an endpoint requires client authentication: the handler runs only for an
+/// authenticated client.
+pub struct ClientRequest {
+    pub client: AuthenticatedClient,
+    pub params: OAuthParams,
+}
+
+impl FromRequest for ClientRequest {
+    type Error = actix_web::Error;
+    type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        let body = web::Bytes::from_request(&req, payload);
+        Box::pin(async move {
+            let body = body.await?;
+            let state = req
+                .app_data::<web::Data<AppState>>()
+                .ok_or_else(|| actix_web::error::ErrorInternalServerError("no state"))?;
+            let params = OAuthParams::parse(&req, &body)?;
+            let client = authenticate(state, &req, &params).await?;
+            Ok(ClientRequest { client, params })
+        })
+    }
+}
+
 /// Authenticates the calling client; every failure is the same `invalid_client`, and too many
 /// from one address, or against one secret, are 429 (see [`secrets::authenticate_client`] for
 /// what counts where).
-pub async fn authenticate(
+async fn authenticate(
     state: &AppState,
     req: &HttpRequest,
     params: &OAuthParams,

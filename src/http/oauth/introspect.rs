@@ -1,21 +1,18 @@
 //! `POST /oauth/introspect` (RFC 7662).
 
-use super::client_auth::{self, OAuthParams};
+use super::client_auth::ClientRequest;
 use super::{no_store_json, OAuthError};
 use crate::service::tokens;
 use crate::state::AppState;
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpResponse};
 use serde_json::json;
 
 /// Active tokens of the calling client are described; anything else is exactly
 /// `{"active":false}`, so callers learn nothing about other clients' tokens.
 pub async fn introspect(
-    req: HttpRequest,
-    body: web::Bytes,
+    ClientRequest { client, params }: ClientRequest,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, OAuthError> {
-    let params = OAuthParams::parse(&req, &body)?;
-    let client = client_auth::authenticate(&state, &req, &params).await?;
     let token = params
         .get("token")
         .ok_or(OAuthError::InvalidRequest("token is required."))?;

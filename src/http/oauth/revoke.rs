@@ -1,6 +1,6 @@
 //! `POST /oauth/revoke` (RFC 7009).
 
-use super::client_auth::{self, OAuthParams};
+use super::client_auth::ClientRequest;
 use super::OAuthError;
 use crate::service::audit::Actor;
 use crate::service::tokens;
@@ -10,11 +10,9 @@ use actix_web::{web, HttpRequest, HttpResponse};
 /// 200 whether or not the token existed, so the endpoint cannot be used to probe for tokens.
 pub async fn revoke(
     req: HttpRequest,
-    body: web::Bytes,
+    ClientRequest { client, params }: ClientRequest,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, OAuthError> {
-    let params = OAuthParams::parse(&req, &body)?;
-    let client = client_auth::authenticate(&state, &req, &params).await?;
     let token = params
         .get("token")
         .ok_or(OAuthError::InvalidRequest("token is required."))?;

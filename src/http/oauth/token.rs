@@ -1,18 +1,15 @@
 //! `POST /oauth/token`: authorization_code (with PKCE), refresh_token and client_credentials.
 
-use super::client_auth::{self, OAuthParams};
+use super::client_auth::ClientRequest;
 use super::{no_store_json, OAuthError};
 use crate::service::tokens::{self, CodeExchange, Lifetimes};
 use crate::state::AppState;
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpResponse};
 
 pub async fn token(
-    req: HttpRequest,
-    body: web::Bytes,
+    ClientRequest { client, params }: ClientRequest,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, OAuthError> {
-    let params = OAuthParams::parse(&req, &body)?;
-    let client = client_auth::authenticate(&state, &req, &params).await?;
     let ttl = state.access_token_ttl_seconds();
     let lifetimes = Lifetimes {
         access_ttl_seconds: ttl,
