@@ -4,12 +4,12 @@ use crate::db::{self, Conn};
 use crate::domain::Account;
 use crate::domain::OpaqueToken;
 use crate::http::error::AppError;
+use crate::service::sessions;
 use crate::state::AppState;
 use actix_session::{Session, SessionExt};
 use actix_web::dev::Payload;
 use actix_web::{web, FromRequest, HttpRequest};
-use anyhow::{anyhow, Context};
-use chrono::TimeDelta;
+use anyhow::anyhow;
 use futures_util::future::LocalBoxFuture;
 use serde::{Deserialize, Serialize};
 use std::future::{ready, Ready};
@@ -185,25 +185,14 @@ where
     };
     let token_hash = OpaqueToken::presented(&token).hash();
     let now = state.clock().now();
-    let (idle, max_age) = (state.session_idle(), state.session_max_age());
+    let timeouts = sessions::Timeouts {
+        idle: state.session_idle(),
+        max_age: state.session_max_age(),
+    };
     let found = db::run(state.pool(), move |conn| {
-        let Some((row, user)) = db::sessions::find_with_user(conn, &token_hash)
-            .context("loading the signed-in session")?
+        let Some(account) = sessions::signed_in_account(conn, user_id, &token_hash, timeouts, now)?
         else {
             return Ok(None);
-        };
-        let timed_out = now - row.last_seen_at > idle || now - row.created_at > max_age;
-        if row.user_id != user_id || timed_out {
-            db::sessions::delete_by_id(conn, row.id).context("ending a timed-out session")?;
-            return Ok(None);
-        }
-        // At most once a minute, so a busy session does not write on every request.
-        if now - row.last_seen_at >= TimeDelta::seconds(60) {
-            db::sessions::touch(conn, row.id, now).context("refreshing a session")?;
-        }
-        let account = Account {
-            session_id: Some(row.id),
-            ..Account::from(user)
         };
         let data = read(conn, &account);
         Ok::<_, AppError>(Some((account, data)))

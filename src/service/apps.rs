@@ -55,16 +55,20 @@ pub async fn create_app(
     .await
 }
 
-/// The app with this id if `owner_id` owns it. The id comes straight from the URL: anything that
-/// is not one of the owner's app ids is [`AppsError::NotFound`].
-pub async fn owned_app(pool: &DbPool, raw_id: &str, owner_id: i32) -> Result<App, AppsError> {
-    let Ok(id) = raw_id.parse::<i32>() else {
-        return Err(AppsError::NotFound);
-    };
+/// The app with this id if `owner_id` owns it; anyone else's app is [`AppsError::NotFound`].
+pub async fn owned_app(pool: &DbPool, id: i32, owner_id: i32) -> Result<App, AppsError> {
     db::run(pool, move |conn| {
         apps::find_owned(conn, id, owner_id)
             .context("loading an app")?
             .ok_or(AppsError::NotFound)
+    })
+    .await
+}
+
+/// The app whose client id this is, if any (client ids are public).
+pub async fn find_client(pool: &DbPool, client_id: String) -> anyhow::Result<Option<App>> {
+    db::run(pool, move |conn| {
+        apps::find_by_client_id(conn, &client_id).context("loading a client")
     })
     .await
 }
@@ -96,13 +100,10 @@ pub type AppPages = GenerationCache<(i32, i32), AppOverview>;
 pub fn overview_in(
     conn: &mut Conn,
     pages: &AppPages,
-    raw_id: &str,
+    id: i32,
     owner_id: i32,
     now: NaiveDateTime,
 ) -> Result<AppOverview, AppsError> {
-    let Ok(id) = raw_id.parse::<i32>() else {
-        return Err(AppsError::NotFound);
-    };
     let second = now.and_utc().timestamp();
     let current = db::admin::review_generation(conn).context("loading an app's overview")?;
     if let Some(hit) = pages.get(&(id, owner_id), current, second) {

@@ -3,12 +3,19 @@
 //! Why: counting every matching row of 10,000 apps costs milliseconds, far more than rendering
 //! the page, and the answer only changes when an app, an owner or a secret does.
 
-use crate::db::admin::{self, AdminFilter, AdminRow};
-use crate::db::{self, Conn};
+use crate::db::admin::{self, AdminFilter, AdminRow, StaleSecret};
+use crate::db::apps::{self, App};
+use crate::db::secrets::SecretRow;
+use crate::db::{self, Conn, DbPool};
 use crate::infra::cache::GenerationCache;
 use anyhow::Context;
-use chrono::NaiveDateTime;
+use chrono::{NaiveDateTime, TimeDelta};
 use std::sync::Arc;
+
+/// A live secret unused this long is stale.
+const STALE_AFTER: TimeDelta = TimeDelta::days(30);
+/// Two live secrets for this long means a rotation was left half-done.
+const HALF_DONE_AFTER: TimeDelta = TimeDelta::days(7);
 
 /// Pages (filter, sort, page number) kept, each with its match count and rendered rows.
 pub type ReviewCache = GenerationCache<(AdminFilter, i64), (i64, Arc<str>)>;
@@ -25,7 +32,7 @@ pub fn page_in<R>(
     render: R,
 ) -> anyhow::Result<(i64, Arc<str>)>
 where
-    R: FnOnce(&[AdminRow], NaiveDateTime) -> Result<String, askama::Error>,
+    R: FnOnce(&[AdminRow], NaiveDateTime) -> anyhow::Result<String>,
 {
     let second = now.and_utc().timestamp();
     let key = (filter, offset);
@@ -45,4 +52,47 @@ where
         .into();
     cache.put(key, generation, second, (total, html.clone()));
     Ok((total, html))
+}
+
+/// Every row that matches, for the CSV export.
+pub async fn export(
+    pool: &DbPool,
+    filter: AdminFilter,
+    now: NaiveDateTime,
+) -> anyhow::Result<Vec<AdminRow>> {
+    db::run(pool, move |conn| {
+        admin::all(conn, &filter, now).context("exporting the admin review")
+    })
+    .await
+}
+
+/// What the stale view lists.
+pub struct StaleReview {
+    /// Live secrets unused for 30 days or never used in that time.
+    pub stale: Vec<StaleSecret>,
+    /// The live secrets of apps that have had two for a week, oldest first per app.
+    pub half_done: Vec<StaleSecret>,
+}
+
+pub async fn stale(pool: &DbPool, now: NaiveDateTime) -> anyhow::Result<StaleReview> {
+    db::run(pool, move |conn| {
+        let stale =
+            admin::stale_secrets(conn, now, now - STALE_AFTER).context("loading stale secrets")?;
+        let half_done = admin::half_done_rotations(conn, now, now - HALF_DONE_AFTER)
+            .context("loading half-done rotations")?;
+        Ok(StaleReview { stale, half_done })
+    })
+    .await
+}
+
+/// Any secret and its app, by the secret's id alone (admins act on every app).
+pub async fn any_secret(pool: &DbPool, secret_id: i32) -> anyhow::Result<Option<(App, SecretRow)>> {
+    db::run(pool, move |conn| {
+        let Some(row) = admin::find_secret(conn, secret_id).context("loading a secret")? else {
+            return Ok(None);
+        };
+        let app = apps::find(conn, row.app_id).context("loading an app")?;
+        Ok(app.map(|app| (app, row)))
+    })
+    .await
 }

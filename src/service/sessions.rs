@@ -4,10 +4,48 @@
 //! it (log out, "End session", a password change, `create-admin`, a timeout) ends the session
 //! at its very next request, on every instance.
 
-use crate::db::{self, sessions, DbPool};
-use crate::domain::{OpaqueToken, RequestOrigin, TokenKind};
+use crate::db::{self, sessions, Conn, DbPool};
+use crate::domain::{Account, OpaqueToken, RequestOrigin, TokenKind};
 use anyhow::Context;
-use chrono::NaiveDateTime;
+use chrono::{NaiveDateTime, TimeDelta};
+
+/// How long a session may sit unused, and how long it may live however busy.
+#[derive(Debug, Clone, Copy)]
+pub struct Timeouts {
+    pub idle: TimeDelta,
+    pub max_age: TimeDelta,
+}
+
+/// The account signed in with the session whose id hashes to `token_hash`, if that session
+/// exists, belongs to `user_id` and has not timed out; a timed-out session is ended. On a
+/// connection the caller holds, so a page can read its data in the same trip.
+pub fn signed_in_account(
+    conn: &mut Conn,
+    user_id: i32,
+    token_hash: &str,
+    timeouts: Timeouts,
+    now: NaiveDateTime,
+) -> anyhow::Result<Option<Account>> {
+    let Some((row, user)) =
+        sessions::find_with_user(conn, token_hash).context("loading the signed-in session")?
+    else {
+        return Ok(None);
+    };
+    let timed_out =
+        now - row.last_seen_at > timeouts.idle || now - row.created_at > timeouts.max_age;
+    if row.user_id != user_id || timed_out {
+        sessions::delete_by_id(conn, row.id).context("ending a timed-out session")?;
+        return Ok(None);
+    }
+    // At most once a minute, so a busy session does not write on every request.
+    if now - row.last_seen_at >= TimeDelta::seconds(60) {
+        sessions::touch(conn, row.id, now).context("refreshing a session")?;
+    }
+    Ok(Some(Account {
+        session_id: Some(row.id),
+        ..Account::from(user)
+    }))
+}
 
 /// Starts a session for `user_id` and returns the id to keep in the cookie.
 pub async fn start(

@@ -5,11 +5,12 @@
 //! good, errors are shown on our own page and nobody is redirected anywhere (RFC 6749 §4.1.2.1).
 //! After that, errors go back to the client with `error`, `error_description` and `state`.
 
-use crate::db::{self, apps, apps::App};
+use crate::db::{apps::App, DbPool};
 use crate::domain::{CodeChallenge, RedirectUris, Scopes};
 use crate::http::error::AppError;
 use crate::http::web::{html, Page};
 use crate::http::{session, CsrfForm, CurrentUser, TypedSession};
+use crate::service::apps;
 use crate::service::tokens::{self, Approval};
 use crate::state::AppState;
 use actix_web::http::{header, StatusCode};
@@ -80,7 +81,7 @@ impl Params {
     }
 }
 
-async fn validate(pool: &db::DbPool, params: &Params) -> Result<AuthorizationRequest, Invalid> {
+async fn validate(pool: &DbPool, params: &Params) -> Result<AuthorizationRequest, Invalid> {
     if params
         .repeated
         .iter()
@@ -96,16 +97,14 @@ async fn validate(pool: &db::DbPool, params: &Params) -> Result<AuthorizationReq
             "The request does not say which app is asking (client_id is missing).",
         ))?
         .to_owned();
-    let app = db::run(pool, move |conn| {
-        apps::find_by_client_id(conn, &client_id).context("loading a client")
-    })
-    .await
-    .map_err(|_: anyhow::Error| {
-        Invalid::Page("Keyturn could not check this request. Please try again.")
-    })?
-    .ok_or(Invalid::Page(
-        "The app that sent you here is not registered with Keyturn (unknown client_id).",
-    ))?;
+    let app = apps::find_client(pool, client_id)
+        .await
+        .map_err(|_: anyhow::Error| {
+            Invalid::Page("Keyturn could not check this request. Please try again.")
+        })?
+        .ok_or(Invalid::Page(
+            "The app that sent you here is not registered with Keyturn (unknown client_id).",
+        ))?;
     let registered = RedirectUris::from_stored(&app.redirect_uris);
     let (redirect_uri, redirect_uri_explicit) = match params.get("redirect_uri") {
         Some(uri) if registered.as_slice().iter().any(|r| r == uri) => (uri.to_owned(), true),

@@ -1,10 +1,11 @@
 //! The admin review of every app and secret: search, filters, sorting, pages of 50, the stale
 //! secrets view, CSV export, and revoking any secret.
 
-use super::secrets::{revoke_confirmed, ConfirmRevoke, RevokeFields, SecretView};
+use super::owned::path_id;
+use super::secrets::{revoke_confirmed, status_words, ConfirmRevoke, RevokeFields, SecretView};
 use super::{html, html_sized, Page, TimeView};
-use crate::db::admin::{self, AdminFilter, AdminRow, AdminSort, StatusFilter, UnusedFilter};
-use crate::db::{self, apps::App, secrets::SecretRow};
+use crate::db::admin::{AdminFilter, AdminRow, AdminSort, StatusFilter, UnusedFilter};
+use crate::db::{apps::App, secrets::SecretRow};
 use crate::domain::{SecretHint, SecretStatus};
 use crate::http::client_ip;
 use crate::http::error::AppError;
@@ -15,16 +16,11 @@ use crate::service::review;
 use crate::state::AppState;
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
-use anyhow::Context;
 use askama::Template;
-use chrono::{NaiveDateTime, TimeDelta};
+use chrono::NaiveDateTime;
 use serde::Deserialize;
 
 pub const PAGE_SIZE: i64 = 50;
-/// A live secret unused this long is stale.
-const STALE_AFTER: TimeDelta = TimeDelta::days(30);
-/// Two live secrets for this long means a rotation was left half-done.
-const HALF_DONE_AFTER: TimeDelta = TimeDelta::days(7);
 
 /// The query string of `/admin` and `/admin/export.csv`.
 #[derive(Debug, Default, Deserialize)]
@@ -134,15 +130,6 @@ fn status_of(row: &AdminRow, now: NaiveDateTime) -> Option<SecretStatus> {
         .map(|_| SecretStatus::of(row.revoked_at, row.expires_at, now))
 }
 
-fn status_words(status: SecretStatus) -> (&'static str, &'static str, Option<NaiveDateTime>) {
-    match status {
-        SecretStatus::Active => ("active", "Active", None),
-        SecretStatus::Expiring { at } => ("expiring", "Expires", Some(at)),
-        SecretStatus::Revoked { at } => ("revoked", "Revoked", Some(at)),
-        SecretStatus::Expired { at } => ("expired", "Expired", Some(at)),
-    }
-}
-
 struct AdminRowView {
     /// Set on the first row of each run of rows of one app: the group heading.
     app_heading: bool,
@@ -228,7 +215,7 @@ pub async fn all_apps(
     )
 }
 
-fn render_rows(rows: &[AdminRow], now: NaiveDateTime) -> Result<String, askama::Error> {
+fn render_rows(rows: &[AdminRow], now: NaiveDateTime) -> anyhow::Result<String> {
     let mut previous_app = None;
     let rows = rows
         .iter()
@@ -261,7 +248,7 @@ fn render_rows(rows: &[AdminRow], now: NaiveDateTime) -> Result<String, askama::
             view
         })
         .collect();
-    AdminRows { rows }.render()
+    Ok(AdminRows { rows }.render()?)
 }
 
 /// `/admin/export.csv`: the same rows as the review, every page, as CSV.
@@ -272,10 +259,7 @@ pub async fn export_csv(
 ) -> Result<HttpResponse, AppError> {
     let (filter, _, _) = query.parse()?;
     let now = state.clock().now();
-    let rows = db::run(state.pool(), move |conn| {
-        admin::all(conn, &filter, now).context("exporting the admin review")
-    })
-    .await?;
+    let rows = review::export(state.pool(), filter, now).await?;
     let iso = |t: Option<NaiveDateTime>| {
         t.map(|t| {
             t.and_utc()
@@ -363,14 +347,10 @@ pub async fn stale(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
     let now = state.clock().now();
-    let (stale, live) = db::run(state.pool(), move |conn| -> anyhow::Result<_> {
-        let stale =
-            admin::stale_secrets(conn, now, now - STALE_AFTER).context("loading stale secrets")?;
-        let live = admin::half_done_rotations(conn, now, now - HALF_DONE_AFTER)
-            .context("loading half-done rotations")?;
-        Ok((stale, live))
-    })
-    .await?;
+    let review::StaleReview {
+        stale,
+        half_done: live,
+    } = review::stale(state.pool(), now).await?;
     let stale = stale
         .into_iter()
         .map(|s| StaleView {
@@ -410,18 +390,12 @@ pub async fn stale(
     )
 }
 
-/// Any secret and its app, by the secret's id alone.
-async fn any_secret(state: &AppState, raw_id: &str) -> Result<(App, SecretRow), AppError> {
-    let secret_id = raw_id.parse::<i32>().map_err(|_| AppError::NotFound)?;
-    let found = db::run(state.pool(), move |conn| -> anyhow::Result<_> {
-        let Some(row) = admin::find_secret(conn, secret_id).context("loading a secret")? else {
-            return Ok(None);
-        };
-        let app = db::apps::find(conn, row.app_id).context("loading an app")?;
-        Ok(app.map(|app| (app, row)))
-    })
-    .await?;
-    found.ok_or(AppError::NotFound)
+/// Any secret and its app, by the `{secret_id}` in the URL.
+async fn any_secret(state: &AppState, req: &HttpRequest) -> Result<(App, SecretRow), AppError> {
+    let secret_id = path_id(req, "secret_id")?;
+    review::any_secret(state.pool(), secret_id)
+        .await?
+        .ok_or(AppError::NotFound)
 }
 
 fn admin_view(row: SecretRow, now: NaiveDateTime) -> SecretView {
@@ -430,12 +404,12 @@ fn admin_view(row: SecretRow, now: NaiveDateTime) -> SecretView {
 }
 
 pub async fn confirm_revoke(
+    req: HttpRequest,
     _: AdminUser,
     session: TypedSession,
     state: web::Data<AppState>,
-    path: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    let (app, row) = any_secret(&state, &path).await?;
+    let (app, row) = any_secret(&state, &req).await?;
     html(
         StatusCode::OK,
         &ConfirmRevoke {
@@ -452,10 +426,9 @@ pub async fn revoke(
     AdminUser(admin): AdminUser,
     session: TypedSession,
     state: web::Data<AppState>,
-    path: web::Path<String>,
     CsrfForm(fields): CsrfForm<RevokeFields>,
 ) -> Result<HttpResponse, AppError> {
-    let (app, row) = any_secret(&state, &path).await?;
+    let (app, row) = any_secret(&state, &req).await?;
     let view = admin_view(row, state.clock().now());
     let actor = Actor::new(&admin, client_ip(&req));
     revoke_confirmed(&state, &session, app, view, fields, actor).await

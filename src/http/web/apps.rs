@@ -203,12 +203,14 @@ pub async fn show(
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    // The session check and the page's reads in one trip (this is the busiest page).
-    let raw_id = path.into_inner();
+    // The session check and the page's reads in one trip (this is the busiest page). An id
+    // that is not a number is answered only after the session check, like any missing app.
+    let app_id = path.into_inner().parse::<i32>().ok();
     let pages = state.app_pages().clone();
     let now = state.clock().now();
     let loaded = load_signed_in(&state, &session, move |conn, user| {
-        Ok(apps::overview_in(conn, &pages, &raw_id, user.id, now)?)
+        let app_id = app_id.ok_or(AppError::NotFound)?;
+        Ok(apps::overview_in(conn, &pages, app_id, user.id, now)?)
     })
     .await?;
     let Some((_, overview)) = loaded else {

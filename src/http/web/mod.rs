@@ -4,6 +4,7 @@ pub mod accounts;
 pub mod admin;
 pub mod apps;
 pub mod authorized;
+pub mod owned;
 pub mod secrets;
 
 use crate::http::error::{AppError, UserMessage};

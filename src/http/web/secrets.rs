@@ -1,6 +1,7 @@
 //! Generating, inspecting, labelling, scheduling and revoking secrets from the browser; every
 //! change behind a confirmation step.
 
+use super::owned::{OwnApp, OwnSecret};
 use super::{html, see_other, Page, TimeView};
 use crate::db::apps::App;
 use crate::db::secrets::SecretRow;
@@ -8,8 +9,7 @@ use crate::domain::{OldSecretSchedule, SecretHint, SecretLabel, SecretStatus};
 use crate::http::client_ip;
 use crate::http::error::AppError;
 use crate::http::session::Flash;
-use crate::http::{CsrfForm, CurrentUser, TypedSession};
-use crate::service::apps;
+use crate::http::{CsrfForm, TypedSession};
 use crate::service::audit::Actor;
 use crate::service::secrets::{self, GenerateRequest, Revocation, SecretError, MAX_ACTIVE};
 use crate::state::AppState;
@@ -31,6 +31,17 @@ impl From<SecretError> for AppError {
             SecretError::NotFound => AppError::NotFound,
             SecretError::Unexpected(cause) => AppError::Unexpected(cause),
         }
+    }
+}
+
+/// A status as pages and the CSV say it: a class for styling ("active", "expiring", "revoked",
+/// "expired"), the word shown ("Active", "Expires", "Revoked", "Expired") and its moment.
+pub fn status_words(status: SecretStatus) -> (&'static str, &'static str, Option<NaiveDateTime>) {
+    match status {
+        SecretStatus::Active => ("active", "Active", None),
+        SecretStatus::Expiring { at } => ("expiring", "Expires", Some(at)),
+        SecretStatus::Revoked { at } => ("revoked", "Revoked", Some(at)),
+        SecretStatus::Expired { at } => ("expired", "Expired", Some(at)),
     }
 }
 
@@ -67,12 +78,7 @@ impl SecretView {
         revoke_path: String,
     ) -> Self {
         let status = SecretStatus::of(row.revoked_at, row.expires_at, now);
-        let (status_kind, status_text, at) = match status {
-            SecretStatus::Active => ("active", "Active", None),
-            SecretStatus::Expiring { at } => ("expiring", "Expires", Some(at)),
-            SecretStatus::Revoked { at } => ("revoked", "Revoked", Some(at)),
-            SecretStatus::Expired { at } => ("expired", "Expired", Some(at)),
-        };
+        let (status_kind, status_text, at) = status_words(status);
         let hint = SecretHint::from_stored(row.hint);
         SecretView {
             id: row.id,
@@ -155,12 +161,10 @@ struct ConfirmGenerate {
 }
 
 pub async fn confirm_generate(
-    CurrentUser(user): CurrentUser,
+    OwnApp { app, .. }: OwnApp,
     session: TypedSession,
     state: web::Data<AppState>,
-    path: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    let app = apps::owned_app(state.pool(), &path, user.id).await?;
     let live_count = secrets::count_active(state.pool(), app.id, state.clock().now()).await?;
     html(
         StatusCode::OK,
@@ -197,13 +201,11 @@ struct SecretShown<'a> {
 /// (not even in the session) to survive until a following GET.
 pub async fn generate(
     req: HttpRequest,
-    CurrentUser(user): CurrentUser,
+    OwnApp { user, app }: OwnApp,
     session: TypedSession,
     state: web::Data<AppState>,
-    path: web::Path<String>,
     CsrfForm(fields): CsrfForm<GenerateFields>,
 ) -> Result<HttpResponse, AppError> {
-    let app = apps::owned_app(state.pool(), &path, user.id).await?;
     let request_nonce = match fields.request_nonce.filter(|n| !n.is_empty()) {
         Some(n) if n.len() <= 64 && n.bytes().all(|b| b.is_ascii_alphanumeric()) => Some(n),
         Some(_) => {
@@ -286,26 +288,13 @@ pub struct ConfirmRevoke {
     pub hint_error: Option<String>,
 }
 
-/// The owner's app and one of its secrets, from the URL; anything else is 404.
-async fn owned_secret(
-    state: &AppState,
-    user_id: i32,
-    path: (String, String),
-) -> Result<(App, SecretRow), AppError> {
-    let (app_id, secret_id) = path;
-    let app = apps::owned_app(state.pool(), &app_id, user_id).await?;
-    let secret_id = secret_id.parse::<i32>().map_err(|_| AppError::NotFound)?;
-    let row = secrets::find_secret(state.pool(), app.id, secret_id).await?;
-    Ok((app, row))
-}
-
 pub async fn confirm_revoke(
-    CurrentUser(user): CurrentUser,
+    OwnSecret {
+        app, secret: row, ..
+    }: OwnSecret,
     session: TypedSession,
     state: web::Data<AppState>,
-    path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, AppError> {
-    let (app, row) = owned_secret(&state, user.id, path.into_inner()).await?;
     html(
         StatusCode::OK,
         &ConfirmRevoke {
@@ -389,13 +378,15 @@ pub async fn revoke_confirmed(
 
 pub async fn revoke(
     req: HttpRequest,
-    CurrentUser(user): CurrentUser,
+    OwnSecret {
+        user,
+        app,
+        secret: row,
+    }: OwnSecret,
     session: TypedSession,
     state: web::Data<AppState>,
-    path: web::Path<(String, String)>,
     CsrfForm(fields): CsrfForm<RevokeFields>,
 ) -> Result<HttpResponse, AppError> {
-    let (app, row) = owned_secret(&state, user.id, path.into_inner()).await?;
     let view = SecretView::for_owner(row, None, state.clock().now());
     let actor = Actor::new(&user, client_ip(&req));
     revoke_confirmed(&state, &session, app, view, fields, actor).await
@@ -417,12 +408,12 @@ struct SecretDetail {
 
 /// `GET /apps/{id}/secrets/{secret_id}`: everything known about one secret.
 pub async fn show(
-    CurrentUser(user): CurrentUser,
+    OwnSecret {
+        app, secret: row, ..
+    }: OwnSecret,
     session: TypedSession,
     state: web::Data<AppState>,
-    path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, AppError> {
-    let (app, row) = owned_secret(&state, user.id, path.into_inner()).await?;
     let now = state.clock().now();
     let usage = secrets::usage(state.pool(), &state.secret_checks().usage, row.id, now).await?;
     let created_by = secrets::creator_email(state.pool(), &row).await?;
@@ -451,13 +442,15 @@ pub struct LabelFields {
 
 pub async fn set_label(
     req: HttpRequest,
-    CurrentUser(user): CurrentUser,
+    OwnSecret {
+        user,
+        app,
+        secret: row,
+    }: OwnSecret,
     session: TypedSession,
     state: web::Data<AppState>,
-    path: web::Path<(String, String)>,
     CsrfForm(fields): CsrfForm<LabelFields>,
 ) -> Result<HttpResponse, AppError> {
-    let (app, row) = owned_secret(&state, user.id, path.into_inner()).await?;
     let detail = format!("/apps/{}/secrets/{}", app.id, row.id);
     match SecretLabel::parse(&fields.label) {
         Ok(label) => {
@@ -486,13 +479,15 @@ pub struct ScheduleFields {
 /// Cancels a scheduled revocation, or brings it forward to now.
 pub async fn schedule(
     req: HttpRequest,
-    CurrentUser(user): CurrentUser,
+    OwnSecret {
+        user,
+        app,
+        secret: row,
+    }: OwnSecret,
     session: TypedSession,
     state: web::Data<AppState>,
-    path: web::Path<(String, String)>,
     CsrfForm(fields): CsrfForm<ScheduleFields>,
 ) -> Result<HttpResponse, AppError> {
-    let (app, row) = owned_secret(&state, user.id, path.into_inner()).await?;
     let hint = SecretHint::from_stored(row.hint.clone());
     let actor = Actor::new(&user, client_ip(&req));
     let now = state.clock().now();
