@@ -1,10 +1,12 @@
-//! Builds the application: database, session key, middleware and routes, bound to any port.
+//! Assembles the application: the database (connected and migrated), the shared state, and the
+//! HTTP server (middleware around `http::routes`) bound to any port. Nothing imports this module.
 
 use crate::config::Settings;
 use crate::db::writer::Writer;
 use crate::db::{self, DbPool};
 use crate::http::{routes, web as pages};
 use crate::infra::clock::Clock;
+use crate::service::maintenance;
 use crate::state::AppState;
 use actix_session::config::CookieContentSecurity;
 use actix_session::storage::CookieSessionStore;
@@ -83,7 +85,10 @@ impl Application {
         self.server.await?;
         let folded = db::run(&self.pool, db::checkpoint).await;
         if let Err(e) = folded {
-            tracing::warn!(error = %e, "the final checkpoint failed; the next start replays the log");
+            tracing::warn!(
+                error = format!("{e:#}"),
+                "the final checkpoint failed; the next start replays the log"
+            );
         }
         Ok(())
     }
@@ -175,7 +180,7 @@ fn http_server(
     })
     // Database work runs on each worker's blocking threads: two per worker keep both cores
     // busy, where hundreds (the default) spent their time waking each other and waiting
-    // for pooled connections. bcrypt has its own threads (infra::bcrypt).
+    // for pooled connections. bcrypt has its own threads (infra::hashing).
     .worker_max_blocking_threads(2)
     .listen(listener)
     .context("starting the HTTP server")?
@@ -214,18 +219,11 @@ fn spawn_maintenance(state: web::Data<AppState>) -> anyhow::Result<()> {
             let Some(state) = state.upgrade() else {
                 return;
             };
-            let now = state.clock().now();
-            if let Err(e) = crate::service::tokens::purge_expired(state.writer(), now) {
-                tracing::warn!(error = %e, "purging expired tokens failed");
-            }
-            let (idle, max_age) = (state.session_idle(), state.session_max_age());
-            let purged = state.writer().run_blocking(move |conn| {
-                db::sessions::purge_expired(conn, now - idle, now - max_age)?;
-                db::throttle::purge(conn, now - crate::infra::throttle::WINDOW)
-            });
-            if let Err(e) = purged {
-                tracing::warn!(error = %e, "purging ended sessions failed");
-            }
+            maintenance::purge_once(
+                state.writer(),
+                state.session_timeouts(),
+                state.clock().now(),
+            );
         })
         .context("starting the maintenance thread")?;
     Ok(())

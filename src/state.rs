@@ -13,6 +13,8 @@ use crate::infra::throttle::Throttles;
 use crate::service::apps::AppPages;
 use crate::service::review::ReviewCache;
 use crate::service::secrets::SecretChecks;
+use crate::service::sessions::Timeouts;
+use actix_web::{web, HttpRequest};
 use anyhow::Context;
 use chrono::TimeDelta;
 use std::sync::Arc;
@@ -32,11 +34,17 @@ pub struct AppState {
     throttles: Throttles,
     trusted_proxies: TrustedProxies,
     refresh_token_max_age: TimeDelta,
-    session_idle: TimeDelta,
-    session_max_age: TimeDelta,
+    session_timeouts: Timeouts,
 }
 
 impl AppState {
+    /// The state of the server that received `req`: every app `startup` builds carries it.
+    pub fn of(req: &HttpRequest) -> anyhow::Result<web::Data<AppState>> {
+        req.app_data::<web::Data<AppState>>()
+            .cloned()
+            .context("the application state is missing")
+    }
+
     /// `public_url` is the URL people reach the server at; `master_key` is the session key's
     /// master, from which the client token signing key is derived.
     pub fn new(
@@ -68,8 +76,10 @@ impl AppState {
             ),
             trusted_proxies: settings.trusted_proxies.clone(),
             refresh_token_max_age: TimeDelta::seconds(settings.refresh_token_max_age_seconds),
-            session_idle: TimeDelta::seconds(settings.session_idle_seconds),
-            session_max_age: TimeDelta::seconds(settings.session_max_age_seconds),
+            session_timeouts: Timeouts {
+                idle: TimeDelta::seconds(settings.session_idle_seconds),
+                max_age: TimeDelta::seconds(settings.session_max_age_seconds),
+            },
             pool,
             writer,
         })
@@ -143,13 +153,8 @@ impl AppState {
         self.refresh_token_max_age
     }
 
-    /// A session unused this long is ended.
-    pub fn session_idle(&self) -> TimeDelta {
-        self.session_idle
-    }
-
-    /// A session this old is ended, however busy.
-    pub fn session_max_age(&self) -> TimeDelta {
-        self.session_max_age
+    /// How long a browser session may sit unused, and how long it may live however busy.
+    pub fn session_timeouts(&self) -> Timeouts {
+        self.session_timeouts
     }
 }

@@ -1,6 +1,6 @@
 //! A typed view of the cookie session, and the extractor for pages that need a signed-in user.
 
-use crate::db::{self, Conn};
+use crate::db::Conn;
 use crate::domain::Account;
 use crate::domain::OpaqueToken;
 use crate::http::error::AppError;
@@ -8,7 +8,7 @@ use crate::service::sessions;
 use crate::state::AppState;
 use actix_session::{Session, SessionExt};
 use actix_web::dev::Payload;
-use actix_web::{web, FromRequest, HttpRequest};
+use actix_web::{FromRequest, HttpRequest};
 use anyhow::anyhow;
 use futures_util::future::LocalBoxFuture;
 use serde::{Deserialize, Serialize};
@@ -44,7 +44,7 @@ impl TypedSession {
     const USER_ID: &'static str = "user_id";
     const EMAIL: &'static str = "email";
     const IS_ADMIN: &'static str = "is_admin";
-    /// The server-side session's id (`auth::sessions`).
+    /// The server-side session's id (`service::sessions`).
     const SESSION: &'static str = "session";
     const CSRF: &'static str = "csrf";
     const FLASH: &'static str = "flash";
@@ -142,10 +142,10 @@ impl FromRequest for CurrentUser {
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let session = TypedSession(req.get_session());
-        let state = req.app_data::<web::Data<AppState>>().cloned();
+        let state = AppState::of(req);
         let next = return_path(req);
         Box::pin(async move {
-            let state = state.ok_or_else(|| anyhow!("application state is missing"))?;
+            let state = state?;
             signed_in(&state, &session)
                 .await?
                 .map(CurrentUser)
@@ -185,19 +185,9 @@ where
     };
     let token_hash = OpaqueToken::presented(&token).hash();
     let now = state.clock().now();
-    let timeouts = sessions::Timeouts {
-        idle: state.session_idle(),
-        max_age: state.session_max_age(),
-    };
-    let found = db::run(state.pool(), move |conn| {
-        let Some(account) = sessions::signed_in_account(conn, user_id, &token_hash, timeouts, now)?
-        else {
-            return Ok(None);
-        };
-        let data = read(conn, &account);
-        Ok::<_, AppError>(Some((account, data)))
-    })
-    .await?;
+    let timeouts = state.session_timeouts();
+    let found =
+        sessions::load_signed_in(state.pool(), user_id, token_hash, timeouts, now, read).await?;
     let Some((account, data)) = found else {
         session.log_out();
         return Ok(None);

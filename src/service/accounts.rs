@@ -23,15 +23,6 @@ pub enum AccountError {
     Unexpected(#[from] anyhow::Error),
 }
 
-impl From<AccountError> for crate::http::error::AppError {
-    fn from(e: AccountError) -> Self {
-        match e {
-            AccountError::Unexpected(cause) => crate::http::error::AppError::Unexpected(cause),
-            other => crate::http::error::AppError::BadRequest(other.to_string()),
-        }
-    }
-}
-
 /// A signed-in account and the server-side session just started for it.
 pub struct SignedIn {
     pub account: Account,

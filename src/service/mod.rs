@@ -1,9 +1,10 @@
 //! What Keyturn does, free of HTTP: each function takes domain types, runs its queries through
-//! `db`, and returns domain outcomes. Handlers call one of these per request.
+//! `db`, and returns domain outcomes.
 
 pub mod accounts;
 pub mod apps;
 pub mod audit;
+pub mod maintenance;
 pub mod review;
 pub mod secrets;
 pub mod sessions;

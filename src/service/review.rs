@@ -1,4 +1,4 @@
-//! The admin review's pages, reused while nothing they show has changed (see `cache`).
+//! The admin review's pages, reused while nothing they show has changed (see `crate::infra::cache`).
 //!
 //! Why: counting every matching row of 10,000 apps costs milliseconds, far more than rendering
 //! the page, and the answer only changes when an app, an owner or a secret does.

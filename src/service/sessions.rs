@@ -47,6 +47,32 @@ pub fn signed_in_account(
     }))
 }
 
+/// As [`signed_in_account`], on a pooled connection, and runs `read` for the account in the same
+/// trip to the database: a page whose data is one read pays one trip instead of two. What
+/// `read` returns is handed back only with a valid session, so it must not change anything.
+pub async fn load_signed_in<T, E, F>(
+    pool: &DbPool,
+    user_id: i32,
+    token_hash: String,
+    timeouts: Timeouts,
+    now: NaiveDateTime,
+    read: F,
+) -> anyhow::Result<Option<(Account, Result<T, E>)>>
+where
+    F: FnOnce(&mut Conn, &Account) -> Result<T, E> + Send + 'static,
+    T: Send + 'static,
+    E: Send + 'static,
+{
+    db::run(pool, move |conn| {
+        let Some(account) = signed_in_account(conn, user_id, &token_hash, timeouts, now)? else {
+            return Ok(None);
+        };
+        let data = read(conn, &account);
+        Ok(Some((account, data)))
+    })
+    .await
+}
+
 /// Starts a session for `user_id` and returns the id to keep in the cookie.
 pub async fn start(
     pool: &DbPool,

@@ -8,7 +8,15 @@ use reqwest::StatusCode;
 async fn pages_behind_login_send_a_logged_out_visitor_to_log_in() {
     let app = spawn_app().await;
 
-    for path in ["/apps", "/apps/new", "/apps/1", "/apps/1/secrets/new"] {
+    for path in [
+        "/apps",
+        "/apps/new",
+        "/apps/1",
+        "/apps/1/secrets/new",
+        "/apps/abc",
+        "/apps/abc/secrets/new",
+        "/apps/1/secrets/abc",
+    ] {
         let response = app.browser.get(path).await;
         assert_eq!(response.status(), StatusCode::SEE_OTHER, "{path}");
         assert!(location(&response).starts_with("/login?next="), "{path}");

@@ -31,6 +31,31 @@ async fn a_post_without_the_csrf_token_is_refused_and_changes_nothing() {
 }
 
 #[tokio::test]
+async fn a_forged_post_about_someone_elses_secret_is_refused_before_anything_is_looked_up() {
+    let app = spawn_app().await;
+    let owner = app.new_browser();
+    owner.signed_up().await;
+    let app_id = owner.create_app("Theirs").await;
+    owner.generate_secret(&app_id).await;
+    app.browser.signed_up().await;
+
+    for path in [
+        format!("/apps/{app_id}/secrets"),
+        format!("/apps/{app_id}/secrets/1/revoke"),
+        format!("/apps/{app_id}/secrets/1/label"),
+        format!("/apps/{app_id}/secrets/1/schedule"),
+    ] {
+        let response = app
+            .browser
+            .post(&path, &[("csrf_token", "guessed"), ("action", "now")])
+            .await;
+        assert_eq!(response.status(), StatusCode::FORBIDDEN, "{path}");
+    }
+    let page = owner.get_html(&format!("/apps/{app_id}")).await;
+    assert!(!page.contains("Revoked"), "the secret is still active");
+}
+
+#[tokio::test]
 async fn a_post_from_a_foreign_origin_is_refused_even_with_the_token() {
     let app = spawn_app().await;
     app.browser.signed_up().await;

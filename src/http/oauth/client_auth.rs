@@ -156,11 +156,9 @@ impl FromRequest for ClientRequest {
         let body = web::Bytes::from_request(&req, payload);
         Box::pin(async move {
             let body = body.await?;
-            let state = req
-                .app_data::<web::Data<AppState>>()
-                .ok_or_else(|| actix_web::error::ErrorInternalServerError("no state"))?;
+            let state = AppState::of(&req).map_err(actix_web::error::ErrorInternalServerError)?;
             let params = OAuthParams::parse(&req, &body)?;
-            let client = authenticate(state, &req, &params).await?;
+            let client = authenticate(&state, &req, &params).await?;
             Ok(ClientRequest { client, params })
         })
     }

@@ -15,6 +15,15 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
 
+impl From<AccountError> for AppError {
+    fn from(e: AccountError) -> Self {
+        match e {
+            AccountError::Unexpected(cause) => AppError::Unexpected(cause),
+            other => AppError::BadRequest(other.to_string()),
+        }
+    }
+}
+
 #[derive(Template)]
 #[template(path = "account_form.html")]
 pub struct AccountForm {

@@ -15,7 +15,7 @@ use crate::state::AppState;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
-use chrono::{NaiveDateTime, TimeDelta};
+use chrono::NaiveDateTime;
 use serde::Deserialize;
 
 impl From<AppsError> for AppError {
@@ -161,7 +161,7 @@ fn rotation_note(rows: &[(SecretRow, Option<String>)], now: NaiveDateTime) -> Op
     };
     let older = if a.id < b.id { a } else { b };
     let hint = SecretHint::from_stored(older.hint.clone());
-    let quiet_since = now - TimeDelta::hours(24);
+    let quiet_since = now - super::secrets::RECENT_USE;
     Some(match older.last_used_at {
         Some(used) if used > quiet_since => RotationNote {
             finished: false,

@@ -231,7 +231,7 @@ pub async fn readyz(state: actix_web::web::Data<crate::state::AppState>) -> Http
     let (status, body) = match ready {
         Ok(_) => (StatusCode::OK, serde_json::json!({"status": "ready"})),
         Err(e) => {
-            tracing::warn!(error = %e, "not ready");
+            tracing::warn!(error = format!("{e:#}"), "not ready");
             (
                 StatusCode::SERVICE_UNAVAILABLE,
                 serde_json::json!({"status": "unavailable"}),

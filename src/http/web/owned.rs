@@ -7,13 +7,13 @@ use crate::db::apps::App;
 use crate::db::secrets::SecretRow;
 use crate::domain::Account;
 use crate::http::error::AppError;
-use crate::http::CurrentUser;
+use crate::http::{CsrfForm, CurrentUser};
 use crate::service::{apps, secrets};
 use crate::state::AppState;
 use actix_web::dev::Payload;
-use actix_web::{web, FromRequest, HttpRequest};
-use anyhow::anyhow;
+use actix_web::{FromRequest, HttpRequest};
 use futures_util::future::LocalBoxFuture;
+use serde::de::DeserializeOwned;
 
 /// One of the signed-in user's apps, from the `{id}` in the URL.
 pub struct OwnApp {
@@ -32,7 +32,8 @@ pub struct OwnSecret {
 pub fn path_id(req: &HttpRequest, name: &str) -> Result<i32, AppError> {
     req.match_info()
         .get(name)
-        .and_then(|raw| raw.parse().ok())
+        .and_then(|raw| percent_encoding::percent_decode_str(raw).decode_utf8().ok())
+        .and_then(|id| id.parse().ok())
         .ok_or(AppError::NotFound)
 }
 
@@ -46,7 +47,7 @@ impl FromRequest for OwnApp {
         Box::pin(async move {
             let CurrentUser(user) = user.await?;
             let app_id = path_id(&req, "id")?;
-            let state = state(&req)?;
+            let state = AppState::of(&req)?;
             let app = apps::owned_app(state.pool(), app_id, user.id).await?;
             Ok(OwnApp { user, app })
         })
@@ -63,15 +64,35 @@ impl FromRequest for OwnSecret {
         Box::pin(async move {
             let OwnApp { user, app } = own_app.await?;
             let secret_id = path_id(&req, "secret_id")?;
-            let state = state(&req)?;
+            let state = AppState::of(&req)?;
             let secret = secrets::find_secret(state.pool(), app.id, secret_id).await?;
             Ok(OwnSecret { user, app, secret })
         })
     }
 }
 
-fn state(req: &HttpRequest) -> Result<web::Data<AppState>, AppError> {
-    req.app_data::<web::Data<AppState>>()
-        .cloned()
-        .ok_or_else(|| AppError::Unexpected(anyhow!("application state is missing")))
+/// A CSRF-checked form about something the user owns (`O` is [`OwnApp`] or [`OwnSecret`]).
+/// The form is checked first: a forged POST is refused with 403 before anything is looked up.
+pub struct OwnedForm<O, T> {
+    pub owned: O,
+    pub form: T,
+}
+
+impl<O, T> FromRequest for OwnedForm<O, T>
+where
+    O: FromRequest<Error = AppError> + 'static,
+    T: DeserializeOwned + 'static,
+{
+    type Error = AppError;
+    type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let form = CsrfForm::<T>::from_request(req, payload);
+        let owned = O::from_request(req, payload);
+        Box::pin(async move {
+            let CsrfForm(form) = form.await?;
+            let owned = owned.await?;
+            Ok(OwnedForm { owned, form })
+        })
+    }
 }

@@ -1,7 +1,7 @@
 //! Generating, inspecting, labelling, scheduling and revoking secrets from the browser; every
 //! change behind a confirmation step.
 
-use super::owned::{OwnApp, OwnSecret};
+use super::owned::{OwnApp, OwnSecret, OwnedForm};
 use super::{html, see_other, Page, TimeView};
 use crate::db::apps::App;
 use crate::db::secrets::SecretRow;
@@ -9,7 +9,7 @@ use crate::domain::{OldSecretSchedule, SecretHint, SecretLabel, SecretStatus};
 use crate::http::client_ip;
 use crate::http::error::AppError;
 use crate::http::session::Flash;
-use crate::http::{CsrfForm, TypedSession};
+use crate::http::TypedSession;
 use crate::service::audit::Actor;
 use crate::service::secrets::{self, GenerateRequest, Revocation, SecretError, MAX_ACTIVE};
 use crate::state::AppState;
@@ -19,8 +19,9 @@ use askama::Template;
 use chrono::{NaiveDateTime, TimeDelta};
 use serde::Deserialize;
 
-/// A secret used this recently needs its hint typed to be revoked.
-const GUARD_WINDOW: TimeDelta = TimeDelta::hours(24);
+/// A secret used this recently is in use: revoking it needs its hint typed, and a rotation is
+/// not finished while the older secret is.
+pub const RECENT_USE: TimeDelta = TimeDelta::hours(24);
 
 impl From<SecretError> for AppError {
     fn from(e: SecretError) -> Self {
@@ -92,7 +93,7 @@ impl SecretView {
             status_text,
             status_at: at.map(|t| TimeView::new(t, now)),
             live: status.is_live(),
-            guarded: row.last_used_at.is_some_and(|t| t > now - GUARD_WINDOW),
+            guarded: row.last_used_at.is_some_and(|t| t > now - RECENT_USE),
             detail_path: format!("{app_path}/secrets/{}", row.id),
             revoke_path,
             back_path: app_path.to_owned(),
@@ -201,10 +202,12 @@ struct SecretShown<'a> {
 /// (not even in the session) to survive until a following GET.
 pub async fn generate(
     req: HttpRequest,
-    OwnApp { user, app }: OwnApp,
+    OwnedForm {
+        owned: OwnApp { user, app },
+        form: fields,
+    }: OwnedForm<OwnApp, GenerateFields>,
     session: TypedSession,
     state: web::Data<AppState>,
-    CsrfForm(fields): CsrfForm<GenerateFields>,
 ) -> Result<HttpResponse, AppError> {
     let request_nonce = match fields.request_nonce.filter(|n| !n.is_empty()) {
         Some(n) if n.len() <= 64 && n.bytes().all(|b| b.is_ascii_alphanumeric()) => Some(n),
@@ -378,14 +381,16 @@ pub async fn revoke_confirmed(
 
 pub async fn revoke(
     req: HttpRequest,
-    OwnSecret {
-        user,
-        app,
-        secret: row,
-    }: OwnSecret,
+    OwnedForm {
+        owned: OwnSecret {
+            user,
+            app,
+            secret: row,
+        },
+        form: fields,
+    }: OwnedForm<OwnSecret, RevokeFields>,
     session: TypedSession,
     state: web::Data<AppState>,
-    CsrfForm(fields): CsrfForm<RevokeFields>,
 ) -> Result<HttpResponse, AppError> {
     let view = SecretView::for_owner(row, None, state.clock().now());
     let actor = Actor::new(&user, client_ip(&req));
@@ -415,7 +420,10 @@ pub async fn show(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
     let now = state.clock().now();
-    let usage = secrets::usage(state.pool(), &state.secret_checks().usage, row.id, now).await?;
+    let usage = state
+        .secret_checks()
+        .usage(state.pool(), row.id, now)
+        .await?;
     let created_by = secrets::creator_email(state.pool(), &row).await?;
     let detail = SecretDetail {
         page: Page::new(&session)?,
@@ -442,14 +450,16 @@ pub struct LabelFields {
 
 pub async fn set_label(
     req: HttpRequest,
-    OwnSecret {
-        user,
-        app,
-        secret: row,
-    }: OwnSecret,
+    OwnedForm {
+        owned: OwnSecret {
+            user,
+            app,
+            secret: row,
+        },
+        form: fields,
+    }: OwnedForm<OwnSecret, LabelFields>,
     session: TypedSession,
     state: web::Data<AppState>,
-    CsrfForm(fields): CsrfForm<LabelFields>,
 ) -> Result<HttpResponse, AppError> {
     let detail = format!("/apps/{}/secrets/{}", app.id, row.id);
     match SecretLabel::parse(&fields.label) {
@@ -479,14 +489,16 @@ pub struct ScheduleFields {
 /// Cancels a scheduled revocation, or brings it forward to now.
 pub async fn schedule(
     req: HttpRequest,
-    OwnSecret {
-        user,
-        app,
-        secret: row,
-    }: OwnSecret,
+    OwnedForm {
+        owned: OwnSecret {
+            user,
+            app,
+            secret: row,
+        },
+        form: fields,
+    }: OwnedForm<OwnSecret, ScheduleFields>,
     session: TypedSession,
     state: web::Data<AppState>,
-    CsrfForm(fields): CsrfForm<ScheduleFields>,
 ) -> Result<HttpResponse, AppError> {
     let hint = SecretHint::from_stored(row.hint.clone());
     let actor = Actor::new(&user, client_ip(&req));

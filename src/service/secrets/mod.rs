@@ -5,7 +5,7 @@
 //!   secrets, checked inside an immediate (write-locked) transaction and again by a trigger;
 //! - revocation is immediate and final, and a scheduled revocation takes effect at its moment
 //!   exactly: every verification reads the secret's status and schedule from the database;
-//! - plaintext exists only in the [`ClientSecret`] handed back once by [`generate_secret`];
+//! - plaintext exists only in the [`ClientSecret`](crate::domain::ClientSecret) handed back once by [`generate_secret`];
 //!   the database holds a bcrypt hash and the last four characters;
 //! - "Last Used" (with the address and client it came from) is written at most once a minute
 //!   per secret unless the address or client changes, and uses are counted in memory and
@@ -25,7 +25,7 @@ pub use rotation::{
     cancel_schedule, count_active, creator_email, find_secret, generate_secret, revoke_secret,
     set_label, GenerateRequest, GeneratedSecret, Revocation, SecretError, MAX_ACTIVE,
 };
-pub use usage::{usage, SecretUsage, UsageCounter};
+pub use usage::SecretUsage;
 pub use verification::{
     authenticate_client, count_failed_attempt, AuthenticatedClient, ClientAttempt, ClientCheck,
     SecretChecks,

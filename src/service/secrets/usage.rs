@@ -76,7 +76,7 @@ pub struct SecretUsage {
     pub last_7_days: i64,
 }
 
-pub async fn usage(
+pub(super) async fn usage(
     pool: &DbPool,
     counter: &UsageCounter,
     secret_id: i32,

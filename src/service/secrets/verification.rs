@@ -3,9 +3,11 @@
 //! secret's status read from the database every time, so a revoke holds on the next request.
 
 use super::proven::VerifiedSecrets;
-use super::usage::{self, UsageCounter};
+use super::rotation::SecretError;
+use super::usage::{self, SecretUsage, UsageCounter};
 use crate::db::secrets::{self, SecretRow};
 use crate::db::writer::Writer;
+use crate::db::DbPool;
 use crate::domain::{ClientSecret, RequestOrigin, SecretStatus};
 use crate::infra::hashing;
 use crate::infra::throttle::{ThrottleError, Throttles};
@@ -16,10 +18,10 @@ use subtle::ConstantTimeEq;
 /// What secret verification keeps between requests.
 #[derive(Debug)]
 pub struct SecretChecks {
-    pub usage: UsageCounter,
-    pub verified: VerifiedSecrets,
+    pub(super) usage: UsageCounter,
+    verified: VerifiedSecrets,
     /// The group-commit writer that runs the hot path's queries.
-    pub writer: Writer,
+    writer: Writer,
 }
 
 impl SecretChecks {
@@ -29,6 +31,17 @@ impl SecretChecks {
             verified: VerifiedSecrets::default(),
             writer,
         }
+    }
+
+    /// How often the secret was used in the last 24 hours and 7 days, counting the uses not
+    /// yet written to the database.
+    pub async fn usage(
+        &self,
+        pool: &DbPool,
+        secret_id: i32,
+        now: NaiveDateTime,
+    ) -> Result<SecretUsage, SecretError> {
+        usage::usage(pool, &self.usage, secret_id, now).await
     }
 }
 

@@ -1,0 +1,22 @@
+//! Housekeeping, once a minute: expired tokens, ended sessions and old throttle counts are
+//! deleted, so the tables stay the size of what is live.
+
+use crate::db::{self, writer::Writer};
+use crate::infra::throttle;
+use crate::service::sessions::Timeouts;
+use crate::service::tokens;
+use chrono::NaiveDateTime;
+
+/// One round of purging; failures are logged and retried at the next round.
+pub fn purge_once(writer: &Writer, timeouts: Timeouts, now: NaiveDateTime) {
+    if let Err(e) = tokens::purge_expired(writer, now) {
+        tracing::warn!(error = format!("{e:#}"), "purging expired tokens failed");
+    }
+    let purged = writer.run_blocking(move |conn| {
+        db::sessions::purge_expired(conn, now - timeouts.idle, now - timeouts.max_age)?;
+        db::throttle::purge(conn, now - throttle::WINDOW)
+    });
+    if let Err(e) = purged {
+        tracing::warn!(error = format!("{e:#}"), "purging ended sessions failed");
+    }
+}
