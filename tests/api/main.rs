@@ -23,4 +23,3 @@ mod scaling;
 mod secrets;
 mod sessions;
 mod throttling;
-mod token;

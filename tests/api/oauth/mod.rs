@@ -3,6 +3,7 @@
 //! the tests are in its submodules, one per endpoint or topic.
 
 mod authorized_apps;
+mod client_credentials;
 mod client_secrets;
 mod code_flow;
 mod expiry;
