@@ -66,6 +66,8 @@ fn main() -> anyhow::Result<()> {
                             ""
                         },
                         created_by: None,
+                        expires_at: None,
+                        lifetime_ends_at: None,
                     },
                 )?;
                 if rng.random_bool(0.8) {

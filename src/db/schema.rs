@@ -57,6 +57,7 @@ diesel::table! {
         last_used_ip -> Nullable<Text>,
         last_used_user_agent -> Nullable<Text>,
         tokens_revoked_at -> Nullable<Timestamp>,
+        lifetime_ends_at -> Nullable<Timestamp>,
     }
 }
 

@@ -14,7 +14,10 @@ pub struct SecretRow {
     pub created_at: NaiveDateTime,
     pub last_used_at: Option<NaiveDateTime>,
     pub revoked_at: Option<NaiveDateTime>,
+    /// When the secret stops: the end of its lifetime or a scheduled revocation, the earlier.
     pub expires_at: Option<NaiveDateTime>,
+    /// The end of the lifetime chosen when it was generated.
+    pub lifetime_ends_at: Option<NaiveDateTime>,
     pub label: String,
     pub created_by: Option<i32>,
     pub last_used_ip: Option<String>,
@@ -32,6 +35,8 @@ pub struct NewSecret<'a> {
     pub request_nonce: Option<&'a str>,
     pub label: &'a str,
     pub created_by: Option<i32>,
+    pub expires_at: Option<NaiveDateTime>,
+    pub lifetime_ends_at: Option<NaiveDateTime>,
 }
 
 /// Secrets that still authenticate at `now`: not revoked and not past a scheduled expiry.
@@ -61,27 +66,45 @@ pub fn settle_expired(conn: &mut Conn, app_id: i32, now: NaiveDateTime) -> Query
     .execute(conn)
 }
 
-/// Schedules the revocation of every live, unscheduled secret of the app at `at`.
+/// Schedules the revocation at `at` of every live secret of the app that has no schedule yet
+/// and would otherwise still work then.
 pub fn schedule_live(conn: &mut Conn, app_id: i32, at: NaiveDateTime) -> QueryResult<usize> {
     diesel::update(
         client_secrets::table
             .filter(client_secrets::app_id.eq(app_id))
             .filter(client_secrets::revoked_at.is_null())
-            .filter(client_secrets::expires_at.is_null()),
+            .filter(
+                client_secrets::expires_at
+                    .is_null()
+                    .or(client_secrets::expires_at
+                        .nullable()
+                        .eq(client_secrets::lifetime_ends_at)
+                        .assume_not_null()
+                        .and(client_secrets::expires_at.gt(at))),
+            ),
     )
     .set(client_secrets::expires_at.eq(at))
     .execute(conn)
 }
 
-/// Removes a pending schedule; `false` if there was none still pending.
+/// Removes a pending schedule, so the secret works until the end of its lifetime again;
+/// `false` if there was no schedule still pending.
 pub fn cancel_schedule(conn: &mut Conn, secret_id: i32, now: NaiveDateTime) -> QueryResult<bool> {
     diesel::update(
         client_secrets::table
             .filter(client_secrets::id.eq(secret_id))
             .filter(client_secrets::revoked_at.is_null())
-            .filter(client_secrets::expires_at.gt(now)),
+            .filter(client_secrets::expires_at.gt(now))
+            .filter(
+                client_secrets::lifetime_ends_at
+                    .is_null()
+                    .or(client_secrets::lifetime_ends_at
+                        .nullable()
+                        .ne(client_secrets::expires_at)
+                        .assume_not_null()),
+            ),
     )
-    .set(client_secrets::expires_at.eq(None::<NaiveDateTime>))
+    .set(client_secrets::expires_at.eq(client_secrets::lifetime_ends_at))
     .execute(conn)
     .map(|n| n == 1)
 }

@@ -23,3 +23,27 @@ pub fn get_or_insert(conn: &mut Conn, name: &str, value: &str) -> QueryResult<St
         .select(server_settings::value)
         .first(conn)
 }
+
+pub fn get(conn: &mut Conn, name: &str) -> QueryResult<Option<String>> {
+    server_settings::table
+        .find(name)
+        .select(server_settings::value)
+        .first(conn)
+        .optional()
+}
+
+/// Stores `value` under `name`, replacing what was there.
+pub fn set(conn: &mut Conn, name: &str, value: &str) -> QueryResult<()> {
+    let updated = diesel::update(server_settings::table.find(name))
+        .set(server_settings::value.eq(value))
+        .execute(conn)?;
+    if updated == 0 {
+        diesel::insert_into(server_settings::table)
+            .values((
+                server_settings::name.eq(name),
+                server_settings::value.eq(value),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}

@@ -258,15 +258,16 @@ async fn last_used_is_never_until_the_secret_authenticates_then_a_time() {
     let (app_id, client_id) = app_with_owner(&app).await;
     let secret = app.browser.generate_secret(&app_id).await;
     let before = app.browser.get_html(&format!("/apps/{app_id}")).await;
-    assert!(secret_row(&before, &secret).contains("<td>Never</td>"));
+    assert!(secret_row(&before, &secret).contains("<td class=\"last-used\">Never</td>"));
 
     app.token_post(&client_id, &secret).await;
 
     let after = app.browser.get_html(&format!("/apps/{app_id}")).await;
     let row = secret_row(&after, &secret);
-    assert!(!row.contains("<td>Never</td>"), "{row}");
-    // Created and Last Used are both RFC 3339 UTC times.
+    assert!(!row.contains("<td class=\"last-used\">Never</td>"), "{row}");
+    // Created and Last Used are both RFC 3339 UTC times (the secret never expires).
     assert_eq!(row.matches("<time datetime=\"").count(), 2, "{row}");
+    assert!(row.contains("<td class=\"expires\">Never</td>"), "{row}");
     assert!(row.contains("Z\" title="));
     assert!(row.contains(">just now</time>"));
 }
@@ -280,7 +281,7 @@ async fn a_failed_authentication_does_not_count_as_a_use() {
     app.token_basic("ktc_wrongclient", &secret).await;
 
     let page = app.browser.get_html(&format!("/apps/{app_id}")).await;
-    assert!(secret_row(&page, &secret).contains("<td>Never</td>"));
+    assert!(secret_row(&page, &secret).contains("<td class=\"last-used\">Never</td>"));
 }
 
 #[tokio::test]
@@ -343,6 +344,8 @@ async fn the_database_itself_refuses_a_third_active_secret_and_an_unrevoke() {
                 request_nonce: None,
                 label: "",
                 created_by: None,
+                expires_at: None,
+                lifetime_ends_at: None,
             },
         )
     };
@@ -425,6 +428,8 @@ async fn concurrent_inserts_outside_the_application_still_leave_two_active_secre
                                 request_nonce: None,
                                 label: "",
                                 created_by: None,
+                                expires_at: None,
+                                lifetime_ends_at: None,
                             },
                         )?;
                         std::thread::sleep(std::time::Duration::from_millis(50));

@@ -9,6 +9,7 @@ use crate::http::session::Flash;
 use crate::http::session::{load_signed_in, return_path};
 use crate::http::web::secrets::{GenerateForm, SecretView};
 use crate::http::{CsrfForm, CurrentUser, TypedSession};
+use crate::service::policy;
 use crate::service::apps::{self, AppsError};
 use crate::service::audit::Actor;
 use crate::state::AppState;
@@ -210,10 +211,11 @@ pub async fn show(
     let now = state.clock().now();
     let loaded = load_signed_in(&state, &session, move |conn, user| {
         let app_id = app_id.ok_or(AppError::NotFound)?;
-        Ok(apps::overview_in(conn, &pages, app_id, user.id, now)?)
+        let overview = apps::overview_in(conn, &pages, app_id, user.id, now)?;
+        Ok((overview, policy::read_in(conn)?))
     })
     .await?;
-    let Some((_, overview)) = loaded else {
+    let Some((_, (overview, policy))) = loaded else {
         return Err(AppError::LoginRequired {
             next: return_path(&req),
         });
@@ -253,7 +255,7 @@ pub async fn show(
             name: app.name,
             client_id: app.client_id,
             secrets,
-            generate: GenerateForm::new(live_count),
+            generate: GenerateForm::new(live_count, &policy),
             rotation,
             activity,
         },

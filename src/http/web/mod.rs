@@ -84,6 +84,9 @@ impl TimeView {
 
 fn relative_time(at: NaiveDateTime, now: NaiveDateTime) -> String {
     let seconds = (now - at).num_seconds();
+    if seconds < -2_591_999 {
+        return format!("on {}", at.format("%Y-%m-%d"));
+    }
     if seconds < -59 {
         // Round to the nearest minute: a schedule set a moment ago for one hour reads "in 1 hour".
         return format!("in {}", span(-seconds + 30, at));

@@ -5,7 +5,10 @@ use super::owned::{OwnApp, OwnSecret, OwnedForm};
 use super::{html, see_other, Page, TimeView};
 use crate::db::apps::App;
 use crate::db::secrets::SecretRow;
-use crate::domain::{OldSecretSchedule, SecretHint, SecretLabel, SecretStatus};
+use crate::domain::{
+    OldSecretSchedule, SecretHint, SecretLabel, SecretLifetime, SecretPolicy, SecretStatus,
+};
+use crate::service::policy;
 use crate::http::client_ip;
 use crate::http::error::AppError;
 use crate::http::session::Flash;
@@ -29,6 +32,7 @@ impl From<SecretError> for AppError {
             SecretError::TooManyActive | SecretError::AlreadyGenerated => {
                 AppError::Conflict(e.to_string())
             }
+            SecretError::LifetimeNotAllowed(_) => AppError::BadRequest(e.to_string()),
             SecretError::NotFound => AppError::NotFound,
             SecretError::Unexpected(cause) => AppError::Unexpected(cause),
         }
@@ -56,6 +60,8 @@ pub struct SecretView {
     pub created: TimeView,
     pub created_by: Option<String>,
     pub last_used: Option<TimeView>,
+    /// The end of the lifetime chosen when it was generated; `None`: never.
+    pub expires: Option<TimeView>,
     /// "active", "expiring", "revoked" or "expired": for styling.
     pub status_kind: &'static str,
     /// "Active", "Expires", "Revoked", "Expired".
@@ -89,6 +95,7 @@ impl SecretView {
             created: TimeView::new(row.created_at, now),
             created_by,
             last_used: row.last_used_at.map(|t| TimeView::new(t, now)),
+            expires: row.lifetime_ends_at.map(|t| TimeView::new(t, now)),
             status_kind,
             status_text,
             status_at: at.map(|t| TimeView::new(t, now)),
@@ -126,6 +133,13 @@ pub fn schedule_options() -> Vec<ScheduleOption> {
         .collect()
 }
 
+/// One "Expires after" choice.
+pub struct LifetimeOption {
+    pub value: &'static str,
+    pub label: String,
+    pub checked: bool,
+}
+
 /// What the generate confirmation form needs, on its own page and in the app page's dialog.
 pub struct GenerateForm {
     pub live_count: i64,
@@ -134,13 +148,25 @@ pub struct GenerateForm {
     /// Makes a resubmitted form harmless (see `secrets::generate_secret`).
     pub request_nonce: String,
     pub schedule_options: Vec<ScheduleOption>,
+    /// The "Expires after" choices the policy allows, its default checked.
+    pub lifetime_options: Vec<LifetimeOption>,
     pub label: String,
     pub label_error: Option<String>,
 }
 
 impl GenerateForm {
-    pub fn new(live_count: i64) -> Self {
+    pub fn new(live_count: i64, policy: &SecretPolicy) -> Self {
+        let default = policy.default_choice();
         GenerateForm {
+            lifetime_options: policy
+                .choices()
+                .into_iter()
+                .map(|l| LifetimeOption {
+                    value: l.as_str(),
+                    label: l.describe(),
+                    checked: l == default,
+                })
+                .collect(),
             live_count,
             at_limit: live_count >= MAX_ACTIVE,
             limit_message: SecretError::TooManyActive.to_string(),
@@ -167,13 +193,14 @@ pub async fn confirm_generate(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
     let live_count = secrets::count_active(state.pool(), app.id, state.clock().now()).await?;
+    let policy = policy::current(state.pool()).await?;
     html(
         StatusCode::OK,
         &ConfirmGenerate {
             page: Page::new(&session)?,
             app_id: app.id,
             name: app.name,
-            generate: GenerateForm::new(live_count),
+            generate: GenerateForm::new(live_count, &policy),
         },
     )
 }
@@ -184,6 +211,7 @@ pub struct GenerateFields {
     #[serde(default)]
     label: String,
     old_secret: Option<String>,
+    expires_after: Option<String>,
 }
 
 #[derive(Template)]
@@ -220,12 +248,19 @@ pub async fn generate(
     };
     let old_secret = OldSecretSchedule::parse(fields.old_secret.as_deref())
         .ok_or_else(|| AppError::BadRequest("Choose when to revoke the old secret.".into()))?;
+    let lifetime = match fields.expires_after.as_deref() {
+        None | Some("") => None,
+        Some(raw) => Some(SecretLifetime::parse(raw).ok_or_else(|| {
+            AppError::BadRequest("Choose when the secret expires.".into())
+        })?),
+    };
     let label = match SecretLabel::parse(&fields.label) {
         Ok(label) => label,
         Err(message) => {
             let live_count =
                 secrets::count_active(state.pool(), app.id, state.clock().now()).await?;
-            let mut generate = GenerateForm::new(live_count);
+            let policy = policy::current(state.pool()).await?;
+            let mut generate = GenerateForm::new(live_count, &policy);
             generate.request_nonce = request_nonce.unwrap_or(generate.request_nonce);
             generate.label = fields.label;
             generate.label_error = Some(message.to_owned());
@@ -243,6 +278,7 @@ pub async fn generate(
         request_nonce,
         label,
         old_secret,
+        lifetime,
     };
     let actor = Actor::new(&user, client_ip(&req));
     match secrets::generate_secret(

@@ -4,7 +4,8 @@
 
 use crate::db::secrets::{self, SecretRow};
 use crate::db::{self, DbPool};
-use crate::domain::{ClientSecret, OldSecretSchedule, SecretHint, SecretLabel};
+use crate::domain::{ClientSecret, OldSecretSchedule, SecretHint, SecretLabel, SecretLifetime};
+use crate::service::policy;
 use crate::infra::hashing;
 use crate::service::audit::{self, Actor};
 use chrono::NaiveDateTime;
@@ -21,6 +22,9 @@ pub enum SecretError {
     AlreadyGenerated,
     #[error("Secret not found.")]
     NotFound,
+    /// Longer than the admin's maximum secret lifetime (or Never, when there is one).
+    #[error("Secrets may live at most {0} days here. Choose a shorter Expires after.")]
+    LifetimeNotAllowed(i64),
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
 }
@@ -52,6 +56,8 @@ pub struct GenerateRequest {
     pub request_nonce: Option<String>,
     pub label: SecretLabel,
     pub old_secret: OldSecretSchedule,
+    /// "Expires after"; `None` takes the policy's default.
+    pub lifetime: Option<SecretLifetime>,
 }
 
 /// A secret just created: the plaintext to show once, and the stored row.
@@ -75,6 +81,12 @@ pub async fn generate_secret(
     if count_active(pool, app_id, now).await? >= MAX_ACTIVE {
         return Err(SecretError::TooManyActive);
     }
+    let early = policy::current(pool).await?;
+    if request.lifetime.is_some_and(|l| !early.allows(l)) {
+        return Err(SecretError::LifetimeNotAllowed(
+            early.max_lifetime_days.unwrap_or_default(),
+        ));
+    }
     let plaintext = ClientSecret::generate();
     let hash = hashing::hash(
         bcrypt,
@@ -90,6 +102,15 @@ pub async fn generate_secret(
             if secrets::count_active(conn, app_id, now)? >= MAX_ACTIVE {
                 return Err(SecretError::TooManyActive);
             }
+            // Read in the transaction: a policy saved a moment ago applies.
+            let policy = policy::read_in(conn)?;
+            let lifetime = request.lifetime.unwrap_or(policy.default_choice());
+            if !policy.allows(lifetime) {
+                return Err(SecretError::LifetimeNotAllowed(
+                    policy.max_lifetime_days.unwrap_or_default(),
+                ));
+            }
+            let lifetime_ends_at = lifetime.duration().map(|d| now + d);
             let scheduled = match request.old_secret.delay() {
                 Some(delay) => secrets::schedule_live(conn, app_id, now + delay)?,
                 None => 0,
@@ -105,11 +126,16 @@ pub async fn generate_secret(
                     request_nonce: request.request_nonce.as_deref(),
                     label: request.label.as_str(),
                     created_by: actor.user_id,
+                    expires_at: lifetime_ends_at,
+                    lifetime_ends_at,
                 },
             )?;
             let mut detail = format!("Generated {hint}");
             if !request.label.as_str().is_empty() {
                 detail.push_str(&format!(" ({})", request.label.as_str()));
+            }
+            if let Some(duration) = lifetime.duration() {
+                detail.push_str(&format!(", expires after {} days", duration.num_days()));
             }
             if scheduled > 0 {
                 detail.push_str(&format!(

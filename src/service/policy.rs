@@ -1,0 +1,57 @@
+//! The admin's secret policy, kept in `server_settings` so every instance reads the same.
+
+use crate::db::{self, server_settings, Conn, DbPool};
+use crate::domain::SecretPolicy;
+use crate::service::audit::{self, Actor};
+use anyhow::Context;
+use chrono::NaiveDateTime;
+
+const MAX_LIFETIME: &str = "policy.max_secret_lifetime_days";
+const WARNING: &str = "policy.expiry_warning_days";
+
+/// The policy as stored, on a connection the caller holds; unset parts take their defaults.
+pub fn read_in(conn: &mut Conn) -> anyhow::Result<SecretPolicy> {
+    let defaults = SecretPolicy::default();
+    let max = server_settings::get(conn, MAX_LIFETIME).context("reading the secret policy")?;
+    let warning = server_settings::get(conn, WARNING).context("reading the secret policy")?;
+    Ok(SecretPolicy {
+        max_lifetime_days: max.and_then(|v| v.parse().ok()),
+        warning_days: warning
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(defaults.warning_days),
+    })
+}
+
+pub async fn current(pool: &DbPool) -> anyhow::Result<SecretPolicy> {
+    db::run(pool, read_in).await
+}
+
+/// Saves the policy and records the change in the audit log, in one transaction.
+pub async fn save(
+    pool: &DbPool,
+    policy: SecretPolicy,
+    actor: Actor,
+    now: NaiveDateTime,
+) -> anyhow::Result<()> {
+    db::run(pool, move |conn| {
+        db::write_transaction(conn, |conn| {
+            let max = policy
+                .max_lifetime_days
+                .map(|d| d.to_string())
+                .unwrap_or_default();
+            server_settings::set(conn, MAX_LIFETIME, &max)?;
+            server_settings::set(conn, WARNING, &policy.warning_days.to_string())?;
+            let detail = format!(
+                "Secret policy: maximum lifetime {}, warn {} days before expiry",
+                policy
+                    .max_lifetime_days
+                    .map(|d| format!("{d} days"))
+                    .unwrap_or_else(|| "none".into()),
+                policy.warning_days
+            );
+            audit::record(conn, &actor, "policy.changed", None, None, &detail, now)
+        })
+        .context("saving the secret policy")
+    })
+    .await
+}
