@@ -20,8 +20,10 @@ pub enum StatusFilter {
     Active,
     /// Live with a scheduled revocation.
     Expiring,
-    /// Revoked by hand or by schedule.
+    /// Revoked by hand.
     Revoked,
+    /// Stopped at its end date: the end of its lifetime or a scheduled revocation.
+    Expired,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -109,11 +111,24 @@ macro_rules! filtered {
                 query.filter(has_secret.and(not_revoked).and(schedule_pending))
             }
             StatusFilter::Revoked => query.filter(
+                has_secret
+                    .and(client_secrets::revoked_at.nullable().is_not_null())
+                    .and(
+                        client_secrets::expires_at.nullable().is_null().or(
+                            client_secrets::revoked_at
+                                .nullable()
+                                .ne(client_secrets::expires_at.nullable())
+                                .assume_not_null(),
+                        ),
+                    ),
+            ),
+            StatusFilter::Expired => query.filter(
                 has_secret.and(
                     client_secrets::revoked_at
                         .nullable()
-                        .is_not_null()
-                        .or(client_secrets::expires_at.nullable().le(now)),
+                        .eq(client_secrets::expires_at.nullable())
+                        .assume_not_null()
+                        .or(not_revoked.and(client_secrets::expires_at.nullable().le(now))),
                 ),
             ),
         };
@@ -266,6 +281,24 @@ pub fn stale_secrets(
             client_secrets::last_used_at.asc(),
             client_secrets::id.asc(),
         ))
+        .limit(500)
+        .select((apps::id, apps::name, users::email, SecretRow::as_select()))
+        .load(conn)
+}
+
+/// Live secrets that stop after `now` but by `until` (their lifetime ends, or a revocation is
+/// scheduled); the soonest first.
+pub fn expiring_secrets(
+    conn: &mut Conn,
+    now: NaiveDateTime,
+    until: NaiveDateTime,
+) -> QueryResult<Vec<StaleSecret>> {
+    client_secrets::table
+        .inner_join(apps::table.inner_join(users::table))
+        .filter(client_secrets::revoked_at.is_null())
+        .filter(client_secrets::expires_at.gt(now))
+        .filter(client_secrets::expires_at.le(until))
+        .order((client_secrets::expires_at.asc(), client_secrets::id.asc()))
         .limit(500)
         .select((apps::id, apps::name, users::email, SecretRow::as_select()))
         .load(conn)

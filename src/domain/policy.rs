@@ -85,7 +85,11 @@ impl SecretPolicy {
         };
         let warning_days = match warning.trim().parse::<i64>() {
             Ok(days) if (0..=365).contains(&days) => days,
-            _ => return Err("Warn owners this many days before expiry must be a number from 0 to 365."),
+            _ => {
+                return Err(
+                    "Warn owners this many days before expiry must be a number from 0 to 365.",
+                )
+            }
         };
         Ok(SecretPolicy {
             max_lifetime_days,

@@ -59,6 +59,8 @@ pub fn browser(cfg: &mut web::ServiceConfig) {
         // costs a regular expression match.
         .route("/admin", web::get().to(pages::admin::all_apps))
         .route("/admin/stale", web::get().to(pages::admin::stale))
+        .route("/admin/policy", web::get().to(pages::policy::show))
+        .route("/admin/policy", web::post().to(pages::policy::save))
         .route("/admin/export.csv", web::get().to(pages::admin::export_csv))
         .route(
             "/admin/secrets/{secret_id}/revoke",

@@ -1,5 +1,6 @@
 //! The admin's secret policy, kept in `server_settings` so every instance reads the same.
 
+use crate::db::audit::AuditEvent;
 use crate::db::{self, server_settings, Conn, DbPool};
 use crate::domain::SecretPolicy;
 use crate::service::audit::{self, Actor};
@@ -8,6 +9,8 @@ use chrono::NaiveDateTime;
 
 const MAX_LIFETIME: &str = "policy.max_secret_lifetime_days";
 const WARNING: &str = "policy.expiry_warning_days";
+/// The audit log's name for a policy change.
+const CHANGED: &str = "policy.changed";
 
 /// The policy as stored, on a connection the caller holds; unset parts take their defaults.
 pub fn read_in(conn: &mut Conn) -> anyhow::Result<SecretPolicy> {
@@ -24,6 +27,16 @@ pub fn read_in(conn: &mut Conn) -> anyhow::Result<SecretPolicy> {
 
 pub async fn current(pool: &DbPool) -> anyhow::Result<SecretPolicy> {
     db::run(pool, read_in).await
+}
+
+/// The policy and its latest changes, newest first, for the policy page.
+pub async fn with_history(pool: &DbPool) -> anyhow::Result<(SecretPolicy, Vec<AuditEvent>)> {
+    db::run(pool, |conn| {
+        let changes =
+            db::audit::recent_of_kind(conn, CHANGED, 10).context("reading the policy's history")?;
+        Ok((read_in(conn)?, changes))
+    })
+    .await
 }
 
 /// Saves the policy and records the change in the audit log, in one transaction.
@@ -49,7 +62,7 @@ pub async fn save(
                     .unwrap_or_else(|| "none".into()),
                 policy.warning_days
             );
-            audit::record(conn, &actor, "policy.changed", None, None, &detail, now)
+            audit::record(conn, &actor, CHANGED, None, None, &detail, now)
         })
         .context("saving the secret policy")
     })

@@ -8,6 +8,7 @@ use crate::db::apps::{self, App};
 use crate::db::secrets::SecretRow;
 use crate::db::{self, Conn, DbPool};
 use crate::infra::cache::GenerationCache;
+use crate::service::policy;
 use anyhow::Context;
 use chrono::{NaiveDateTime, TimeDelta};
 use std::sync::Arc;
@@ -72,6 +73,10 @@ pub struct StaleReview {
     pub stale: Vec<StaleSecret>,
     /// The live secrets of apps that have had two for a week, oldest first per app.
     pub half_done: Vec<StaleSecret>,
+    /// Live secrets that stop within the policy's warning period, the soonest first.
+    pub expiring: Vec<StaleSecret>,
+    /// That warning period, in days.
+    pub warning_days: i64,
 }
 
 pub async fn stale(pool: &DbPool, now: NaiveDateTime) -> anyhow::Result<StaleReview> {
@@ -80,7 +85,15 @@ pub async fn stale(pool: &DbPool, now: NaiveDateTime) -> anyhow::Result<StaleRev
             admin::stale_secrets(conn, now, now - STALE_AFTER).context("loading stale secrets")?;
         let half_done = admin::half_done_rotations(conn, now, now - HALF_DONE_AFTER)
             .context("loading half-done rotations")?;
-        Ok(StaleReview { stale, half_done })
+        let policy = policy::read_in(conn)?;
+        let expiring = admin::expiring_secrets(conn, now, now + policy.warning())
+            .context("loading expiring secrets")?;
+        Ok(StaleReview {
+            stale,
+            half_done,
+            expiring,
+            warning_days: policy.warning_days,
+        })
     })
     .await
 }

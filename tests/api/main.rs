@@ -9,6 +9,7 @@ mod admin;
 mod apps;
 mod browser;
 mod csrf;
+mod expiry;
 mod faults;
 mod forwarded;
 mod headers_and_cookies;

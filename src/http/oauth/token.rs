@@ -2,8 +2,10 @@
 
 use super::client_auth::ClientRequest;
 use super::{no_store_json, OAuthError};
+use crate::service::secrets::EndNotice;
 use crate::service::tokens::{self, CodeExchange, Lifetimes};
 use crate::state::AppState;
+use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::{web, HttpResponse};
 
 pub async fn token(
@@ -16,6 +18,8 @@ pub async fn token(
         refresh_max_age: state.refresh_token_max_age(),
     };
     let now = state.clock().now();
+    let notice = client.end_notice(state.pool(), now).await?;
+    let app_id = client.app_id;
     let owned = |name: &str| params.get(name).map(str::to_owned);
     let response = match params.get("grant_type") {
         None => return Err(OAuthError::InvalidRequest("grant_type is required.")),
@@ -39,5 +43,37 @@ pub async fn token(
         }
         Some(_) => return Err(OAuthError::UnsupportedGrantType),
     };
-    Ok(no_store_json(&response))
+    let mut response = no_store_json(&response);
+    if let Some(notice) = notice {
+        announce_end(&mut response, notice, &state, app_id);
+    }
+    Ok(response)
+}
+
+/// Tells the client its secret is ending (RFC 8594 `Sunset`), and once the warning period has
+/// begun or a revocation is scheduled, that it is deprecated (RFC 9745 `Deprecation`) with a
+/// link to the app's page, where the owner generates the next one.
+fn announce_end(response: &mut HttpResponse, notice: EndNotice, state: &AppState, app_id: i32) {
+    let headers = response.headers_mut();
+    let http_date = notice
+        .sunset
+        .and_utc()
+        .format("%a, %d %b %Y %H:%M:%S GMT")
+        .to_string();
+    if let Ok(value) = HeaderValue::from_str(&http_date) {
+        headers.insert(HeaderName::from_static("sunset"), value);
+    }
+    let Some(since) = notice.deprecated_since else {
+        return;
+    };
+    if let Ok(value) = HeaderValue::from_str(&format!("@{}", since.and_utc().timestamp())) {
+        headers.insert(HeaderName::from_static("deprecation"), value);
+    }
+    let link = format!(
+        "<{}/apps/{app_id}>; rel=\"deprecation\"",
+        state.public_url()
+    );
+    if let Ok(value) = HeaderValue::from_str(&link) {
+        headers.insert(header::LINK, value);
+    }
 }

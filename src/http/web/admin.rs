@@ -50,6 +50,7 @@ impl AdminQuery {
             "active" => (StatusFilter::Active, "active"),
             "expiring" => (StatusFilter::Expiring, "expiring"),
             "revoked" => (StatusFilter::Revoked, "revoked"),
+            "expired" => (StatusFilter::Expired, "expired"),
             _ => return Err(bad("status")),
         };
         let days_text = self.days.clone().unwrap_or_default();
@@ -333,12 +334,26 @@ struct HalfDoneView {
     hints: String,
 }
 
+/// A live secret whose end is near.
+struct ExpiringView {
+    app_id: i32,
+    app_name: String,
+    owner_email: String,
+    hint: String,
+    label: String,
+    ends: TimeView,
+    /// Ends by a scheduled revocation rather than its lifetime.
+    scheduled: bool,
+}
+
 #[derive(Template)]
 #[template(path = "admin_stale.html")]
 struct Stale {
     page: Page,
     stale: Vec<StaleView>,
     half_done: Vec<HalfDoneView>,
+    expiring: Vec<ExpiringView>,
+    warning_days: i64,
 }
 
 pub async fn stale(
@@ -350,7 +365,25 @@ pub async fn stale(
     let review::StaleReview {
         stale,
         half_done: live,
+        expiring,
+        warning_days,
     } = review::stale(state.pool(), now).await?;
+    let expiring = expiring
+        .into_iter()
+        .map(|s| ExpiringView {
+            app_id: s.app_id,
+            app_name: s.app_name,
+            owner_email: s.owner_email,
+            hint: SecretHint::from_stored(s.secret.hint).to_string(),
+            label: s.secret.label,
+            ends: s
+                .secret
+                .expires_at
+                .map(|t| TimeView::new(t, now))
+                .unwrap_or_else(|| TimeView::new(now, now)),
+            scheduled: s.secret.expires_at != s.secret.lifetime_ends_at,
+        })
+        .collect();
     let stale = stale
         .into_iter()
         .map(|s| StaleView {
@@ -386,6 +419,8 @@ pub async fn stale(
             page: Page::new(&session)?,
             stale,
             half_done,
+            expiring,
+            warning_days,
         },
     )
 }

@@ -5,6 +5,7 @@ pub mod admin;
 pub mod apps;
 pub mod authorized;
 pub mod owned;
+pub mod policy;
 pub mod secrets;
 
 use crate::http::error::{AppError, UserMessage};

@@ -8,12 +8,12 @@ use crate::db::secrets::SecretRow;
 use crate::domain::{
     OldSecretSchedule, SecretHint, SecretLabel, SecretLifetime, SecretPolicy, SecretStatus,
 };
-use crate::service::policy;
 use crate::http::client_ip;
 use crate::http::error::AppError;
 use crate::http::session::Flash;
 use crate::http::TypedSession;
 use crate::service::audit::Actor;
+use crate::service::policy;
 use crate::service::secrets::{self, GenerateRequest, Revocation, SecretError, MAX_ACTIVE};
 use crate::state::AppState;
 use actix_web::http::{header, StatusCode};
@@ -250,9 +250,10 @@ pub async fn generate(
         .ok_or_else(|| AppError::BadRequest("Choose when to revoke the old secret.".into()))?;
     let lifetime = match fields.expires_after.as_deref() {
         None | Some("") => None,
-        Some(raw) => Some(SecretLifetime::parse(raw).ok_or_else(|| {
-            AppError::BadRequest("Choose when the secret expires.".into())
-        })?),
+        Some(raw) => Some(
+            SecretLifetime::parse(raw)
+                .ok_or_else(|| AppError::BadRequest("Choose when the secret expires.".into()))?,
+        ),
     };
     let label = match SecretLabel::parse(&fields.label) {
         Ok(label) => label,

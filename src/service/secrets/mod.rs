@@ -28,5 +28,5 @@ pub use rotation::{
 pub use usage::SecretUsage;
 pub use verification::{
     authenticate_client, count_failed_attempt, AuthenticatedClient, ClientAttempt, ClientCheck,
-    SecretChecks,
+    EndNotice, SecretChecks, SecretEnd,
 };

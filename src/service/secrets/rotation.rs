@@ -5,9 +5,9 @@
 use crate::db::secrets::{self, SecretRow};
 use crate::db::{self, DbPool};
 use crate::domain::{ClientSecret, OldSecretSchedule, SecretHint, SecretLabel, SecretLifetime};
-use crate::service::policy;
 use crate::infra::hashing;
 use crate::service::audit::{self, Actor};
+use crate::service::policy;
 use chrono::NaiveDateTime;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 

@@ -51,6 +51,46 @@ pub struct AuthenticatedClient {
     pub app_id: i32,
     pub client_id: String,
     pub secret_id: i32,
+    /// When the secret it used stops working, if it has an end.
+    pub secret_end: Option<SecretEnd>,
+}
+
+/// The end of a secret: the end of its lifetime, or a scheduled revocation if that is sooner.
+#[derive(Debug, Clone, Copy)]
+pub struct SecretEnd {
+    pub at: NaiveDateTime,
+    /// A revocation is scheduled (the app is being moved to a newer secret).
+    pub scheduled: bool,
+}
+
+/// What a client is told about the end of the secret it authenticated with.
+#[derive(Debug, Clone, Copy)]
+pub struct EndNotice {
+    /// When the secret stops working.
+    pub sunset: NaiveDateTime,
+    /// Since when (or from when) the secret is deprecated: the start of the warning period.
+    /// Present once that period has begun, or as soon as a revocation is scheduled.
+    pub deprecated_since: Option<NaiveDateTime>,
+}
+
+impl AuthenticatedClient {
+    /// The notice for this client's secret, or `None` for a secret without an end. Reads the
+    /// policy's warning period only for a secret that has one.
+    pub async fn end_notice(
+        &self,
+        pool: &DbPool,
+        now: NaiveDateTime,
+    ) -> anyhow::Result<Option<EndNotice>> {
+        let Some(end) = self.secret_end else {
+            return Ok(None);
+        };
+        let warning = crate::service::policy::current(pool).await?.warning();
+        let warned_from = end.at - warning;
+        Ok(Some(EndNotice {
+            sunset: end.at,
+            deprecated_since: (end.scheduled || now >= warned_from).then_some(warned_from),
+        }))
+    }
 }
 
 /// The outcome of a client authentication.
@@ -160,10 +200,15 @@ pub async fn authenticate_client(
     }
     checks.usage.count(row.id, now);
     usage::record_use(&checks.usage, &checks.writer, &row, attempt.origin, now).await?;
+    let secret_end = row.expires_at.map(|at| SecretEnd {
+        at,
+        scheduled: row.lifetime_ends_at != Some(at),
+    });
     Ok(ClientCheck::Authenticated(AuthenticatedClient {
         app_id: row.app_id,
         client_id: owner_client_id,
         secret_id: row.id,
+        secret_end,
     }))
 }
 
