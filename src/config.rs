@@ -45,6 +45,14 @@ pub struct Settings {
     /// `KEYTURN_AUTO_MIGRATE`: whether `serve` applies pending migrations on start. With
     /// `false` it refuses to start on an older schema; `keyturn migrate` applies them.
     pub auto_migrate: bool,
+    /// `KEYTURN_SMTP_URL`: where mail is sent (`smtp://host:port`, `smtps://user:pass@host`,
+    /// `smtp://host:port?tls=required`). Unset: no mail (webhooks still work).
+    pub smtp_url: Option<SecretString>,
+    /// `KEYTURN_MAIL_FROM`: the sender of Keyturn's mail.
+    pub mail_from: String,
+    /// `KEYTURN_WEBHOOK_ALLOW_PRIVATE`: whether webhooks may call loopback and private addresses
+    /// (development and tests only).
+    pub webhook_allow_private: bool,
 }
 
 /// `DATABASE_URL`, whose `Debug` hides a PostgreSQL password.
@@ -103,6 +111,9 @@ impl Settings {
             trusted_proxies: TrustedProxies::default(),
             refresh_token_max_age_seconds: 90 * 24 * 60 * 60,
             auto_migrate: true,
+            smtp_url: None,
+            mail_from: "Keyturn <keyturn@localhost>".to_owned(),
+            webhook_allow_private: false,
         }
     }
 
@@ -168,11 +179,16 @@ impl Settings {
             settings.session_idle_seconds = positive(&s, "KEYTURN_SESSION_IDLE_TIMEOUT")?;
         }
         if let Some(flag) = var("KEYTURN_AUTO_MIGRATE") {
-            settings.auto_migrate = match flag.trim().to_ascii_lowercase().as_str() {
-                "true" | "1" | "yes" => true,
-                "false" | "0" | "no" => false,
-                _ => bail!("KEYTURN_AUTO_MIGRATE must be true or false"),
-            };
+            settings.auto_migrate = boolean(&flag, "KEYTURN_AUTO_MIGRATE")?;
+        }
+        if let Some(flag) = var("KEYTURN_WEBHOOK_ALLOW_PRIVATE") {
+            settings.webhook_allow_private = boolean(&flag, "KEYTURN_WEBHOOK_ALLOW_PRIVATE")?;
+        }
+        if let Some(url) = var("KEYTURN_SMTP_URL") {
+            settings.smtp_url = Some(SecretString::from(url));
+        }
+        if let Some(from) = var("KEYTURN_MAIL_FROM") {
+            settings.mail_from = from;
         }
         if let Some(list) = var("KEYTURN_TRUSTED_PROXIES") {
             settings.trusted_proxies = TrustedProxies::parse(&list)?;
@@ -193,6 +209,15 @@ pub const SESSION_KEY_REQUIRED: &str =
 without it the key that signs sessions and client tokens is kept in the database, and anyone \
 holding a copy of the database (a backup) could forge admin sessions and access tokens. \
 Make one with `openssl rand -base64 48` and keep it out of the database and its backups.";
+
+/// true/false, 1/0, yes/no.
+fn boolean(value: &str, name: &str) -> anyhow::Result<bool> {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "true" | "1" | "yes" => Ok(true),
+        "false" | "0" | "no" => Ok(false),
+        _ => bail!("{name} must be true or false"),
+    }
+}
 
 /// The proxies whose forwarded headers are believed (`KEYTURN_TRUSTED_PROXIES`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

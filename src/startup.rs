@@ -7,6 +7,7 @@ use crate::db::{self, DbPool};
 use crate::http::{routes, web as pages};
 use crate::infra::clock::Clock;
 use crate::service::maintenance;
+use crate::service::notifications::Notifier;
 use crate::state::AppState;
 use actix_session::config::CookieContentSecurity;
 use actix_session::storage::CookieSessionStore;
@@ -61,6 +62,7 @@ impl Application {
             clock,
         )?);
         spawn_maintenance(state.clone())?;
+        Notifier::spawn(state.notifier());
         let server = http_server(
             state,
             session_key,

@@ -5,18 +5,21 @@
 use crate::config::{Settings, TrustedProxies};
 use crate::db::writer::Writer;
 use crate::db::{Backend, DbPool};
-use crate::domain::TokenKey;
+use crate::domain::{TokenKey, WebhookKeys};
 use crate::infra::cache::GenerationCache;
 use crate::infra::clock::Clock;
 use crate::infra::hashing::Bcrypt;
+use crate::infra::mail::Mailer;
 use crate::infra::throttle::Throttles;
 use crate::service::apps::AppPages;
+use crate::service::notifications::Notifier;
 use crate::service::review::ReviewCache;
 use crate::service::secrets::SecretChecks;
 use crate::service::sessions::Timeouts;
 use actix_web::{web, HttpRequest};
 use anyhow::Context;
 use chrono::TimeDelta;
+use secrecy::ExposeSecret;
 use std::sync::Arc;
 
 pub struct AppState {
@@ -35,6 +38,7 @@ pub struct AppState {
     trusted_proxies: TrustedProxies,
     refresh_token_max_age: TimeDelta,
     session_timeouts: Timeouts,
+    notifier: Arc<Notifier>,
 }
 
 impl AppState {
@@ -56,7 +60,23 @@ impl AppState {
         clock: Clock,
     ) -> anyhow::Result<Self> {
         let backend = Backend::of(settings.database_url.as_str());
+        let mailer = match &settings.smtp_url {
+            Some(url) => Some(Mailer::new(url.expose_secret(), &settings.mail_from)?),
+            None => {
+                tracing::info!("KEYTURN_SMTP_URL is not set: no mail is sent (webhooks still are)");
+                None
+            }
+        };
+        let notifier = Arc::new(Notifier::new(
+            pool.clone(),
+            clock.clone(),
+            mailer,
+            WebhookKeys::derive(master_key),
+            settings.webhook_allow_private,
+            public_url.trim_end_matches('/').to_owned(),
+        ));
         Ok(AppState {
+            notifier,
             bcrypt: Bcrypt::new(settings.bcrypt_cost),
             public_origin: url::Url::parse(public_url)
                 .context("KEYTURN_PUBLIC_URL is not a URL")?
@@ -151,6 +171,11 @@ impl AppState {
     /// How long after the first authorization a user's refresh tokens keep working.
     pub fn refresh_token_max_age(&self) -> TimeDelta {
         self.refresh_token_max_age
+    }
+
+    /// Mail and webhooks: the worker, and the keys that sign webhooks.
+    pub fn notifier(&self) -> &Arc<Notifier> {
+        &self.notifier
     }
 
     /// How long a browser session may sit unused, and how long it may live however busy.

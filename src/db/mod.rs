@@ -20,6 +20,7 @@ pub mod admin;
 pub mod apps;
 pub mod audit;
 pub mod grants;
+pub mod notifications;
 pub mod schema;
 pub mod secrets;
 pub mod server_settings;
@@ -27,6 +28,7 @@ pub mod sessions;
 pub mod throttle;
 pub mod tokens;
 pub mod users;
+pub mod webhooks;
 pub mod writer;
 
 use anyhow::{anyhow, Context};

@@ -154,6 +154,47 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    deliveries (id) {
+        id -> Integer,
+        event_id -> Integer,
+        webhook_id -> Nullable<Integer>,
+        recipient -> Nullable<Text>,
+        created_at -> Timestamp,
+        next_attempt_at -> Timestamp,
+        lease_until -> Nullable<Timestamp>,
+        attempts -> Integer,
+        last_attempt_at -> Nullable<Timestamp>,
+        last_status -> Nullable<Integer>,
+        last_error -> Nullable<Text>,
+        delivered_at -> Nullable<Timestamp>,
+        gave_up_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    events (id) {
+        id -> Integer,
+        event_type -> Text,
+        app_id -> Integer,
+        data -> Text,
+        created_at -> Timestamp,
+        fanned_out_at -> Nullable<Timestamp>,
+        dedupe_key -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    webhooks (id) {
+        id -> Integer,
+        app_id -> Integer,
+        url -> Text,
+        key_id -> Text,
+        created_at -> Timestamp,
+        created_by -> Nullable<Integer>,
+    }
+}
+
 diesel::joinable!(access_tokens -> apps (app_id));
 diesel::joinable!(access_tokens -> client_secrets (secret_id));
 diesel::joinable!(access_tokens -> grants (grant_id));
@@ -169,6 +210,10 @@ diesel::joinable!(refresh_tokens -> grants (grant_id));
 diesel::joinable!(secret_usage -> client_secrets (secret_id));
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(audit_events -> apps (app_id));
+diesel::joinable!(deliveries -> events (event_id));
+diesel::joinable!(deliveries -> webhooks (webhook_id));
+diesel::joinable!(events -> apps (app_id));
+diesel::joinable!(webhooks -> apps (app_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     access_tokens,
@@ -176,6 +221,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     audit_events,
     authorization_codes,
     client_secrets,
+    deliveries,
+    events,
     grants,
     refresh_tokens,
     review_generation,
@@ -184,4 +231,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     server_settings,
     sessions,
     users,
+    webhooks,
 );

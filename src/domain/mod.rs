@@ -11,6 +11,7 @@ mod policy;
 mod random;
 mod scope;
 mod secret;
+mod webhook;
 
 pub use account::{Account, Email, Password};
 pub use app::{AppName, ClientId, RedirectUris};
@@ -22,3 +23,4 @@ pub use policy::{SecretLifetime, SecretPolicy};
 pub(crate) use random::random_base62;
 pub use scope::{Scope, Scopes};
 pub use secret::{ClientSecret, OldSecretSchedule, SecretHint, SecretLabel, SecretStatus};
+pub use webhook::{WebhookKey, WebhookKeys};

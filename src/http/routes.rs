@@ -71,6 +71,15 @@ pub fn browser(cfg: &mut web::ServiceConfig) {
             web::post().to(pages::admin::revoke),
         )
         .route("/apps/{id}", web::get().to(pages::apps::show))
+        .route("/apps/{id}/webhooks", web::post().to(pages::webhooks::add))
+        .route(
+            "/apps/{id}/webhooks/new",
+            web::get().to(pages::webhooks::new_form),
+        )
+        .route(
+            "/apps/{id}/webhooks/{webhook_id}/remove",
+            web::post().to(pages::webhooks::remove),
+        )
         .route(
             "/apps/{id}/secrets",
             web::post().to(pages::secrets::generate),

@@ -3,5 +3,7 @@
 pub mod cache;
 pub mod clock;
 pub mod hashing;
+pub mod mail;
 pub mod telemetry;
 pub mod throttle;
+pub mod webhook_client;

@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod apps;
 pub mod audit;
 pub mod maintenance;
+pub mod notifications;
 pub mod policy;
 pub mod review;
 pub mod secrets;

@@ -16,6 +16,7 @@ mod headers_and_cookies;
 mod helpers;
 mod input;
 mod logs;
+mod notifications;
 mod oauth;
 mod pages;
 mod races;

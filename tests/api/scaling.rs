@@ -105,3 +105,42 @@ async fn two_instances_share_one_allowance_of_failed_log_ins() {
     assert_eq!(next_on_a.status(), StatusCode::TOO_MANY_REQUESTS);
     assert_eq!(next_on_b.status(), StatusCode::TOO_MANY_REQUESTS);
 }
+
+#[tokio::test]
+#[ignore = "needs PostgreSQL: set KEYTURN_TEST_POSTGRES_URL (scripts/postgres starts a cluster)"]
+async fn three_instances_send_each_notification_once() {
+    use crate::notifications::{add_webhook, eventually, Receiver};
+    let receiver = Receiver::start().await;
+    let postgres = TestDatabase::postgres();
+    let database = postgres.url.as_str();
+    let env = [("KEYTURN_WEBHOOK_ALLOW_PRIVATE", "true")];
+    let instances: Vec<Process> = (0..3)
+        .map(|_| Process::start_with(database, 4, &env))
+        .collect();
+    let browser = instances[0].browser();
+    browser.signed_up().await;
+    let app_id = browser.create_app("Busy").await;
+    add_webhook(&browser, &app_id, &receiver.url()).await;
+
+    // Ten changes, made through every instance; all three workers race for the outbox.
+    for round in 0..5 {
+        let on = Browser {
+            address: instances[round % 3].address.clone(),
+            client: browser.client.clone(),
+        };
+        let secret = on.generate_secret(&app_id).await;
+        assert_eq!(
+            on.revoke_secret(&app_id, &secret).await.status(),
+            StatusCode::SEE_OTHER
+        );
+    }
+
+    eventually("ten deliveries", || receiver.received.lock().unwrap().len() >= 10).await;
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    let received = receiver.received.lock().unwrap().clone();
+    let mut ids: Vec<&str> = received.iter().map(|r| r.id.as_str()).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(received.len(), 10, "each once: {received:?}");
+    assert_eq!(ids.len(), 10);
+}

@@ -1,5 +1,6 @@
 //! "My Apps", registering an app, and the app page with its secrets.
 
+use super::webhooks::WebhooksView;
 use super::{html, see_other, Page, TimeView};
 use crate::db::secrets::SecretRow;
 use crate::domain::{AppName, RedirectUris, SecretHint, SecretStatus};
@@ -11,6 +12,7 @@ use crate::http::web::secrets::{GenerateForm, SecretView};
 use crate::http::{CsrfForm, CurrentUser, TypedSession};
 use crate::service::apps::{self, AppsError};
 use crate::service::audit::Actor;
+use crate::service::notifications::webhooks;
 use crate::service::policy;
 use crate::state::AppState;
 use actix_web::http::StatusCode;
@@ -196,6 +198,7 @@ struct AppPage {
     generate: GenerateForm,
     rotation: Option<RotationNote>,
     activity: Vec<ActivityView>,
+    webhooks: WebhooksView,
 }
 
 pub async fn show(
@@ -212,10 +215,11 @@ pub async fn show(
     let loaded = load_signed_in(&state, &session, move |conn, user| {
         let app_id = app_id.ok_or(AppError::NotFound)?;
         let overview = apps::overview_in(conn, &pages, app_id, user.id, now)?;
-        Ok((overview, policy::read_in(conn)?))
+        let (hooks, deliveries) = webhooks::list_in(conn, app_id)?;
+        Ok((overview, policy::read_in(conn)?, hooks, deliveries))
     })
     .await?;
-    let Some((_, (overview, policy))) = loaded else {
+    let Some((_, (overview, policy, hooks, deliveries))) = loaded else {
         return Err(AppError::LoginRequired {
             next: return_path(&req),
         });
@@ -256,6 +260,7 @@ pub async fn show(
             client_id: app.client_id,
             secrets,
             generate: GenerateForm::new(live_count, &policy),
+            webhooks: WebhooksView::new(hooks, deliveries, now),
             rotation,
             activity,
         },

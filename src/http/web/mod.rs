@@ -7,6 +7,7 @@ pub mod authorized;
 pub mod owned;
 pub mod policy;
 pub mod secrets;
+pub mod webhooks;
 
 use crate::http::error::{AppError, UserMessage};
 use crate::http::session::Flash;

@@ -4,10 +4,12 @@
 
 use crate::db::secrets::{self, SecretRow};
 use crate::db::{self, DbPool};
-use crate::domain::{ClientSecret, OldSecretSchedule, SecretHint, SecretLabel, SecretLifetime};
+use crate::domain::{
+    ClientSecret, OldSecretSchedule, SecretHint, SecretLabel, SecretLifetime, SecretStatus,
+};
 use crate::infra::hashing;
 use crate::service::audit::{self, Actor};
-use crate::service::policy;
+use crate::service::{notifications, policy};
 use chrono::NaiveDateTime;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 
@@ -152,6 +154,14 @@ pub async fn generate_secret(
                 &detail,
                 now,
             )?;
+            notifications::record(
+                conn,
+                notifications::SECRET_CREATED,
+                &row,
+                Some(&actor),
+                now,
+                None,
+            )?;
             Ok(row)
         })
     })
@@ -186,6 +196,14 @@ pub async fn revoke_secret(
             if row.revoked_at.is_some() {
                 return Ok(Revocation::AlreadyRevoked(row));
             }
+            // Revoking the older of two live secrets completes a rotation.
+            let completes_rotation = secrets::count_active(conn, app_id, now)? == MAX_ACTIVE
+                && secrets::list_for_app(conn, app_id)?
+                    .iter()
+                    .any(|(other, _)| {
+                        other.id > row.id
+                            && SecretStatus::of(other.revoked_at, other.expires_at, now).is_live()
+                    });
             secrets::revoke(conn, row.id, now)?;
             if also_tokens {
                 db::tokens::revoke_issued_with_secret(conn, row.id, now)?;
@@ -207,6 +225,24 @@ pub async fn revoke_secret(
             )?;
             let row =
                 secrets::find_for_app(conn, app_id, secret_id)?.ok_or(SecretError::NotFound)?;
+            notifications::record(
+                conn,
+                notifications::SECRET_REVOKED,
+                &row,
+                Some(&actor),
+                now,
+                None,
+            )?;
+            if completes_rotation {
+                notifications::record(
+                    conn,
+                    notifications::ROTATION_COMPLETED,
+                    &row,
+                    Some(&actor),
+                    now,
+                    None,
+                )?;
+            }
             Ok(Revocation::Revoked(row))
         })
     })

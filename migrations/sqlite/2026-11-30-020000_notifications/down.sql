@@ -1,0 +1,4 @@
+DROP INDEX client_secrets_expires_at;
+DROP TABLE deliveries;
+DROP TABLE events;
+DROP TABLE webhooks;

@@ -1,0 +1,303 @@
+//! The outbox: events written with the change that caused them, and their deliveries.
+//!
+//! Claims are safe across instances: on PostgreSQL the rows are locked with `FOR UPDATE SKIP
+//! LOCKED` inside the caller's transaction, so two workers never take the same row; on SQLite
+//! one write transaction at a time does the same.
+
+use super::schema::{apps, client_secrets, deliveries, events, users, webhooks};
+use super::secrets::SecretRow;
+use super::Conn;
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+#[derive(Insertable)]
+#[diesel(table_name = events)]
+pub struct NewEvent<'a> {
+    pub event_type: &'a str,
+    pub app_id: i32,
+    pub data: &'a str,
+    pub created_at: NaiveDateTime,
+    /// Time-based events: recorded once per key, whichever instance finds them first.
+    pub dedupe_key: Option<&'a str>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = events)]
+pub struct EventRow {
+    pub id: i32,
+    pub event_type: String,
+    pub app_id: i32,
+    pub data: String,
+    pub created_at: NaiveDateTime,
+}
+
+/// Records an event; `false` when one with the same dedupe key exists already.
+pub fn record(conn: &mut Conn, new: &NewEvent) -> QueryResult<bool> {
+    let inserted = match conn {
+        Conn::Sqlite(c) => diesel::insert_or_ignore_into(events::table)
+            .values(new)
+            .execute(c)?,
+        Conn::Postgres(c) => diesel::insert_into(events::table)
+            .values(new)
+            .on_conflict_do_nothing()
+            .execute(c)?,
+    };
+    Ok(inserted == 1)
+}
+
+/// Events not yet fanned out, oldest first, locked for the caller's transaction.
+pub fn claim_events(conn: &mut Conn, limit: i64) -> QueryResult<Vec<EventRow>> {
+    // A macro: `as_select` is typed by backend, so each arm builds its own query.
+    macro_rules! pending {
+        () => {
+            events::table
+                .filter(events::fanned_out_at.is_null())
+                .order(events::id.asc())
+                .limit(limit)
+                .select(EventRow::as_select())
+        };
+    }
+    match conn {
+        Conn::Sqlite(c) => pending!().load(c),
+        Conn::Postgres(c) => pending!().for_update().skip_locked().load(c),
+    }
+}
+
+pub fn mark_fanned_out(conn: &mut Conn, event_id: i32, now: NaiveDateTime) -> QueryResult<()> {
+    diesel::update(events::table.find(event_id))
+        .set(events::fanned_out_at.eq(now))
+        .execute(conn)
+        .map(drop)
+}
+
+/// The email of the app's owner and its name and client id, for messages about it.
+pub fn app_contact(conn: &mut Conn, app_id: i32) -> QueryResult<Option<(String, String, String)>> {
+    apps::table
+        .inner_join(users::table)
+        .filter(apps::id.eq(app_id))
+        .select((users::email, apps::name, apps::client_id))
+        .first(conn)
+        .optional()
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = deliveries)]
+pub struct NewDelivery<'a> {
+    pub event_id: i32,
+    pub webhook_id: Option<i32>,
+    pub recipient: Option<&'a str>,
+    pub created_at: NaiveDateTime,
+    pub next_attempt_at: NaiveDateTime,
+}
+
+pub fn insert_delivery(conn: &mut Conn, new: &NewDelivery) -> QueryResult<()> {
+    diesel::insert_into(deliveries::table)
+        .values(new)
+        .execute(conn)
+        .map(drop)
+}
+
+/// A delivery taken by a worker, with what it needs to send it.
+#[derive(Debug, Clone, Queryable)]
+pub struct DueDelivery {
+    pub id: i32,
+    pub attempts: i32,
+    pub created_at: NaiveDateTime,
+    pub recipient: Option<String>,
+    pub webhook_url: Option<String>,
+    pub webhook_key_id: Option<String>,
+    pub event: EventRow,
+}
+
+/// Takes up to `limit` deliveries that are due, leasing them until `lease_until` (a worker that
+/// dies mid-send gives them back when the lease ends) and counting the attempt.
+pub fn claim_due(
+    conn: &mut Conn,
+    now: NaiveDateTime,
+    lease_until: NaiveDateTime,
+    limit: i64,
+) -> QueryResult<Vec<DueDelivery>> {
+    let due = || {
+        deliveries::table
+            .filter(deliveries::delivered_at.is_null())
+            .filter(deliveries::gave_up_at.is_null())
+            .filter(deliveries::next_attempt_at.le(now))
+            .filter(
+                deliveries::lease_until
+                    .is_null()
+                    .or(deliveries::lease_until.lt(now)),
+            )
+            .order(deliveries::next_attempt_at.asc())
+            .limit(limit)
+            .select(deliveries::id)
+    };
+    let ids: Vec<i32> = match conn {
+        Conn::Sqlite(c) => due().load(c)?,
+        Conn::Postgres(c) => due().for_update().skip_locked().load(c)?,
+    };
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    diesel::update(deliveries::table.filter(deliveries::id.eq_any(&ids)))
+        .set((
+            deliveries::lease_until.eq(lease_until),
+            deliveries::attempts.eq(deliveries::attempts + 1),
+            deliveries::last_attempt_at.eq(now),
+        ))
+        .execute(conn)?;
+    deliveries::table
+        .inner_join(events::table)
+        .left_join(webhooks::table)
+        .filter(deliveries::id.eq_any(&ids))
+        .select((
+            deliveries::id,
+            deliveries::attempts,
+            deliveries::created_at,
+            deliveries::recipient,
+            webhooks::url.nullable(),
+            webhooks::key_id.nullable(),
+            EventRow::as_select(),
+        ))
+        .load(conn)
+}
+
+/// How an attempt went.
+pub enum AttemptResult {
+    Delivered {
+        status: Option<i32>,
+    },
+    Failed {
+        status: Option<i32>,
+        error: String,
+        retry_at: NaiveDateTime,
+    },
+    GaveUp {
+        status: Option<i32>,
+        error: String,
+    },
+}
+
+pub fn record_attempt(
+    conn: &mut Conn,
+    delivery_id: i32,
+    result: AttemptResult,
+    now: NaiveDateTime,
+) -> QueryResult<()> {
+    let row = deliveries::table.find(delivery_id);
+    let none = None::<NaiveDateTime>;
+    match result {
+        AttemptResult::Delivered { status } => diesel::update(row)
+            .set((
+                deliveries::delivered_at.eq(now),
+                deliveries::last_status.eq(status),
+                deliveries::last_error.eq(None::<String>),
+                deliveries::lease_until.eq(none),
+            ))
+            .execute(conn),
+        AttemptResult::Failed {
+            status,
+            error,
+            retry_at,
+        } => diesel::update(row)
+            .set((
+                deliveries::next_attempt_at.eq(retry_at),
+                deliveries::last_status.eq(status),
+                deliveries::last_error.eq(error),
+                deliveries::lease_until.eq(none),
+            ))
+            .execute(conn),
+        AttemptResult::GaveUp { status, error } => diesel::update(row)
+            .set((
+                deliveries::gave_up_at.eq(now),
+                deliveries::last_status.eq(status),
+                deliveries::last_error.eq(error),
+                deliveries::lease_until.eq(none),
+            ))
+            .execute(conn),
+    }
+    .map(drop)
+}
+
+/// Whether a worker has anything to do now: an event to fan out or a delivery due.
+pub fn has_work(conn: &mut Conn, now: NaiveDateTime) -> QueryResult<bool> {
+    let events_waiting = diesel::select(diesel::dsl::exists(
+        events::table.filter(events::fanned_out_at.is_null()),
+    ))
+    .get_result::<bool>(conn)?;
+    if events_waiting {
+        return Ok(true);
+    }
+    diesel::select(diesel::dsl::exists(
+        deliveries::table
+            .filter(deliveries::delivered_at.is_null())
+            .filter(deliveries::gave_up_at.is_null())
+            .filter(deliveries::next_attempt_at.le(now))
+            .filter(
+                deliveries::lease_until
+                    .is_null()
+                    .or(deliveries::lease_until.lt(now)),
+            ),
+    ))
+    .get_result(conn)
+}
+
+/// A webhook delivery as the app page lists it.
+#[derive(Debug, Clone, Queryable)]
+pub struct DeliveryRow {
+    pub event_type: String,
+    pub created_at: NaiveDateTime,
+    pub url: String,
+    pub attempts: i32,
+    pub last_status: Option<i32>,
+    pub last_error: Option<String>,
+    pub delivered_at: Option<NaiveDateTime>,
+    pub gave_up_at: Option<NaiveDateTime>,
+}
+
+/// The app's latest webhook deliveries, newest first.
+pub fn recent_webhook_deliveries(
+    conn: &mut Conn,
+    app_id: i32,
+    limit: i64,
+) -> QueryResult<Vec<DeliveryRow>> {
+    deliveries::table
+        .inner_join(events::table)
+        .inner_join(webhooks::table)
+        .filter(webhooks::app_id.eq(app_id))
+        .order(deliveries::id.desc())
+        .limit(limit)
+        .select((
+            events::event_type,
+            deliveries::created_at,
+            webhooks::url,
+            deliveries::attempts,
+            deliveries::last_status,
+            deliveries::last_error,
+            deliveries::delivered_at,
+            deliveries::gave_up_at,
+        ))
+        .load(conn)
+}
+
+/// Secrets not revoked by hand whose end falls after `from` and by `until`, soonest first.
+pub fn secrets_ending_between(
+    conn: &mut Conn,
+    from: NaiveDateTime,
+    until: NaiveDateTime,
+) -> QueryResult<Vec<SecretRow>> {
+    client_secrets::table
+        .filter(client_secrets::expires_at.gt(from))
+        .filter(client_secrets::expires_at.le(until))
+        .filter(
+            client_secrets::revoked_at
+                .is_null()
+                .or(client_secrets::revoked_at
+                    .nullable()
+                    .eq(client_secrets::expires_at)
+                    .assume_not_null()),
+        )
+        .order(client_secrets::expires_at.asc())
+        .limit(1000)
+        .select(SecretRow::as_select())
+        .load(conn)
+}

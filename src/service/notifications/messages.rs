@@ -1,0 +1,115 @@
+//! What a notification says: the webhook body and the mail's subject and text. Neither ever
+//! holds a secret: hints and labels at most.
+
+use super::{
+    REVOCATION_REMINDER, ROTATION_COMPLETED, SECRET_CREATED, SECRET_EXPIRED, SECRET_EXPIRING,
+    SECRET_REVOKED,
+};
+use crate::db::notifications::EventRow;
+use serde_json::{json, Value};
+
+/// Whether the event goes to the app's webhooks.
+pub fn for_webhooks(event_type: &str) -> bool {
+    [
+        SECRET_CREATED,
+        SECRET_REVOKED,
+        SECRET_EXPIRING,
+        SECRET_EXPIRED,
+        ROTATION_COMPLETED,
+    ]
+    .contains(&event_type)
+}
+
+/// Whether the event is mailed to the app's owner.
+pub fn for_mail(event_type: &str) -> bool {
+    [
+        SECRET_CREATED,
+        SECRET_REVOKED,
+        SECRET_EXPIRING,
+        SECRET_EXPIRED,
+        REVOCATION_REMINDER,
+    ]
+    .contains(&event_type)
+}
+
+/// The Standard Webhooks body: `{"type", "timestamp", "data"}`.
+pub fn webhook_body(event: &EventRow) -> String {
+    let data: Value = serde_json::from_str(&event.data).unwrap_or_else(|_| json!({}));
+    let data = match data {
+        Value::Object(mut fields) => {
+            // Who did it stays in the owner's mail and the app's Activity.
+            fields.remove("actor");
+            fields.remove("by_admin");
+            Value::Object(fields)
+        }
+        other => other,
+    };
+    json!({
+        "type": event.event_type,
+        "timestamp": event
+            .created_at
+            .and_utc()
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        "data": data,
+    })
+    .to_string()
+}
+
+/// The subject and text of the owner's mail about `event`.
+pub fn mail(event: &EventRow, app_page: &str) -> (String, String) {
+    let data: Value = serde_json::from_str(&event.data).unwrap_or_else(|_| json!({}));
+    let text = |name: &str| data[name].as_str().unwrap_or_default().to_owned();
+    let app = text("app_name");
+    // "ending in a1b2": plain ASCII, so the mail reads the same in every client.
+    let hint = text("hint");
+    let last_four: String = hint
+        .chars()
+        .rev()
+        .take(4)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect();
+    let hint = format!("ending in {last_four}");
+    let label = match text("label") {
+        label if label.is_empty() => String::new(),
+        label => format!(" (\"{label}\")"),
+    };
+    let by = match (data["actor"].as_str(), data["by_admin"].as_bool()) {
+        (Some(actor), Some(true)) => format!(" by {actor}, an admin"),
+        (Some(actor), _) => format!(" by {actor}"),
+        _ => String::new(),
+    };
+    let ends = data["expires_at"]
+        .as_str()
+        .map(|at| format!(" It stops working at {at}."))
+        .unwrap_or_default();
+    let (subject, what) = match event.event_type.as_str() {
+        SECRET_CREATED => (
+            format!("New client secret for {app}"),
+            format!("A new client secret {hint}{label} was generated for {app}{by}.{ends}"),
+        ),
+        SECRET_REVOKED => (
+            format!("Client secret {hint} of {app} revoked"),
+            format!("The client secret {hint}{label} of {app} was revoked{by}. It no longer works."),
+        ),
+        SECRET_EXPIRING => (
+            format!("Client secret {hint} of {app} expires soon"),
+            format!("The client secret {hint}{label} of {app} is about to end.{ends} Generate a new secret, move your app to it, then revoke this one."),
+        ),
+        SECRET_EXPIRED => (
+            format!("Client secret {hint} of {app} expired"),
+            format!("The client secret {hint}{label} of {app} has expired and no longer works."),
+        ),
+        REVOCATION_REMINDER => (
+            format!("Client secret {hint} of {app} is revoked in 24 hours and still in use"),
+            format!("The client secret {hint}{label} of {app} is scheduled to be revoked within 24 hours, and it was used in the last hour.{ends} Move your app to the newer secret, or cancel the schedule."),
+        ),
+        other => (format!("{other} for {app}"), format!("{other}: {hint}{label} of {app}.")),
+    };
+    let body = format!(
+        "{what}\n\nClient ID: {}\nApp page: {app_page}\n\nThis mail never contains a secret. Keyturn\n",
+        text("client_id")
+    );
+    (format!("Keyturn: {subject}"), body)
+}
