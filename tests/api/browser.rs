@@ -396,6 +396,13 @@ async fn the_readme_screenshots_and_a_360_pixel_wide_screen() {
             .send_keys("production")
             .await
             .unwrap();
+        browser
+            .find(Locator::Id("expires-after-90"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
         press(&browser, "Confirm").await;
         let first = text_of(&browser, "#new-secret").await;
         for _ in 0..3 {
@@ -461,6 +468,21 @@ async fn the_readme_screenshots_and_a_360_pixel_wide_screen() {
         browser.goto(&format!("{base}/apps")).await.unwrap();
         wait_for_heading(&browser, "My Apps").await;
         shoot(&browser, "my-apps").await;
+
+        // The admin's secret policy, in a second browser signed in as an admin.
+        app.admin_browser().await;
+        let admin = driver.browser(true).await;
+        admin.goto(&format!("{base}/login")).await.unwrap();
+        type_into(&admin, "Email", "admin@example.com").await;
+        type_into(&admin, "Password", PASSWORD).await;
+        press(&admin, "Log in").await;
+        wait_for_heading(&admin, "My Apps").await;
+        admin.goto(&format!("{base}/admin/policy")).await.unwrap();
+        type_into(&admin, "Maximum secret lifetime (days)", "180").await;
+        press(&admin, "Save policy").await;
+        wait_for_heading(&admin, "Secret policy").await;
+        shoot(&admin, "admin-policy").await;
+        admin.close().await.unwrap();
 
         // WCAG AA: every visible piece of text against its background, on the busiest page.
         browser.goto(&app_url).await.unwrap();
