@@ -13,6 +13,7 @@ use crate::infra::mail::Mailer;
 use crate::infra::throttle::Throttles;
 use crate::service::apps::AppPages;
 use crate::service::notifications::Notifier;
+use crate::service::policy::CachedPolicy;
 use crate::service::review::ReviewCache;
 use crate::service::secrets::SecretChecks;
 use crate::service::sessions::Timeouts;
@@ -39,6 +40,7 @@ pub struct AppState {
     refresh_token_max_age: TimeDelta,
     session_timeouts: Timeouts,
     notifier: Arc<Notifier>,
+    policy: CachedPolicy,
 }
 
 impl AppState {
@@ -77,6 +79,7 @@ impl AppState {
         ));
         Ok(AppState {
             notifier,
+            policy: CachedPolicy::default(),
             bcrypt: Bcrypt::new(settings.bcrypt_cost),
             public_origin: url::Url::parse(public_url)
                 .context("KEYTURN_PUBLIC_URL is not a URL")?
@@ -171,6 +174,11 @@ impl AppState {
     /// How long after the first authorization a user's refresh tokens keep working.
     pub fn refresh_token_max_age(&self) -> TimeDelta {
         self.refresh_token_max_age
+    }
+
+    /// The secret policy, re-read every few seconds (for the token endpoint's hot path).
+    pub fn policy(&self) -> &CachedPolicy {
+        &self.policy
     }
 
     /// Mail and webhooks: the worker, and the keys that sign webhooks.

@@ -68,3 +68,28 @@ pub async fn save(
     })
     .await
 }
+
+/// The policy as the token endpoint reads it: from memory, re-read at most every few seconds,
+/// so a secret with an end costs no extra query per token. A change reaches every instance
+/// within that time.
+#[derive(Debug, Default)]
+pub struct CachedPolicy(std::sync::Mutex<Option<(std::time::Instant, SecretPolicy)>>);
+
+impl CachedPolicy {
+    const FRESH_FOR: std::time::Duration = std::time::Duration::from_secs(5);
+
+    pub async fn get(&self, pool: &DbPool) -> anyhow::Result<SecretPolicy> {
+        if let Ok(cached) = self.0.lock() {
+            if let Some((read_at, policy)) = *cached {
+                if read_at.elapsed() < Self::FRESH_FOR {
+                    return Ok(policy);
+                }
+            }
+        }
+        let policy = current(pool).await?;
+        if let Ok(mut cached) = self.0.lock() {
+            *cached = Some((std::time::Instant::now(), policy));
+        }
+        Ok(policy)
+    }
+}

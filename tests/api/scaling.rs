@@ -135,7 +135,10 @@ async fn three_instances_send_each_notification_once() {
         );
     }
 
-    eventually("ten deliveries", || receiver.received.lock().unwrap().len() >= 10).await;
+    eventually("ten deliveries", || {
+        receiver.received.lock().unwrap().len() >= 10
+    })
+    .await;
     tokio::time::sleep(std::time::Duration::from_secs(2)).await;
     let received = receiver.received.lock().unwrap().clone();
     let mut ids: Vec<&str> = received.iter().map(|r| r.id.as_str()).collect();

@@ -18,7 +18,7 @@ pub async fn token(
         refresh_max_age: state.refresh_token_max_age(),
     };
     let now = state.clock().now();
-    let notice = client.end_notice(state.pool(), now).await?;
+    let notice = client.end_notice(state.pool(), state.policy(), now).await?;
     let app_id = client.app_id;
     let owned = |name: &str| params.get(name).map(str::to_owned);
     let response = match params.get("grant_type") {

@@ -11,6 +11,7 @@ use crate::db::DbPool;
 use crate::domain::{ClientSecret, RequestOrigin, SecretStatus};
 use crate::infra::hashing;
 use crate::infra::throttle::{ThrottleError, Throttles};
+use crate::service::policy::CachedPolicy;
 use anyhow::Context;
 use chrono::NaiveDateTime;
 use subtle::ConstantTimeEq;
@@ -79,12 +80,13 @@ impl AuthenticatedClient {
     pub async fn end_notice(
         &self,
         pool: &DbPool,
+        policy: &CachedPolicy,
         now: NaiveDateTime,
     ) -> anyhow::Result<Option<EndNotice>> {
         let Some(end) = self.secret_end else {
             return Ok(None);
         };
-        let warning = crate::service::policy::current(pool).await?.warning();
+        let warning = policy.get(pool).await?.warning();
         let warned_from = end.at - warning;
         Ok(Some(EndNotice {
             sunset: end.at,
