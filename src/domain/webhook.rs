@@ -25,7 +25,7 @@ impl WebhookKeys {
 
     /// A fresh random id for a new endpoint (stored; not secret by itself).
     pub fn new_key_id() -> String {
-        super::random_base62(32)
+        super::random::random_base62(32)
     }
 
     /// The signing key of the endpoint with this key id.

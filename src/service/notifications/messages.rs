@@ -1,7 +1,7 @@
 //! What a notification says: the webhook body and the mail's subject and text. Neither ever
 //! holds a secret: hints and labels at most.
 
-use super::{
+use super::events::{
     REVOCATION_REMINDER, ROTATION_COMPLETED, SECRET_CREATED, SECRET_EXPIRED, SECRET_EXPIRING,
     SECRET_REVOKED,
 };

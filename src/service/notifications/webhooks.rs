@@ -1,7 +1,7 @@
 //! An app's webhook endpoints: adding one (its signing key shown once), removing one, and
 //! what the app page lists.
 
-use super::Notifier;
+use super::worker::Notifier;
 use crate::db::notifications::{self as outbox, DeliveryRow};
 use crate::db::webhooks::{self, NewWebhook, WebhookRow};
 use crate::db::{self, DbPool};

@@ -1,7 +1,8 @@
 //! The worker that finds time-based events, fans events out into deliveries and sends them.
 //! Every instance runs one; the database decides who takes what (see `db::notifications`).
 
-use super::{messages, record, REVOCATION_REMINDER, SECRET_EXPIRED, SECRET_EXPIRING};
+use super::events::{record, REVOCATION_REMINDER, SECRET_EXPIRED, SECRET_EXPIRING};
+use super::messages;
 use crate::db::notifications::{self as outbox, AttemptResult, DueDelivery, NewDelivery};
 use crate::db::{self, DbPool};
 use crate::domain::WebhookKeys;
