@@ -4,7 +4,7 @@
 //! LOCKED` inside the caller's transaction, so two workers never take the same row; on SQLite
 //! one write transaction at a time does the same.
 
-use super::schema::{apps, client_secrets, deliveries, events, users, webhooks};
+use super::schema::{apps, client_secrets, deliveries, events, secret_notices, users, webhooks};
 use super::secrets::SecretRow;
 use super::Conn;
 use chrono::NaiveDateTime;
@@ -24,7 +24,7 @@ pub struct NewEvent<'a> {
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = events)]
 pub struct EventRow {
-    pub id: i32,
+    pub id: i64,
     pub event_type: String,
     pub app_id: i32,
     pub data: String,
@@ -63,7 +63,7 @@ pub fn claim_events(conn: &mut Conn, limit: i64) -> QueryResult<Vec<EventRow>> {
     }
 }
 
-pub fn mark_fanned_out(conn: &mut Conn, event_id: i32, now: NaiveDateTime) -> QueryResult<()> {
+pub fn mark_fanned_out(conn: &mut Conn, event_id: i64, now: NaiveDateTime) -> QueryResult<()> {
     diesel::update(events::table.find(event_id))
         .set(events::fanned_out_at.eq(now))
         .execute(conn)
@@ -83,7 +83,7 @@ pub fn app_contact(conn: &mut Conn, app_id: i32) -> QueryResult<Option<(String, 
 #[derive(Insertable)]
 #[diesel(table_name = deliveries)]
 pub struct NewDelivery<'a> {
-    pub event_id: i32,
+    pub event_id: i64,
     pub webhook_id: Option<i32>,
     pub recipient: Option<&'a str>,
     pub created_at: NaiveDateTime,
@@ -100,7 +100,7 @@ pub fn insert_delivery(conn: &mut Conn, new: &NewDelivery) -> QueryResult<()> {
 /// A delivery taken by a worker, with what it needs to send it.
 #[derive(Debug, Clone, Queryable)]
 pub struct DueDelivery {
-    pub id: i32,
+    pub id: i64,
     pub attempts: i32,
     pub created_at: NaiveDateTime,
     pub recipient: Option<String>,
@@ -131,7 +131,7 @@ pub fn claim_due(
             .limit(limit)
             .select(deliveries::id)
     };
-    let ids: Vec<i32> = match conn {
+    let ids: Vec<i64> = match conn {
         Conn::Sqlite(c) => due().load(c)?,
         Conn::Postgres(c) => due().for_update().skip_locked().load(c)?,
     };
@@ -179,7 +179,7 @@ pub enum AttemptResult {
 
 pub fn record_attempt(
     conn: &mut Conn,
-    delivery_id: i32,
+    delivery_id: i64,
     result: AttemptResult,
     now: NaiveDateTime,
 ) -> QueryResult<()> {
@@ -279,13 +279,26 @@ pub fn recent_webhook_deliveries(
         .load(conn)
 }
 
-/// Secrets not revoked by hand whose end falls after `from` and by `until`, soonest first.
-pub fn secrets_ending_between(
+/// Secrets not revoked by hand whose end falls after `from` and by `until`, and that have no
+/// `kind` notice for that end yet; soonest first.
+pub fn secrets_to_notify(
     conn: &mut Conn,
+    kind: &str,
     from: NaiveDateTime,
     until: NaiveDateTime,
 ) -> QueryResult<Vec<SecretRow>> {
     client_secrets::table
+        .left_join(
+            secret_notices::table.on(secret_notices::secret_id
+                .eq(client_secrets::id)
+                .and(secret_notices::kind.eq(kind))
+                .and(
+                    secret_notices::end_at
+                        .nullable()
+                        .eq(client_secrets::expires_at),
+                )),
+        )
+        .filter(secret_notices::secret_id.nullable().is_null())
         .filter(client_secrets::expires_at.gt(from))
         .filter(client_secrets::expires_at.le(until))
         .filter(
@@ -297,7 +310,55 @@ pub fn secrets_ending_between(
                     .assume_not_null()),
         )
         .order(client_secrets::expires_at.asc())
-        .limit(1000)
+        .limit(500)
         .select(SecretRow::as_select())
         .load(conn)
+}
+
+/// Notes that the `kind` notice for this end was sent; `false` if another worker did first.
+pub fn mark_notified(
+    conn: &mut Conn,
+    secret_id: i32,
+    kind: &str,
+    end_at: NaiveDateTime,
+) -> QueryResult<bool> {
+    let row = (
+        secret_notices::secret_id.eq(secret_id),
+        secret_notices::kind.eq(kind),
+        secret_notices::end_at.eq(end_at),
+    );
+    let inserted = match conn {
+        Conn::Sqlite(c) => diesel::insert_or_ignore_into(secret_notices::table)
+            .values(row)
+            .execute(c)?,
+        Conn::Postgres(c) => diesel::insert_into(secret_notices::table)
+            .values(row)
+            .on_conflict_do_nothing()
+            .execute(c)?,
+    };
+    Ok(inserted == 1)
+}
+
+/// Deletes deliveries that ended (delivered or given up) and events fanned out before
+/// `before`; what is left is what is still being delivered.
+pub fn purge(conn: &mut Conn, before: NaiveDateTime) -> QueryResult<()> {
+    diesel::delete(
+        deliveries::table.filter(
+            deliveries::delivered_at
+                .lt(before)
+                .or(deliveries::gave_up_at.lt(before)),
+        ),
+    )
+    .execute(conn)?;
+    let pending = deliveries::table
+        .filter(deliveries::delivered_at.is_null())
+        .filter(deliveries::gave_up_at.is_null())
+        .select(deliveries::event_id);
+    diesel::delete(
+        events::table
+            .filter(events::fanned_out_at.lt(before))
+            .filter(events::id.ne_all(pending)),
+    )
+    .execute(conn)?;
+    Ok(())
 }

@@ -125,6 +125,14 @@ diesel::table! {
 }
 
 diesel::table! {
+    secret_notices (secret_id, kind, end_at) {
+        secret_id -> Integer,
+        kind -> Text,
+        end_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     server_settings (name) {
         name -> Text,
         value -> Text,
@@ -156,8 +164,8 @@ diesel::table! {
 
 diesel::table! {
     deliveries (id) {
-        id -> Integer,
-        event_id -> Integer,
+        id -> BigInt,
+        event_id -> BigInt,
         webhook_id -> Nullable<Integer>,
         recipient -> Nullable<Text>,
         created_at -> Timestamp,
@@ -174,7 +182,7 @@ diesel::table! {
 
 diesel::table! {
     events (id) {
-        id -> Integer,
+        id -> BigInt,
         event_type -> Text,
         app_id -> Integer,
         data -> Text,
@@ -208,6 +216,7 @@ diesel::joinable!(refresh_tokens -> client_secrets (secret_id));
 diesel::joinable!(revoked_client_tokens -> apps (app_id));
 diesel::joinable!(refresh_tokens -> grants (grant_id));
 diesel::joinable!(secret_usage -> client_secrets (secret_id));
+diesel::joinable!(secret_notices -> client_secrets (secret_id));
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(audit_events -> apps (app_id));
 diesel::joinable!(deliveries -> events (event_id));
@@ -227,6 +236,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     refresh_tokens,
     review_generation,
     revoked_client_tokens,
+    secret_notices,
     secret_usage,
     server_settings,
     sessions,

@@ -10,13 +10,20 @@ use url::Url;
 /// Why an endpoint URL is refused.
 #[derive(Debug, thiserror::Error)]
 pub enum TargetError {
-    #[error("Enter an http:// or https:// URL.")]
+    #[error("Enter an http:// or https:// URL (at most 2,000 characters, no password in it).")]
     NotHttp,
-    #[error("The endpoint's host could not be resolved.")]
-    Unresolved,
-    #[error("The endpoint is on a loopback, private or reserved address; Keyturn only calls public addresses.")]
-    Private,
+    /// The same answer whether the host does not resolve or resolves to a private address, so
+    /// the form cannot be used to probe internal names.
+    #[error("The endpoint must resolve to public addresses only; Keyturn does not call loopback, private or reserved ones.")]
+    NotPublic,
 }
+
+/// Longer URLs are refused.
+const MAX_URL_LEN: usize = 2000;
+/// At most this many name lookups at once, each on its own thread, so slow or hostile DNS can
+/// neither take the threads database work runs on nor pile up threads.
+static LOOKUPS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(8);
+const LOOKUP_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// A checked endpoint: its URL and the public addresses it resolved to.
 #[derive(Debug, Clone)]
@@ -29,8 +36,15 @@ pub struct Target {
 /// Parses and resolves `raw`, refusing anything but a public http(s) endpoint unless
 /// `allow_private`.
 pub async fn check(raw: &str, allow_private: bool) -> Result<Target, TargetError> {
-    let url = Url::parse(raw.trim()).map_err(|_| TargetError::NotHttp)?;
-    if !matches!(url.scheme(), "http" | "https") || !url.username().is_empty() {
+    let raw = raw.trim();
+    if raw.len() > MAX_URL_LEN {
+        return Err(TargetError::NotHttp);
+    }
+    let url = Url::parse(raw).map_err(|_| TargetError::NotHttp)?;
+    if !matches!(url.scheme(), "http" | "https")
+        || !url.username().is_empty()
+        || url.password().is_some()
+    {
         return Err(TargetError::NotHttp);
     }
     let host = url.host_str().ok_or(TargetError::NotHttp)?.to_owned();
@@ -39,21 +53,50 @@ pub async fn check(raw: &str, allow_private: bool) -> Result<Target, TargetError
         .trim_start_matches('[')
         .trim_end_matches(']')
         .to_owned();
-    let addrs: Vec<SocketAddr> = tokio::net::lookup_host((bare.as_str(), port))
+    let addrs = lookup(bare.clone(), port)
         .await
-        .map_err(|_| TargetError::Unresolved)?
-        .collect();
-    if addrs.is_empty() {
-        return Err(TargetError::Unresolved);
-    }
+        .ok_or(TargetError::NotPublic)?;
     if !allow_private && addrs.iter().any(|a| !is_public(a.ip())) {
-        return Err(TargetError::Private);
+        return Err(TargetError::NotPublic);
     }
     Ok(Target {
         url,
         host: bare,
         addrs,
     })
+}
+
+/// The addresses of `host`, resolved on a thread of its own within `LOOKUP_TIMEOUT`; `None` if
+/// it does not resolve in time (or at all).
+async fn lookup(host: String, port: u16) -> Option<Vec<SocketAddr>> {
+    use std::net::ToSocketAddrs;
+    let _permit = tokio::time::timeout(LOOKUP_TIMEOUT, LOOKUPS.acquire())
+        .await
+        .ok()?
+        .ok()?;
+    let (answer, answered) = tokio::sync::oneshot::channel();
+    std::thread::Builder::new()
+        .name("keyturn-dns".into())
+        .spawn(move || {
+            let found = (host.as_str(), port)
+                .to_socket_addrs()
+                .map(|addrs| addrs.collect::<Vec<_>>());
+            let _ = answer.send(found);
+        })
+        .ok()?;
+    let addrs = tokio::time::timeout(LOOKUP_TIMEOUT, answered)
+        .await
+        .ok()?
+        .ok()?
+        .ok()?;
+    (!addrs.is_empty()).then_some(addrs)
+}
+
+impl Target {
+    /// The URL as parsed (normalised and percent-encoded): what is stored and called.
+    pub fn url(&self) -> &str {
+        self.url.as_str()
+    }
 }
 
 /// POSTs `body` as JSON with `headers`; the status code, or why there is none.
@@ -65,6 +108,9 @@ pub async fn post(
     let client = reqwest::Client::builder()
         .resolve_to_addrs(&target.host, &target.addrs)
         .redirect(reqwest::redirect::Policy::none())
+        // A proxy from the environment would resolve the host again, out of our control.
+        .no_proxy()
+        .connect_timeout(Duration::from_secs(5))
         .timeout(Duration::from_secs(10))
         .user_agent("Keyturn-Webhooks/1")
         .build()
@@ -110,15 +156,18 @@ fn is_public_v4(ip: Ipv4Addr) -> bool {
         || a >= 240)
 }
 
+/// Only global unicast (2000::/3), without the ranges that embed or tunnel to IPv4 (6to4,
+/// Teredo, NAT64), documentation, or ORCHID.
 fn is_public_v6(ip: Ipv6Addr) -> bool {
-    let first = ip.segments()[0];
-    !(ip.is_loopback()
-        || ip.is_unspecified()
-        || ip.is_multicast()
-        || (first & 0xfe00) == 0xfc00
-        || (first & 0xffc0) == 0xfe80
-        || first == 0x2001 && ip.segments()[1] == 0x0db8
-        || first == 0x0064 && ip.segments()[1] == 0xff9b)
+    let [first, second, ..] = ip.segments();
+    (first & 0xe000) == 0x2000
+        && first != 0x2002
+        && !(first == 0x2001
+            && (second == 0x0000
+                || second == 0x0db8
+                || (second & 0xfff0) == 0x0010
+                || (second & 0xfff0) == 0x0020))
+        && !(first == 0x0064 && second == 0xff9b)
 }
 
 #[cfg(test)]
@@ -139,6 +188,13 @@ mod tests {
             "fd00::1",
             "fe80::1",
             "::ffff:127.0.0.1",
+            "::127.0.0.1",
+            "64:ff9b::7f00:1",
+            "64:ff9b:1::a00:1",
+            "2002:7f00:1::1",
+            "2001::1",
+            "fec0::1",
+            "100::1",
         ] {
             assert!(!is_public(private.parse().unwrap()), "{private}");
         }
@@ -149,22 +205,34 @@ mod tests {
 
     #[tokio::test]
     async fn only_public_http_urls_are_accepted() {
+        for bad in [
+            "ftp://example.com/",
+            "not a url",
+            "https://:password@example.com/",
+            "https://user@example.com/",
+        ] {
+            assert!(
+                matches!(check(bad, false).await, Err(TargetError::NotHttp)),
+                "{bad}"
+            );
+        }
+        let long = format!("https://example.com/{}", "a".repeat(2000));
         assert!(matches!(
-            check("ftp://example.com/", false).await,
+            check(&long, false).await,
             Err(TargetError::NotHttp)
         ));
-        assert!(matches!(
-            check("not a url", false).await,
-            Err(TargetError::NotHttp)
-        ));
-        assert!(matches!(
-            check("http://127.0.0.1:9/hook", false).await,
-            Err(TargetError::Private)
-        ));
-        assert!(matches!(
-            check("http://[::1]:9/hook", false).await,
-            Err(TargetError::Private)
-        ));
+        for private in [
+            "http://127.0.0.1:9/hook",
+            "http://[::1]:9/hook",
+            "http://2130706433/",
+            "http://0x7f.1/",
+            "http://localhost:9/",
+        ] {
+            assert!(
+                matches!(check(private, false).await, Err(TargetError::NotPublic)),
+                "{private}"
+            );
+        }
         assert!(check("http://127.0.0.1:9/hook", true).await.is_ok());
     }
 }

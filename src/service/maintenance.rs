@@ -7,6 +7,9 @@ use crate::service::sessions::Timeouts;
 use crate::service::tokens;
 use chrono::NaiveDateTime;
 
+/// How long delivered (or abandoned) notifications are kept.
+const NOTIFICATIONS_KEPT: chrono::TimeDelta = chrono::TimeDelta::days(30);
+
 /// One round of purging; failures are logged and retried at the next round.
 pub fn purge_once(writer: &Writer, timeouts: Timeouts, now: NaiveDateTime) {
     if let Err(e) = tokens::purge_expired(writer, now) {
@@ -14,6 +17,8 @@ pub fn purge_once(writer: &Writer, timeouts: Timeouts, now: NaiveDateTime) {
     }
     let purged = writer.run_blocking(move |conn| {
         db::sessions::purge_expired(conn, now - timeouts.idle, now - timeouts.max_age)?;
+        // Deliveries are listed on the app page for a while, then go.
+        db::notifications::purge(conn, now - NOTIFICATIONS_KEPT)?;
         db::throttle::purge(conn, now - throttle::WINDOW)
     });
     if let Err(e) = purged {

@@ -17,8 +17,15 @@ pub fn read_in(conn: &mut Conn) -> anyhow::Result<SecretPolicy> {
     let defaults = SecretPolicy::default();
     let max = server_settings::get(conn, MAX_LIFETIME).context("reading the secret policy")?;
     let warning = server_settings::get(conn, WARNING).context("reading the secret policy")?;
+    // A stored maximum that does not parse is an error, never "no maximum".
+    let max_lifetime_days = match max.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(days) => Some(days.parse().with_context(|| {
+            format!("the stored maximum secret lifetime is not a number: {days}")
+        })?),
+    };
     Ok(SecretPolicy {
-        max_lifetime_days: max.and_then(|v| v.parse().ok()),
+        max_lifetime_days,
         warning_days: warning
             .and_then(|v| v.parse().ok())
             .unwrap_or(defaults.warning_days),

@@ -367,6 +367,13 @@ async fn notifications_arrive_by_retry_once_the_receiver_and_the_mail_server_are
         deliveries.contains("<td>2</td>"),
         "two attempts: {deliveries}"
     );
+
+    // Delivered notifications are purged after 30 days; what is still pending never is.
+    let mut conn = app.pool().get().unwrap();
+    keyturn::db::notifications::purge(&mut conn, app.clock.now() - TimeDelta::days(30)).unwrap();
+    assert!(page().await.contains("Delivered"), "kept while recent");
+    keyturn::db::notifications::purge(&mut conn, app.clock.now() + TimeDelta::days(1)).unwrap();
+    assert!(page().await.contains("No deliveries yet."));
 }
 
 #[tokio::test]
@@ -382,7 +389,7 @@ async fn a_notification_survives_a_restart_of_keyturn() {
     receiver.stop().await;
     browser.generate_secret(&app_id).await;
     // Let the first attempt fail, then stop Keyturn before any retry.
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    tokio::time::sleep(Duration::from_millis(2500)).await;
     drop(first);
     assert!(receiver.received.lock().unwrap().is_empty());
 
@@ -421,7 +428,7 @@ async fn time_tells_the_owner_and_the_app_once_each_when_a_secret_nears_its_end_
     })
     .await;
     app.clock.advance(TimeDelta::hours(1));
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    tokio::time::sleep(Duration::from_millis(4500)).await;
     assert_eq!(
         receiver.of_type("secret.expiring").len(),
         1,

@@ -14,7 +14,7 @@ CREATE INDEX webhooks_app_id ON webhooks (app_id);
 -- time-based events, once each thanks to dedupe_key). A worker fans each event out into
 -- deliveries, one per webhook and one per mail.
 CREATE TABLE events (
-    id SERIAL PRIMARY KEY,
+    id BIGSERIAL PRIMARY KEY,
     event_type TEXT NOT NULL,
     app_id INTEGER NOT NULL REFERENCES apps (id) ON DELETE CASCADE,
     data TEXT NOT NULL,
@@ -26,8 +26,8 @@ CREATE INDEX events_pending ON events (fanned_out_at, id);
 
 -- One message to one destination, retried with backoff until delivered or given up.
 CREATE TABLE deliveries (
-    id SERIAL PRIMARY KEY,
-    event_id INTEGER NOT NULL REFERENCES events (id) ON DELETE CASCADE,
+    id BIGSERIAL PRIMARY KEY,
+    event_id BIGINT NOT NULL REFERENCES events (id) ON DELETE CASCADE,
     webhook_id INTEGER REFERENCES webhooks (id) ON DELETE CASCADE,
     recipient TEXT,
     created_at TIMESTAMP NOT NULL,
@@ -42,6 +42,15 @@ CREATE TABLE deliveries (
 );
 CREATE INDEX deliveries_due ON deliveries (delivered_at, gave_up_at, next_attempt_at);
 CREATE INDEX deliveries_webhook ON deliveries (webhook_id, id);
+
+-- Time-based notifications already sent: one row per secret, kind and end, so each is sent
+-- once, whichever instance finds it first, and the scan only reads secrets still to notify.
+CREATE TABLE secret_notices (
+    secret_id INTEGER NOT NULL REFERENCES client_secrets (id) ON DELETE CASCADE,
+    kind TEXT NOT NULL,
+    end_at TIMESTAMP NOT NULL,
+    PRIMARY KEY (secret_id, kind, end_at)
+);
 
 -- Time-based notifications look for secrets by their end.
 CREATE INDEX client_secrets_expires_at ON client_secrets (expires_at);

@@ -43,5 +43,14 @@ CREATE TABLE deliveries (
 CREATE INDEX deliveries_due ON deliveries (delivered_at, gave_up_at, next_attempt_at);
 CREATE INDEX deliveries_webhook ON deliveries (webhook_id, id);
 
+-- Time-based notifications already sent: one row per secret, kind and end, so each is sent
+-- once, whichever instance finds it first, and the scan only reads secrets still to notify.
+CREATE TABLE secret_notices (
+    secret_id INTEGER NOT NULL REFERENCES client_secrets (id) ON DELETE CASCADE,
+    kind TEXT NOT NULL,
+    end_at TIMESTAMP NOT NULL,
+    PRIMARY KEY (secret_id, kind, end_at)
+);
+
 -- Time-based notifications look for secrets by their end.
 CREATE INDEX client_secrets_expires_at ON client_secrets (expires_at);

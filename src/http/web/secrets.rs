@@ -62,6 +62,8 @@ pub struct SecretView {
     pub last_used: Option<TimeView>,
     /// The end of the lifetime chosen when it was generated; `None`: never.
     pub expires: Option<TimeView>,
+    /// A revocation is scheduled (it can be cancelled), as opposed to an end of lifetime.
+    pub scheduled: bool,
     /// "active", "expiring", "revoked" or "expired": for styling.
     pub status_kind: &'static str,
     /// "Active", "Expires", "Revoked", "Expired".
@@ -96,6 +98,7 @@ impl SecretView {
             created_by,
             last_used: row.last_used_at.map(|t| TimeView::new(t, now)),
             expires: row.lifetime_ends_at.map(|t| TimeView::new(t, now)),
+            scheduled: row.expires_at.is_some() && row.expires_at != row.lifetime_ends_at,
             status_kind,
             status_text,
             status_at: at.map(|t| TimeView::new(t, now)),

@@ -41,6 +41,13 @@ pub fn record(
     });
     if let Some(end) = secret.expires_at {
         data["expires_at"] = json!(rfc3339(end));
+        // Whether the end is the secret's lifetime or a revocation its owner scheduled.
+        let ends_by = if secret.lifetime_ends_at == Some(end) {
+            "lifetime"
+        } else {
+            "scheduled_revocation"
+        };
+        data["ends_by"] = json!(ends_by);
     }
     if let Some(actor) = actor {
         data["actor"] = json!(actor.email);

@@ -40,8 +40,8 @@ pub async fn add(
     actor: Actor,
     now: NaiveDateTime,
 ) -> Result<AddedWebhook, WebhookError> {
-    webhook_client::check(url, notifier.allow_private()).await?;
-    let url = url.trim().to_owned();
+    let target = webhook_client::check(url, notifier.allow_private()).await?;
+    let url = target.url().to_owned();
     let key_id = WebhookKeys::new_key_id();
     let stored_key_id = key_id.clone();
     let id = db::run(pool, move |conn| {

@@ -1,10 +1,13 @@
 //! The worker that finds time-based events, fans events out into deliveries and sends them.
 //! Every instance runs one; the database decides who takes what (see `db::notifications`).
 
-use super::events::{record, REVOCATION_REMINDER, SECRET_EXPIRED, SECRET_EXPIRING};
+use super::events::{
+    record, REVOCATION_REMINDER, ROTATION_COMPLETED, SECRET_EXPIRED, SECRET_EXPIRING,
+};
 use super::messages;
 use crate::db::notifications::{self as outbox, AttemptResult, DueDelivery, NewDelivery};
-use crate::db::{self, DbPool};
+use crate::db::secrets::SecretRow;
+use crate::db::{self, Conn, DbPool};
 use crate::domain::WebhookKeys;
 use crate::infra::clock::Clock;
 use crate::infra::mail::Mailer;
@@ -20,9 +23,10 @@ const LEASE: TimeDelta = TimeDelta::minutes(5);
 const GIVE_UP_AFTER: TimeDelta = TimeDelta::hours(25);
 /// The wait before each retry: the first within 30 seconds, then growing to 8 hours.
 const BACKOFF_SECONDS: [i64; 9] = [10, 30, 120, 600, 1800, 3600, 7200, 14400, 28800];
-/// How often the worker looks for work, and for secrets whose end is near.
-const POLL: Duration = Duration::from_millis(200);
-const SCAN_EVERY: u32 = 5;
+/// How often the worker looks for work (one indexed query when there is none), and every how
+/// many rounds for secrets whose end is near.
+const POLL: Duration = Duration::from_secs(1);
+const SCAN_EVERY: u32 = 2;
 
 /// Everything the worker and the webhook pages need.
 #[derive(Debug)]
@@ -84,8 +88,11 @@ impl Notifier {
 
     async fn run_once(&self, scan: bool) -> anyhow::Result<()> {
         let now = self.clock.now();
+        // Each step on its own: a failing scan must not hold back deliveries.
         if scan {
-            self.find_time_based(now).await?;
+            if let Err(e) = self.find_time_based(now).await {
+                tracing::warn!(error = format!("{e:#}"), "notifications: the scan failed");
+            }
         }
         if !db::run(&self.pool, move |conn| {
             Ok::<_, anyhow::Error>(outbox::has_work(conn, now)?)
@@ -94,7 +101,12 @@ impl Notifier {
         {
             return Ok(());
         }
-        self.fan_out(now).await?;
+        if let Err(e) = self.fan_out(now).await {
+            tracing::warn!(
+                error = format!("{e:#}"),
+                "notifications: fanning out failed"
+            );
+        }
         let due = db::run(&self.pool, move |conn| {
             db::write_transaction(conn, |conn| outbox::claim_due(conn, now, now + LEASE, 20))
                 .map_err(anyhow::Error::from)
@@ -104,61 +116,46 @@ impl Notifier {
         Ok(())
     }
 
-    /// Records, once each, the events that time brings: a secret entering the warning period
-    /// and its last day, a scheduled revocation a day away while the secret is still used,
-    /// and a secret that has ended.
+    /// Records, once each, the events that time brings: a secret's lifetime entering the
+    /// warning period and its last day, a scheduled revocation a day away while the secret is
+    /// still used, and a secret that has ended (with the rotation it completes). A secret
+    /// already notified is not even read again.
     async fn find_time_based(&self, now: NaiveDateTime) -> anyhow::Result<()> {
         db::run(&self.pool, move |conn| {
             let policy = policy::read_in(conn)?;
             let day = TimeDelta::days(1);
+            let scheduled =
+                |s: &SecretRow| s.expires_at.is_some() && s.expires_at != s.lifetime_ends_at;
+            // The owner chose a scheduled revocation: no "expiring" for it, only the reminder.
             for secret in
-                outbox::secrets_ending_between(conn, now, now + policy.warning().max(day))?
+                outbox::secrets_to_notify(conn, "expiring", now + day, now + policy.warning())?
             {
-                let Some(end) = secret.expires_at else {
-                    continue;
-                };
-                let key =
-                    |kind: &str| format!("{kind}:{}:{}", secret.id, end.and_utc().timestamp());
-                let left = end - now;
-                if left <= day {
-                    record(
-                        conn,
-                        SECRET_EXPIRING,
-                        &secret,
-                        None,
-                        now,
-                        Some(&key("expiring-day")),
-                    )?;
-                } else if left <= policy.warning() {
-                    record(
-                        conn,
-                        SECRET_EXPIRING,
-                        &secret,
-                        None,
-                        now,
-                        Some(&key("expiring")),
-                    )?;
+                if !scheduled(&secret) {
+                    notify(conn, &secret, "expiring", &[SECRET_EXPIRING], now)?;
                 }
-                let scheduled = secret.lifetime_ends_at != Some(end);
+            }
+            for secret in outbox::secrets_to_notify(conn, "last-day", now, now + day)? {
+                if !scheduled(&secret) {
+                    notify(conn, &secret, "last-day", &[SECRET_EXPIRING], now)?;
+                }
+            }
+            for secret in outbox::secrets_to_notify(conn, "reminder", now, now + day)? {
                 let in_use = secret
                     .last_used_at
                     .is_some_and(|used| used >= now - TimeDelta::hours(1));
-                if scheduled && left <= day && in_use {
-                    record(
-                        conn,
-                        REVOCATION_REMINDER,
-                        &secret,
-                        None,
-                        now,
-                        Some(&key("reminder")),
-                    )?;
+                if scheduled(&secret) && in_use {
+                    notify(conn, &secret, "reminder", &[REVOCATION_REMINDER], now)?;
                 }
             }
-            for secret in outbox::secrets_ending_between(conn, now - TimeDelta::days(7), now)? {
-                if let Some(end) = secret.expires_at {
-                    let key = format!("expired:{}:{}", secret.id, end.and_utc().timestamp());
-                    record(conn, SECRET_EXPIRED, &secret, None, now, Some(&key))?;
-                }
+            for secret in outbox::secrets_to_notify(conn, "ended", now - TimeDelta::days(7), now)? {
+                let completes_rotation =
+                    scheduled(&secret) && db::secrets::count_active(conn, secret.app_id, now)? > 0;
+                let events: &[&str] = if completes_rotation {
+                    &[SECRET_EXPIRED, ROTATION_COMPLETED]
+                } else {
+                    &[SECRET_EXPIRED]
+                };
+                notify(conn, &secret, "ended", events, now)?;
             }
             Ok(())
         })
@@ -274,4 +271,26 @@ impl Notifier {
             Err(error) => Err((None, error)),
         }
     }
+}
+
+/// Marks the `kind` notice of the secret's end as sent and records its events, in one
+/// transaction: either both happen or neither, and only one worker gets to do it.
+fn notify(
+    conn: &mut Conn,
+    secret: &SecretRow,
+    kind: &str,
+    events: &[&str],
+    now: NaiveDateTime,
+) -> anyhow::Result<()> {
+    let Some(end) = secret.expires_at else {
+        return Ok(());
+    };
+    db::write_transaction(conn, |conn| {
+        if outbox::mark_notified(conn, secret.id, kind, end)? {
+            for event in events {
+                record(conn, event, secret, None, now, None)?;
+            }
+        }
+        Ok(())
+    })
 }
