@@ -181,6 +181,12 @@ impl MailServer {
                                 message.push_str(&line);
                                 message.push('\n');
                             }
+                            // Unfolded headers and no quoted-printable soft breaks, so tests
+                            // can search the text as written.
+                            let message = message
+                                .replace("\n ", " ")
+                                .replace("\n\t", " ")
+                                .replace("=\n", "");
                             inbox.lock().unwrap().push(message);
                             b"250 queued\r\n"
                         } else if command.starts_with("QUIT") {
@@ -453,4 +459,53 @@ async fn time_tells_the_owner_and_the_app_once_each_when_a_secret_nears_its_end_
             && inbox.iter().any(|m| m.contains("expired"))
     })
     .await;
+}
+
+#[tokio::test]
+async fn a_scheduled_revocation_a_day_away_of_a_secret_still_in_use_is_mailed_then_completes_the_rotation(
+) {
+    let mail = MailServer::start().await;
+    let receiver = Receiver::start().await;
+    let app = notifying_app(&mail).await;
+    let owner = app.browser.signed_up().await;
+    let app_id = app.browser.create_app("Shop").await;
+    let client_id = app.browser.client_id(&app_id).await;
+    add_webhook(&app.browser, &app_id, &receiver.url()).await;
+    let old = app.browser.generate_secret(&app_id).await;
+    assert_eq!(
+        app.token_basic(&client_id, &old).await.status(),
+        StatusCode::OK
+    );
+
+    app.browser
+        .generate_secret_with(&app_id, &[("old_secret", "24h")])
+        .await;
+
+    eventually("the reminder", || {
+        mail.mails_to(&owner)
+            .iter()
+            .any(|m| m.contains("still in use"))
+    })
+    .await;
+    assert!(
+        receiver.of_type("secret.expiring").is_empty(),
+        "the owner chose the moment: no expiring event"
+    );
+    app.clock
+        .advance(TimeDelta::hours(24) + TimeDelta::seconds(1));
+    eventually("the end of the schedule", || {
+        receiver.of_type("secret.expired").len() == 1
+            && receiver.of_type("rotation.completed").len() == 1
+    })
+    .await;
+    let expired = receiver.of_type("secret.expired")[0].json();
+    assert_eq!(expired["data"]["ends_by"], "scheduled_revocation");
+    assert_eq!(
+        mail.mails_to(&owner)
+            .iter()
+            .filter(|m| m.contains("still in use"))
+            .count(),
+        1,
+        "reminded once"
+    );
 }
