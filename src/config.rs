@@ -25,8 +25,8 @@ pub struct Settings {
     pub session_key: Option<SecretString>,
     /// `KEYTURN_ACCESS_TOKEN_TTL`: lifetime of issued access tokens, in seconds.
     pub access_token_ttl_seconds: i64,
-    /// `KEYTURN_THROTTLE_FAILURES`: failed logins (per account and per address) or failed client
-    /// authentications (per client id and per address) allowed in 15 minutes before HTTP 429.
+    /// `KEYTURN_THROTTLE_FAILURES`: password checks per account, or secret checks per (client,
+    /// secret), allowed in 15 minutes before HTTP 429; five times as many per address.
     pub throttle_failures: usize,
     /// `KEYTURN_SESSION_IDLE_TIMEOUT`: seconds without a request after which a session ends.
     pub session_idle_seconds: i64,

@@ -1,5 +1,5 @@
-//! Housekeeping, once a minute: expired tokens, ended sessions and old throttle counts are
-//! deleted, so the tables stay the size of what is live.
+//! Housekeeping, once a minute: expired tokens, ended sessions, old throttle counts and
+//! notifications delivered long ago are deleted, so the tables stay the size of what is live.
 
 use crate::db::{self, writer::Writer};
 use crate::infra::throttle;
