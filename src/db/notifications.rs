@@ -97,6 +97,22 @@ pub fn insert_delivery(conn: &mut Conn, new: &NewDelivery) -> QueryResult<()> {
         .map(drop)
 }
 
+/// Deliveries neither delivered nor given up, due at `now`, and not leased by a live worker.
+/// A macro: the query's type depends on where it is used.
+macro_rules! due_deliveries {
+    ($now:expr) => {
+        deliveries::table
+            .filter(deliveries::delivered_at.is_null())
+            .filter(deliveries::gave_up_at.is_null())
+            .filter(deliveries::next_attempt_at.le($now))
+            .filter(
+                deliveries::lease_until
+                    .is_null()
+                    .or(deliveries::lease_until.lt($now)),
+            )
+    };
+}
+
 /// A delivery taken by a worker, with what it needs to send it.
 #[derive(Debug, Clone, Queryable)]
 pub struct DueDelivery {
@@ -118,15 +134,7 @@ pub fn claim_due(
     limit: i64,
 ) -> QueryResult<Vec<DueDelivery>> {
     let due = || {
-        deliveries::table
-            .filter(deliveries::delivered_at.is_null())
-            .filter(deliveries::gave_up_at.is_null())
-            .filter(deliveries::next_attempt_at.le(now))
-            .filter(
-                deliveries::lease_until
-                    .is_null()
-                    .or(deliveries::lease_until.lt(now)),
-            )
+        due_deliveries!(now)
             .order(deliveries::next_attempt_at.asc())
             .limit(limit)
             .select(deliveries::id)
@@ -227,18 +235,7 @@ pub fn has_work(conn: &mut Conn, now: NaiveDateTime) -> QueryResult<bool> {
     if events_waiting {
         return Ok(true);
     }
-    diesel::select(diesel::dsl::exists(
-        deliveries::table
-            .filter(deliveries::delivered_at.is_null())
-            .filter(deliveries::gave_up_at.is_null())
-            .filter(deliveries::next_attempt_at.le(now))
-            .filter(
-                deliveries::lease_until
-                    .is_null()
-                    .or(deliveries::lease_until.lt(now)),
-            ),
-    ))
-    .get_result(conn)
+    diesel::select(diesel::dsl::exists(due_deliveries!(now))).get_result(conn)
 }
 
 /// A webhook delivery as the app page lists it.
