@@ -47,6 +47,7 @@ fn main() -> anyhow::Result<()> {
                     client_id: client_id.as_str(),
                     redirect_uris: "https://seeded.example/callback",
                     created_at: now - TimeDelta::days(120),
+                    team_id: None,
                 },
             )?;
             for _ in 0..rng.random_range(1..=2) {

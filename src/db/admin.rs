@@ -1,7 +1,7 @@
 //! The admin review: every app, its owner and its secrets, filtered, sorted and paginated in
 //! the database so that a page costs the same with 10 apps or 10,000.
 
-use super::schema::{apps, client_secrets, review_generation, users};
+use super::schema::{apps, client_secrets, review_generation, teams, users};
 use super::secrets::SecretRow;
 use super::{Backend, Conn, MultiBackend};
 use chrono::NaiveDateTime;
@@ -44,9 +44,18 @@ pub enum AdminSort {
     NewestSecret,
 }
 
+/// Whose apps: anybody's, personal apps only, or one team's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum OwnerFilter {
+    Any,
+    Personal,
+    Team(i32),
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct AdminFilter {
     pub search: Option<String>,
+    pub owner: OwnerFilter,
     pub status: StatusFilter,
     pub unused: UnusedFilter,
     pub sort: AdminSort,
@@ -58,7 +67,10 @@ pub struct AdminRow {
     pub app_id: i32,
     pub app_name: String,
     pub client_id: String,
+    /// Who created the app.
     pub owner_email: String,
+    /// The team that owns the app, if any: the owner the review shows.
+    pub team_name: Option<String>,
     pub secret_id: Option<i32>,
     pub hint: Option<String>,
     pub label: Option<String>,
@@ -96,6 +108,11 @@ macro_rules! filtered {
                     .or(lower(apps::client_id).like(lower(pattern)).escape('\\')),
             );
         }
+        query = match filter.owner {
+            OwnerFilter::Any => query,
+            OwnerFilter::Personal => query.filter(apps::team_id.is_null()),
+            OwnerFilter::Team(team_id) => query.filter(apps::team_id.eq(team_id)),
+        };
         let has_secret = client_secrets::id.nullable().is_not_null();
         let not_revoked = client_secrets::revoked_at.nullable().is_null();
         let no_schedule = client_secrets::expires_at.nullable().is_null();
@@ -158,12 +175,14 @@ macro_rules! rows {
         let filter: &AdminFilter = $filter;
         let query = apps::table
             .inner_join(users::table)
+            .left_join(teams::table)
             .left_join(client_secrets::table)
             .select((
                 apps::id,
                 apps::name,
                 apps::client_id,
                 users::email,
+                teams::name.nullable(),
                 client_secrets::id.nullable(),
                 client_secrets::hint.nullable(),
                 client_secrets::label.nullable(),

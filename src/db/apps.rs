@@ -1,4 +1,6 @@
 use super::schema::{apps, client_secrets};
+use super::teams;
+use crate::domain::TeamRole;
 use super::Conn;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -12,6 +14,8 @@ pub struct App {
     pub client_id: String,
     pub redirect_uris: String,
     pub created_at: NaiveDateTime,
+    /// The team that owns the app; `None` for a personal app of `owner_id`.
+    pub team_id: Option<i32>,
 }
 
 #[derive(Insertable)]
@@ -22,6 +26,7 @@ pub struct NewApp<'a> {
     pub client_id: &'a str,
     pub redirect_uris: &'a str,
     pub created_at: NaiveDateTime,
+    pub team_id: Option<i32>,
 }
 
 /// One row of "My Apps": the app plus a summary of its secrets.
@@ -41,22 +46,40 @@ pub fn insert(conn: &mut Conn, new: &NewApp) -> QueryResult<App> {
     apps::table.find(id).select(App::as_select()).first(conn)
 }
 
-/// The app, but only if `owner_id` owns it: other people's apps do not exist for the caller.
-pub fn find_owned(conn: &mut Conn, id: i32, owner_id: i32) -> QueryResult<Option<App>> {
-    apps::table
-        .filter(apps::id.eq(id).and(apps::owner_id.eq(owner_id)))
-        .select(App::as_select())
-        .first(conn)
-        .optional()
+/// The app and the user's role in the team that owns it (`None` for a personal app or for
+/// somebody outside the team): what [`crate::domain::access::decide`] needs.
+pub fn find_with_role(
+    conn: &mut Conn,
+    id: i32,
+    user_id: i32,
+) -> QueryResult<Option<(App, Option<TeamRole>)>> {
+    let Some(app) = find(conn, id)? else {
+        return Ok(None);
+    };
+    let role = match app.team_id {
+        Some(team_id) => teams::role_of(conn, team_id, user_id)?,
+        None => None,
+    };
+    Ok(Some((app, role)))
 }
 
-pub fn list_owned_with_summary(conn: &mut Conn, owner_id: i32) -> QueryResult<Vec<AppSummary>> {
-    let owned: Vec<App> = apps::table
-        .filter(apps::owner_id.eq(owner_id))
+/// The user's personal apps and the apps of the teams listed, newest first.
+pub fn list_with_summary(
+    conn: &mut Conn,
+    user_id: i32,
+    team_ids: &[i32],
+) -> QueryResult<Vec<AppSummary>> {
+    let listed: Vec<App> = apps::table
+        .filter(
+            apps::owner_id
+                .eq(user_id)
+                .and(apps::team_id.is_null())
+                .or(apps::team_id.eq_any(team_ids)),
+        )
         .order(apps::id.desc())
         .select(App::as_select())
         .load(conn)?;
-    let ids: Vec<i32> = owned.iter().map(|a| a.id).collect();
+    let ids: Vec<i32> = listed.iter().map(|a| a.id).collect();
     let secrets: Vec<(i32, Option<NaiveDateTime>, Option<NaiveDateTime>)> = client_secrets::table
         .filter(client_secrets::app_id.eq_any(&ids))
         .select((
@@ -65,7 +88,7 @@ pub fn list_owned_with_summary(conn: &mut Conn, owner_id: i32) -> QueryResult<Ve
             client_secrets::revoked_at,
         ))
         .load(conn)?;
-    Ok(owned
+    Ok(listed
         .into_iter()
         .map(|app| {
             let mine = secrets.iter().filter(|(app_id, _, _)| *app_id == app.id);
@@ -83,6 +106,21 @@ pub fn list_owned_with_summary(conn: &mut Conn, owner_id: i32) -> QueryResult<Ve
         .collect())
 }
 
+/// Gives the app to a team.
+pub fn set_team(conn: &mut Conn, id: i32, team_id: i32) -> QueryResult<()> {
+    diesel::update(apps::table.find(id))
+        .set(apps::team_id.eq(team_id))
+        .execute(conn)
+        .map(drop)
+}
+
+pub fn set_redirect_uris(conn: &mut Conn, id: i32, stored: &str) -> QueryResult<()> {
+    diesel::update(apps::table.find(id))
+        .set(apps::redirect_uris.eq(stored))
+        .execute(conn)
+        .map(drop)
+}
+
 pub fn find_by_client_id(conn: &mut Conn, client_id: &str) -> QueryResult<Option<App>> {
     apps::table
         .filter(apps::client_id.eq(client_id))
@@ -91,7 +129,7 @@ pub fn find_by_client_id(conn: &mut Conn, client_id: &str) -> QueryResult<Option
         .optional()
 }
 
-/// Any app by id, whoever owns it (admins only).
+/// Any app by id, whoever owns it: callers decide who may see it.
 pub fn find(conn: &mut Conn, id: i32) -> QueryResult<Option<App>> {
     apps::table
         .find(id)

@@ -17,6 +17,7 @@ pub struct NewAuditEvent<'a> {
     pub secret_id: Option<i32>,
     pub detail: &'a str,
     pub ip: Option<&'a str>,
+    pub team_id: Option<i32>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -51,6 +52,20 @@ pub fn recent_for_app(conn: &mut Conn, app_id: i32, limit: i64) -> QueryResult<V
 pub fn recent_of_kind(conn: &mut Conn, action: &str, limit: i64) -> QueryResult<Vec<AuditEvent>> {
     audit_events::table
         .filter(audit_events::action.eq(action))
+        .order(audit_events::id.desc())
+        .limit(limit)
+        .select(AuditEvent::as_select())
+        .load(conn)
+}
+
+/// The team's most recent events (membership, roles, invitations, apps moved in), newest first.
+pub fn recent_for_team(
+    conn: &mut Conn,
+    team_id: i32,
+    limit: i64,
+) -> QueryResult<Vec<AuditEvent>> {
+    audit_events::table
+        .filter(audit_events::team_id.eq(team_id))
         .order(audit_events::id.desc())
         .limit(limit)
         .select(AuditEvent::as_select())

@@ -24,6 +24,7 @@ pub mod notifications;
 pub mod schema;
 pub mod secrets;
 pub mod server_settings;
+pub mod teams;
 pub mod sessions;
 pub mod throttle;
 pub mod tokens;

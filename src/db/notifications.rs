@@ -7,6 +7,7 @@
 use super::schema::{apps, client_secrets, deliveries, events, secret_notices, users, webhooks};
 use super::secrets::SecretRow;
 use super::Conn;
+use crate::domain::TeamRole;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
@@ -70,14 +71,24 @@ pub fn mark_fanned_out(conn: &mut Conn, event_id: i64, now: NaiveDateTime) -> Qu
         .map(drop)
 }
 
-/// The email of the app's owner and its name and client id, for messages about it.
-pub fn app_contact(conn: &mut Conn, app_id: i32) -> QueryResult<Option<(String, String, String)>> {
-    apps::table
+/// Who is mailed about an app: its creator for a personal app; a team's Owners and Developers
+/// (who can act on it) for a team's app.
+pub fn app_recipients(conn: &mut Conn, app_id: i32) -> QueryResult<Vec<String>> {
+    let found: Option<(Option<i32>, String)> = apps::table
         .inner_join(users::table)
         .filter(apps::id.eq(app_id))
-        .select((users::email, apps::name, apps::client_id))
+        .select((apps::team_id, users::email))
         .first(conn)
-        .optional()
+        .optional()?;
+    match found {
+        None => Ok(Vec::new()),
+        Some((None, creator)) => Ok(vec![creator]),
+        Some((Some(team_id), _)) => super::teams::member_emails(
+            conn,
+            team_id,
+            &[TeamRole::Owner, TeamRole::Developer],
+        ),
+    }
 }
 
 #[derive(Insertable)]

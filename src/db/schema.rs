@@ -23,6 +23,7 @@ diesel::table! {
         client_id -> Text,
         redirect_uris -> Text,
         created_at -> Timestamp,
+        team_id -> Nullable<Integer>,
     }
 }
 
@@ -97,6 +98,7 @@ diesel::table! {
         secret_id -> Nullable<Integer>,
         detail -> Text,
         ip -> Nullable<Text>,
+        team_id -> Nullable<Integer>,
     }
 }
 
@@ -203,11 +205,43 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    teams (id) {
+        id -> Integer,
+        name -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    team_members (team_id, user_id) {
+        team_id -> Integer,
+        user_id -> Integer,
+        role -> Text,
+        joined_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    team_invitations (id) {
+        id -> Integer,
+        team_id -> Integer,
+        email -> Text,
+        role -> Text,
+        invited_by -> Nullable<Integer>,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(access_tokens -> apps (app_id));
 diesel::joinable!(access_tokens -> client_secrets (secret_id));
 diesel::joinable!(access_tokens -> grants (grant_id));
 diesel::joinable!(access_tokens -> users (user_id));
 diesel::joinable!(apps -> users (owner_id));
+diesel::joinable!(apps -> teams (team_id));
+diesel::joinable!(team_members -> teams (team_id));
+diesel::joinable!(team_members -> users (user_id));
+diesel::joinable!(team_invitations -> teams (team_id));
 diesel::joinable!(authorization_codes -> grants (grant_id));
 diesel::joinable!(client_secrets -> apps (app_id));
 diesel::joinable!(grants -> apps (app_id));
@@ -240,6 +274,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     secret_usage,
     server_settings,
     sessions,
+    team_invitations,
+    team_members,
+    teams,
     users,
     webhooks,
 );

@@ -1,6 +1,7 @@
 //! Types that are valid by construction. Handlers parse raw form input into these on their
 //! first line; nothing past that point ever sees an unchecked value.
 
+pub mod access;
 mod account;
 mod app;
 mod client_token;
@@ -11,6 +12,7 @@ mod policy;
 mod random;
 mod scope;
 mod secret;
+mod team;
 mod webhook;
 
 pub use account::{Account, Email, Password};
@@ -23,4 +25,5 @@ pub use policy::{SecretLifetime, SecretPolicy};
 pub(crate) use random::random_base62;
 pub use scope::{Scope, Scopes};
 pub use secret::{ClientSecret, OldSecretSchedule, SecretHint, SecretLabel, SecretStatus};
+pub use team::{TeamName, TeamRole};
 pub use webhook::{WebhookKey, WebhookKeys};

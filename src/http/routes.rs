@@ -55,6 +55,9 @@ pub fn browser(cfg: &mut web::ServiceConfig) {
         .route("/apps", web::get().to(pages::apps::list))
         .route("/apps", web::post().to(pages::apps::create))
         .route("/apps/new", web::get().to(pages::apps::new_form))
+        .route("/teams", web::get().to(pages::teams::list))
+        .route("/teams", web::post().to(pages::teams::create))
+        .route("/teams/new", web::get().to(pages::teams::new_form))
         // Static paths before the patterns: the router tries routes in order, and a pattern
         // costs a regular expression match.
         .route("/admin", web::get().to(pages::admin::all_apps))
@@ -71,6 +74,15 @@ pub fn browser(cfg: &mut web::ServiceConfig) {
             web::post().to(pages::admin::revoke),
         )
         .route("/apps/{id}", web::get().to(pages::apps::show))
+        .route("/apps/{id}/move", web::post().to(pages::apps::move_to_team))
+        .route(
+            "/apps/{id}/redirect-uris",
+            web::get().to(pages::apps::redirect_uris_form),
+        )
+        .route(
+            "/apps/{id}/redirect-uris",
+            web::post().to(pages::apps::save_redirect_uris),
+        )
         .route("/apps/{id}/webhooks", web::post().to(pages::webhooks::add))
         .route(
             "/apps/{id}/webhooks/new",
@@ -108,6 +120,30 @@ pub fn browser(cfg: &mut web::ServiceConfig) {
             "/apps/{id}/secrets/{secret_id}/schedule",
             web::post().to(pages::secrets::schedule),
         )
+        .route("/teams/{id}", web::get().to(pages::teams::show))
+        .route(
+            "/teams/{id}/invitations",
+            web::post().to(pages::teams::invite),
+        )
+        .route(
+            "/teams/{id}/invitations/{invitation_id}/cancel",
+            web::post().to(pages::teams::cancel_invitation),
+        )
+        .route(
+            "/teams/{id}/members/{user_id}/role",
+            web::post().to(pages::teams::change_role),
+        )
+        .route(
+            "/teams/{id}/members/{user_id}/remove",
+            web::post().to(pages::teams::remove_member),
+        )
+        .route("/teams/{id}/leave", web::post().to(pages::teams::leave))
+        .route("/teams/{id}/rename", web::post().to(pages::teams::rename))
+        .route(
+            "/teams/{id}/delete",
+            web::get().to(pages::teams::confirm_delete),
+        )
+        .route("/teams/{id}/delete", web::post().to(pages::teams::delete))
         .route("/authorized-apps", web::get().to(pages::authorized::list))
         .route(
             "/authorized-apps/{app_id}/revoke",

@@ -5,7 +5,7 @@ use crate::domain::{Account, Email, OpaqueToken, Password, RequestOrigin};
 use crate::infra::hashing::{self, Bcrypt, Lane};
 use crate::infra::throttle::{ThrottleError, Throttles};
 use crate::service::audit::{self, Actor};
-use crate::service::sessions;
+use crate::service::{sessions, teams};
 use anyhow::Context;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 
@@ -73,7 +73,13 @@ pub async fn sign_up(
             is_admin: false,
             created_at: now,
         };
-        match users::insert(conn, &new) {
+        // The account and the teams it was invited to, together.
+        let created = db::write_transaction(conn, |conn| {
+            let user = users::insert(conn, &new)?;
+            teams::accept_invitations(conn, user.id, &user.email, now)?;
+            Ok(user)
+        });
+        match created {
             Ok(user) => Ok(user.into()),
             Err(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => {
                 Err(AccountError::EmailTaken)

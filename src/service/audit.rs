@@ -46,6 +46,30 @@ pub fn record(
     detail: &str,
     now: NaiveDateTime,
 ) -> diesel::QueryResult<()> {
+    write(conn, actor, action, (app_id, secret_id, None), detail, now)
+}
+
+/// Writes one event of a team's Activity (and of the app's, for an app moved into it).
+pub fn record_for_team(
+    conn: &mut Conn,
+    actor: &Actor,
+    action: &str,
+    team_id: i32,
+    app_id: Option<i32>,
+    detail: &str,
+    now: NaiveDateTime,
+) -> diesel::QueryResult<()> {
+    write(conn, actor, action, (app_id, None, Some(team_id)), detail, now)
+}
+
+fn write(
+    conn: &mut Conn,
+    actor: &Actor,
+    action: &str,
+    (app_id, secret_id, team_id): (Option<i32>, Option<i32>, Option<i32>),
+    detail: &str,
+    now: NaiveDateTime,
+) -> diesel::QueryResult<()> {
     audit::insert(
         conn,
         &audit::NewAuditEvent {
@@ -58,6 +82,7 @@ pub fn record(
             secret_id,
             detail,
             ip: actor.ip.as_deref(),
+            team_id,
         },
     )
 }

@@ -10,4 +10,5 @@ pub mod policy;
 pub mod review;
 pub mod secrets;
 pub mod sessions;
+pub mod teams;
 pub mod tokens;

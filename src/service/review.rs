@@ -55,6 +55,11 @@ where
     Ok((total, html))
 }
 
+/// Every team, for the review's owner filter.
+pub fn teams_in(conn: &mut Conn) -> anyhow::Result<Vec<db::teams::Team>> {
+    db::teams::all(conn).context("listing teams")
+}
+
 /// Every row that matches, for the CSV export.
 pub async fn export(
     pool: &DbPool,

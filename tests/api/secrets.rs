@@ -390,6 +390,7 @@ fn insert_app_directly(conn: &mut keyturn::db::Conn) -> keyturn::db::apps::App {
             client_id: "ktc_direct",
             redirect_uris: "",
             created_at: now,
+            team_id: None,
         },
     )
     .unwrap()

@@ -110,7 +110,8 @@ pub async fn me(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResp
     })))
 }
 
-/// `GET /api/v1/apps`: the user's registered apps (token with `apps:read`).
+/// `GET /api/v1/apps`: the apps the user may see, their own and their teams' (token with
+/// `apps:read`).
 pub async fn my_apps(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -120,9 +121,17 @@ pub async fn my_apps(
     let apps = apps::my_apps(state.pool(), user_id)
         .await
         .map_err(|e| ApiError::Unexpected(e.into()))?;
-    let apps: Vec<_> = apps
-        .into_iter()
-        .map(|s| json!({"name": s.app.name, "client_id": s.app.client_id}))
+    // Personal apps, then each team's; `team` names the team that owns the app.
+    let mut listed: Vec<_> = apps
+        .personal
+        .iter()
+        .map(|s| json!({"name": s.app.name, "client_id": s.app.client_id, "team": null}))
         .collect();
+    for (team, _, team_apps) in &apps.teams {
+        listed.extend(team_apps.iter().map(|s| {
+            json!({"name": s.app.name, "client_id": s.app.client_id, "team": team.name})
+        }));
+    }
+    let apps = listed;
     Ok(no_store(json!({ "apps": apps })))
 }

@@ -1,10 +1,12 @@
 //! The admin review of every app and secret: search, filters, sorting, pages of 50, the stale
 //! secrets view, CSV export, and revoking any secret.
 
-use super::owned::path_id;
+use super::access::path_id;
 use super::secrets::{revoke_confirmed, status_words, ConfirmRevoke, RevokeFields, SecretView};
 use super::{html, html_sized, Page, TimeView};
-use crate::db::admin::{AdminFilter, AdminRow, AdminSort, StatusFilter, UnusedFilter};
+use crate::db::admin::{
+    AdminFilter, AdminRow, AdminSort, OwnerFilter, StatusFilter, UnusedFilter,
+};
 use crate::db::{apps::App, secrets::SecretRow};
 use crate::domain::{SecretHint, SecretStatus};
 use crate::http::client_ip;
@@ -31,6 +33,8 @@ pub struct AdminQuery {
     days: Option<String>,
     sort: Option<String>,
     page: Option<String>,
+    /// "personal", a team's id, or empty for every owner.
+    team: Option<String>,
 }
 
 /// What the filter form shows as chosen.
@@ -40,6 +44,7 @@ struct Chosen {
     unused: &'static str,
     days: String,
     sort: &'static str,
+    team: String,
 }
 
 impl AdminQuery {
@@ -88,6 +93,12 @@ impl AdminQuery {
                     AppError::BadRequest(format!("The page must be a number from 1 to {MAX_PAGE}."))
                 })?,
         };
+        let team = self.team.clone().unwrap_or_default();
+        let owner = match team.trim() {
+            "" | "any" => OwnerFilter::Any,
+            "personal" => OwnerFilter::Personal,
+            id => OwnerFilter::Team(id.parse().map_err(|_| bad("owner"))?),
+        };
         let search = self.q.clone().filter(|q| !q.trim().is_empty());
         if search.as_ref().is_some_and(|q| q.chars().count() > 200) {
             return Err(AppError::BadRequest("The search is too long.".into()));
@@ -98,10 +109,12 @@ impl AdminQuery {
             unused: unused_name,
             days: days_text,
             sort: sort_name,
+            team,
         };
         Ok((
             AdminFilter {
                 search,
+                owner,
                 status,
                 unused,
                 sort,
@@ -123,6 +136,7 @@ fn query_string(chosen: &Chosen) -> String {
         .append_pair("unused", chosen.unused)
         .append_pair("days", &chosen.days)
         .append_pair("sort", chosen.sort)
+        .append_pair("team", &chosen.team)
         .finish()
 }
 
@@ -136,7 +150,8 @@ struct AdminRowView {
     app_heading: bool,
     app_name: String,
     client_id: String,
-    owner_email: String,
+    /// The team that owns the app, else the email of the person who does.
+    owner: String,
     secret_id: Option<i32>,
     hint: String,
     label: String,
@@ -165,6 +180,16 @@ struct AllApps {
     pages: i64,
     chosen: Chosen,
     query: String,
+    /// The owner filter's choices: (value, label).
+    teams: Vec<(String, String)>,
+}
+
+/// Who owns the app, as the review and the CSV show it.
+fn owner_words(row: &AdminRow) -> String {
+    match &row.team_name {
+        Some(team) => format!("Team {team}"),
+        None => row.owner_email.clone(),
+    }
 }
 
 pub async fn all_apps(
@@ -182,18 +207,11 @@ pub async fn all_apps(
         if !account.is_admin {
             return Err(AppError::Forbidden(ADMINS_ONLY));
         }
-        Ok(review::page_in(
-            conn,
-            &cache,
-            filter,
-            now,
-            offset,
-            PAGE_SIZE,
-            render_rows,
-        )?)
+        let page = review::page_in(conn, &cache, filter, now, offset, PAGE_SIZE, render_rows)?;
+        Ok((page, review::teams_in(conn)?))
     })
     .await?;
-    let Some((_, (total, rows_html))) = loaded else {
+    let Some((_, ((total, rows_html), teams))) = loaded else {
         return Err(AppError::LoginRequired {
             next: return_path(&req),
         });
@@ -211,6 +229,10 @@ pub async fn all_apps(
             pages,
             chosen,
             query,
+            teams: teams
+                .into_iter()
+                .map(|t| (t.id.to_string(), t.name))
+                .collect(),
         },
         extra,
     )
@@ -230,7 +252,7 @@ fn render_rows(rows: &[AdminRow], now: NaiveDateTime) -> anyhow::Result<String> 
                 app_heading: previous_app != Some(row.app_id),
                 app_name: row.app_name.clone(),
                 client_id: row.client_id.clone(),
-                owner_email: row.owner_email.clone(),
+                owner: owner_words(row),
                 secret_id: row.secret_id,
                 hint: row
                     .hint
@@ -272,10 +294,11 @@ pub async fn export_csv(
         String::from("app,client_id,owner,secret,label,created,last_used,status,status_at\r\n");
     for row in rows {
         let status = status_of(&row, now).map(status_words);
+        let owner = owner_words(&row);
         let fields = [
             row.app_name,
             row.client_id,
-            row.owner_email,
+            owner,
             row.hint
                 .map(|h| SecretHint::from_stored(h).to_string())
                 .unwrap_or_default(),

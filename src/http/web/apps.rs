@@ -10,7 +10,11 @@ use crate::http::session::Flash;
 use crate::http::session::{load_signed_in, return_path};
 use crate::http::web::secrets::{GenerateForm, SecretView};
 use crate::http::{CsrfForm, CurrentUser, TypedSession};
-use crate::service::apps::{self, AppsError};
+use crate::db::apps::AppSummary;
+use crate::domain::TeamRole;
+use crate::http::web::access::{path_id, EditForm, EditableApp};
+use crate::service::apps::{self, AppsError, NewAppOwner};
+use crate::service::teams;
 use crate::service::audit::Actor;
 use crate::service::notifications::webhooks;
 use crate::service::policy;
@@ -25,6 +29,7 @@ impl From<AppsError> for AppError {
     fn from(e: AppsError) -> Self {
         match e {
             AppsError::NotFound => AppError::NotFound,
+            AppsError::Forbidden(message) => AppError::Forbidden(message),
             AppsError::Unexpected(cause) => AppError::Unexpected(cause),
         }
     }
@@ -38,11 +43,33 @@ struct AppRow {
     last_used: Option<TimeView>,
 }
 
+impl AppRow {
+    fn new(s: &AppSummary, now: NaiveDateTime) -> Self {
+        AppRow {
+            id: s.app.id,
+            name: s.app.name.clone(),
+            client_id: s.app.client_id.clone(),
+            active_secrets: s.active_secrets,
+            last_used: s.last_used_at.map(|t| TimeView::new(t, now)),
+        }
+    }
+}
+
+/// One group of "My Apps": the personal apps, or one team's.
+struct AppGroup {
+    /// `None` for the personal apps.
+    team_id: Option<i32>,
+    title: String,
+    role: &'static str,
+    apps: Vec<AppRow>,
+}
+
 #[derive(Template)]
 #[template(path = "apps.html")]
-struct MyApps {
+struct MyAppsPage {
     page: Page,
-    apps: Vec<AppRow>,
+    groups: Vec<AppGroup>,
+    empty: bool,
 }
 
 pub async fn list(
@@ -50,25 +77,68 @@ pub async fn list(
     session: TypedSession,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
-    let summaries = apps::my_apps(state.pool(), user.id).await?;
+    let mine = apps::my_apps(state.pool(), user.id).await?;
     let now = state.clock().now();
-    let apps = summaries
-        .into_iter()
-        .map(|s| AppRow {
-            id: s.app.id,
-            name: s.app.name,
-            client_id: s.app.client_id,
-            active_secrets: s.active_secrets,
-            last_used: s.last_used_at.map(|t| TimeView::new(t, now)),
-        })
-        .collect();
+    let empty = mine.all().next().is_none();
+    let mut groups = vec![AppGroup {
+        team_id: None,
+        title: "Just me".to_owned(),
+        role: "",
+        apps: mine.personal.iter().map(|s| AppRow::new(s, now)).collect(),
+    }];
+    groups.extend(mine.teams.iter().map(|(team, role, apps)| AppGroup {
+        team_id: Some(team.id),
+        title: team.name.clone(),
+        role: role.label(),
+        apps: apps.iter().map(|s| AppRow::new(s, now)).collect(),
+    }));
     html(
         StatusCode::OK,
-        &MyApps {
+        &MyAppsPage {
             page: Page::new(&session)?,
-            apps,
+            groups,
+            empty,
         },
     )
+}
+
+/// A choice of owner for a new app, or of a team to move an app to.
+struct OwnerChoice {
+    value: String,
+    label: String,
+    selected: bool,
+}
+
+/// "Just me" and the teams where the user may add apps, with `chosen` selected.
+async fn owner_choices(
+    state: &AppState,
+    user_id: i32,
+    just_me: bool,
+    chosen: &str,
+) -> Result<Vec<OwnerChoice>, AppError> {
+    let teams = teams::my_teams(state.pool(), user_id).await?;
+    let mut choices = Vec::new();
+    if just_me {
+        choices.push(OwnerChoice {
+            value: "me".to_owned(),
+            label: "Just me".to_owned(),
+            selected: chosen == "me" || chosen.is_empty(),
+        });
+    }
+    choices.extend(
+        teams
+            .into_iter()
+            .filter(|(_, role)| teams::may_add_apps(*role))
+            .map(|(team, _)| {
+                let value = team.id.to_string();
+                OwnerChoice {
+                    selected: value == chosen,
+                    value,
+                    label: team.name,
+                }
+            }),
+    );
+    Ok(choices)
 }
 
 #[derive(Template)]
@@ -77,19 +147,35 @@ struct NewAppForm {
     page: Page,
     name: String,
     redirect_uris: String,
+    owners: Vec<OwnerChoice>,
     name_error: Option<String>,
     redirect_uris_error: Option<String>,
+    owner_error: Option<String>,
 }
 
-pub async fn new_form(_: CurrentUser, session: TypedSession) -> Result<HttpResponse, AppError> {
+#[derive(Deserialize)]
+pub struct NewAppQuery {
+    /// `?team=ID` preselects a team (the team page's "New app" link).
+    team: Option<String>,
+}
+
+pub async fn new_form(
+    CurrentUser(user): CurrentUser,
+    session: TypedSession,
+    state: web::Data<AppState>,
+    query: web::Query<NewAppQuery>,
+) -> Result<HttpResponse, AppError> {
+    let chosen = query.into_inner().team.unwrap_or_default();
     html(
         StatusCode::OK,
         &NewAppForm {
             page: Page::new(&session)?,
             name: String::new(),
             redirect_uris: String::new(),
+            owners: owner_choices(&state, user.id, true, &chosen).await?,
             name_error: None,
             redirect_uris_error: None,
+            owner_error: None,
         },
     )
 }
@@ -100,6 +186,20 @@ pub struct NewAppFields {
     name: String,
     #[serde(default)]
     redirect_uris: String,
+    /// "me" or a team's id; absent means "me" (forms from before teams existed).
+    #[serde(default)]
+    owner: String,
+}
+
+/// The owner field: "me", or the id of a team the user may add apps to.
+fn parse_owner(raw: &str, choices: &[OwnerChoice]) -> Result<NewAppOwner, &'static str> {
+    match raw {
+        "" | "me" => Ok(NewAppOwner::JustMe),
+        id => match (id.parse::<i32>(), choices.iter().any(|c| c.value == id)) {
+            (Ok(team_id), true) => Ok(NewAppOwner::Team(team_id)),
+            _ => Err("Choose yourself or one of your teams where you are an Owner or a Developer."),
+        },
+    }
 }
 
 pub async fn create(
@@ -109,18 +209,22 @@ pub async fn create(
     state: web::Data<AppState>,
     CsrfForm(fields): CsrfForm<NewAppFields>,
 ) -> Result<HttpResponse, AppError> {
-    let (name, redirect_uris) = match (
+    let owners = owner_choices(&state, user.id, true, &fields.owner).await?;
+    let (name, redirect_uris, owner) = match (
         AppName::parse(&fields.name),
         RedirectUris::parse(&fields.redirect_uris),
+        parse_owner(&fields.owner, &owners),
     ) {
-        (Ok(name), Ok(uris)) => (name, uris),
-        (name, uris) => {
+        (Ok(name), Ok(uris), Ok(owner)) => (name, uris, owner),
+        (name, uris, owner) => {
             let form = NewAppForm {
                 page: Page::new(&session)?,
                 name: fields.name,
                 redirect_uris: fields.redirect_uris,
+                owners,
                 name_error: name.err().map(str::to_owned),
                 redirect_uris_error: uris.err(),
+                owner_error: owner.err().map(str::to_owned),
             };
             return html(StatusCode::BAD_REQUEST, &form);
         }
@@ -131,6 +235,7 @@ pub async fn create(
         actor,
         name,
         redirect_uris,
+        owner,
         state.clock().now(),
     )
     .await?;
@@ -192,6 +297,14 @@ struct AppPage {
     page: Page,
     app_id: i32,
     name: String,
+    /// "Team <name>" (with its id, for the link) or "You".
+    team: Option<(i32, String)>,
+    /// The viewer's role, when the app is a team's.
+    role: Option<&'static str>,
+    /// Generate, Revoke, redirect URIs and webhooks are shown only to those who may change them.
+    may_change: bool,
+    /// The teams the app may be moved to; empty when it cannot be moved.
+    move_to: Vec<OwnerChoice>,
     client_id: String,
     redirect_uris: Vec<String>,
     secrets: Vec<SecretView>,
@@ -219,16 +332,24 @@ pub async fn show(
         Ok((overview, policy::read_in(conn)?, hooks, deliveries))
     })
     .await?;
-    let Some((_, (overview, policy, hooks, deliveries))) = loaded else {
+    let Some((user, (overview, policy, hooks, deliveries))) = loaded else {
         return Err(AppError::LoginRequired {
             next: return_path(&req),
         });
     };
     let apps::AppOverview {
         app,
+        role,
+        team_name,
         secrets: rows,
         activity: events,
     } = overview;
+    let may_change = apps::may_change(user.id, &app, role);
+    let move_to = if apps::may_move(user.id, &app) {
+        owner_choices(&state, user.id, false, "").await?
+    } else {
+        Vec::new()
+    };
     let rotation = rotation_note(&rows, now);
     let secrets: Vec<SecretView> = rows
         .into_iter()
@@ -253,6 +374,10 @@ pub async fn show(
         &AppPage {
             page: Page::new(&session)?,
             app_id: app.id,
+            team: app.team_id.zip(team_name),
+            role: role.map(TeamRole::label),
+            may_change,
+            move_to,
             redirect_uris: RedirectUris::from_stored(&app.redirect_uris)
                 .as_slice()
                 .to_vec(),
@@ -265,4 +390,98 @@ pub async fn show(
             activity,
         },
     )
+}
+
+#[derive(Deserialize)]
+pub struct MoveFields {
+    #[serde(default)]
+    team_id: String,
+}
+
+/// `POST /apps/{id}/move`: gives a personal app to one of the creator's teams.
+pub async fn move_to_team(
+    req: HttpRequest,
+    CurrentUser(user): CurrentUser,
+    session: TypedSession,
+    state: web::Data<AppState>,
+    CsrfForm(fields): CsrfForm<MoveFields>,
+) -> Result<HttpResponse, AppError> {
+    let app_id = path_id(&req, "id")?;
+    let team_id = fields
+        .team_id
+        .trim()
+        .parse::<i32>()
+        .map_err(|_| AppError::BadRequest("Choose the team to move the app to.".into()))?;
+    let actor = Actor::new(&user, client_ip(&req));
+    let team =
+        apps::move_to_team(state.pool(), actor, app_id, team_id, state.clock().now()).await?;
+    session.set_flash(Flash::success(format!(
+        "The app now belongs to the team {}: its Owners and Developers can manage it.",
+        team.name
+    )))?;
+    Ok(see_other(&format!("/apps/{app_id}")))
+}
+
+#[derive(Template)]
+#[template(path = "app_redirect_uris.html")]
+struct RedirectUrisForm {
+    page: Page,
+    app_id: i32,
+    name: String,
+    redirect_uris: String,
+    error: Option<String>,
+}
+
+/// `GET /apps/{id}/redirect-uris`: the form that edits them.
+pub async fn redirect_uris_form(
+    EditableApp { app, .. }: EditableApp,
+    session: TypedSession,
+) -> Result<HttpResponse, AppError> {
+    html(
+        StatusCode::OK,
+        &RedirectUrisForm {
+            page: Page::new(&session)?,
+            app_id: app.id,
+            redirect_uris: RedirectUris::from_stored(&app.redirect_uris)
+                .as_slice()
+                .join("\n"),
+            name: app.name,
+            error: None,
+        },
+    )
+}
+
+#[derive(Deserialize)]
+pub struct RedirectUrisFields {
+    #[serde(default)]
+    redirect_uris: String,
+}
+
+/// `POST /apps/{id}/redirect-uris`.
+pub async fn save_redirect_uris(
+    req: HttpRequest,
+    EditForm {
+        owned: EditableApp { user, app },
+        form: fields,
+    }: EditForm<EditableApp, RedirectUrisFields>,
+    session: TypedSession,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, AppError> {
+    let uris = match RedirectUris::parse(&fields.redirect_uris) {
+        Ok(uris) => uris,
+        Err(error) => {
+            let form = RedirectUrisForm {
+                page: Page::new(&session)?,
+                app_id: app.id,
+                name: app.name,
+                redirect_uris: fields.redirect_uris,
+                error: Some(error),
+            };
+            return html(StatusCode::BAD_REQUEST, &form);
+        }
+    };
+    let actor = Actor::new(&user, client_ip(&req));
+    apps::set_redirect_uris(state.pool(), actor, app.id, uris, state.clock().now()).await?;
+    session.set_flash(Flash::success("Redirect URIs saved."))?;
+    Ok(see_other(&format!("/apps/{}", app.id)))
 }

@@ -4,9 +4,10 @@ pub mod accounts;
 pub mod admin;
 pub mod apps;
 pub mod authorized;
-pub mod owned;
+pub mod access;
 pub mod policy;
 pub mod secrets;
+pub mod teams;
 pub mod webhooks;
 
 use crate::http::error::{AppError, UserMessage};

@@ -1,7 +1,7 @@
 //! Generating, inspecting, labelling, scheduling and revoking secrets from the browser; every
 //! change behind a confirmation step.
 
-use super::owned::{OwnApp, OwnSecret, OwnedForm};
+use super::access::{EditForm, EditableApp, EditableSecret, VisibleSecret};
 use super::{html, see_other, Page, TimeView};
 use crate::db::apps::App;
 use crate::db::secrets::SecretRow;
@@ -191,7 +191,7 @@ struct ConfirmGenerate {
 }
 
 pub async fn confirm_generate(
-    OwnApp { app, .. }: OwnApp,
+    EditableApp { app, .. }: EditableApp,
     session: TypedSession,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
@@ -233,10 +233,10 @@ struct SecretShown<'a> {
 /// (not even in the session) to survive until a following GET.
 pub async fn generate(
     req: HttpRequest,
-    OwnedForm {
-        owned: OwnApp { user, app },
+    EditForm {
+        owned: EditableApp { user, app },
         form: fields,
-    }: OwnedForm<OwnApp, GenerateFields>,
+    }: EditForm<EditableApp, GenerateFields>,
     session: TypedSession,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
@@ -332,9 +332,9 @@ pub struct ConfirmRevoke {
 }
 
 pub async fn confirm_revoke(
-    OwnSecret {
+    EditableSecret {
         app, secret: row, ..
-    }: OwnSecret,
+    }: EditableSecret,
     session: TypedSession,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
@@ -421,14 +421,14 @@ pub async fn revoke_confirmed(
 
 pub async fn revoke(
     req: HttpRequest,
-    OwnedForm {
-        owned: OwnSecret {
+    EditForm {
+        owned: EditableSecret {
             user,
             app,
             secret: row,
         },
         form: fields,
-    }: OwnedForm<OwnSecret, RevokeFields>,
+    }: EditForm<EditableSecret, RevokeFields>,
     session: TypedSession,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
@@ -449,13 +449,17 @@ struct SecretDetail {
     last_used_user_agent: Option<String>,
     uses_24h: i64,
     uses_7d: i64,
+    /// Whether to show the label, schedule and revoke controls (not to a Viewer).
+    may_change: bool,
 }
 
 /// `GET /apps/{id}/secrets/{secret_id}`: everything known about one secret.
 pub async fn show(
-    OwnSecret {
-        app, secret: row, ..
-    }: OwnSecret,
+    VisibleSecret {
+        app,
+        secret: row,
+        may_change,
+    }: VisibleSecret,
     session: TypedSession,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
@@ -478,6 +482,7 @@ pub async fn show(
         uses_24h: usage.last_24_hours,
         uses_7d: usage.last_7_days,
         secret: SecretView::for_owner(row, created_by, now),
+        may_change,
     };
     html(StatusCode::OK, &detail)
 }
@@ -490,14 +495,14 @@ pub struct LabelFields {
 
 pub async fn set_label(
     req: HttpRequest,
-    OwnedForm {
-        owned: OwnSecret {
+    EditForm {
+        owned: EditableSecret {
             user,
             app,
             secret: row,
         },
         form: fields,
-    }: OwnedForm<OwnSecret, LabelFields>,
+    }: EditForm<EditableSecret, LabelFields>,
     session: TypedSession,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
@@ -529,14 +534,14 @@ pub struct ScheduleFields {
 /// Cancels a scheduled revocation, or brings it forward to now.
 pub async fn schedule(
     req: HttpRequest,
-    OwnedForm {
-        owned: OwnSecret {
+    EditForm {
+        owned: EditableSecret {
             user,
             app,
             secret: row,
         },
         form: fields,
-    }: OwnedForm<OwnSecret, ScheduleFields>,
+    }: EditForm<EditableSecret, ScheduleFields>,
     session: TypedSession,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {

@@ -1,7 +1,7 @@
 //! An app's webhooks on its page: adding an endpoint (its signing secret shown once),
 //! removing one, and the latest deliveries.
 
-use super::owned::{path_id, OwnApp, OwnedForm};
+use super::access::{path_id, EditableApp, EditForm};
 use super::{html, see_other, Page, TimeView};
 use crate::db::notifications::DeliveryRow;
 use crate::db::webhooks::WebhookRow;
@@ -100,7 +100,7 @@ struct NewWebhookPage {
 
 /// `GET /apps/{id}/webhooks/new`: the add form on its own page.
 pub async fn new_form(
-    OwnApp { app, .. }: OwnApp,
+    EditableApp { app, .. }: EditableApp,
     session: TypedSession,
 ) -> Result<HttpResponse, AppError> {
     html(
@@ -134,10 +134,10 @@ struct WebhookAdded {
 /// keep (like a client secret).
 pub async fn add(
     req: HttpRequest,
-    OwnedForm {
-        owned: OwnApp { user, app },
+    EditForm {
+        owned: EditableApp { user, app },
         form: fields,
-    }: OwnedForm<OwnApp, AddFields>,
+    }: EditForm<EditableApp, AddFields>,
     session: TypedSession,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
@@ -189,10 +189,10 @@ pub async fn add(
 /// `POST /apps/{id}/webhooks/{webhook_id}/remove`.
 pub async fn remove(
     req: HttpRequest,
-    OwnedForm {
-        owned: OwnApp { user, app },
+    EditForm {
+        owned: EditableApp { user, app },
         ..
-    }: OwnedForm<OwnApp, crate::http::csrf::NoFields>,
+    }: EditForm<EditableApp, crate::http::csrf::NoFields>,
     session: TypedSession,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {

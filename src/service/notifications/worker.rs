@@ -62,6 +62,26 @@ impl Notifier {
         &self.keys
     }
 
+    /// Sends one mail in the background, if mail is configured, for a message that belongs to
+    /// no app (an invitation to a team). Not retried: a failure is logged.
+    pub fn mail_in_background(self: &Arc<Self>, to: String, subject: String, body: String) {
+        if self.mailer.is_none() {
+            return;
+        }
+        let notifier = Arc::clone(self);
+        tokio::spawn(async move {
+            if let Some(mailer) = &notifier.mailer {
+                if let Err(e) = mailer.send(&to, &subject, body).await {
+                    tracing::warn!(error = format!("{e:#}"), "notifications: a mail failed");
+                }
+            }
+        });
+    }
+
+    pub fn public_url(&self) -> &str {
+        &self.public_url
+    }
+
     /// Whether webhooks may target loopback and private addresses (development, tests).
     pub fn allow_private(&self) -> bool {
         self.allow_private
@@ -163,12 +183,17 @@ impl Notifier {
     }
 
     /// Turns each new event into one delivery per webhook of its app and, with mail
-    /// configured, one mail to the app's owner.
+    /// configured, one mail to each of the people who look after the app.
     async fn fan_out(&self, now: NaiveDateTime) -> anyhow::Result<()> {
         let mail = self.mailer.is_some();
         db::run(&self.pool, move |conn| {
             db::write_transaction(conn, |conn| {
                 for event in outbox::claim_events(conn, 50)? {
+                    let recipients = if mail && messages::for_mail(&event.event_type) {
+                        outbox::app_recipients(conn, event.app_id)?
+                    } else {
+                        Vec::new()
+                    };
                     let delivery = |webhook_id, recipient| NewDelivery {
                         event_id: event.id,
                         webhook_id,
@@ -181,10 +206,8 @@ impl Notifier {
                             outbox::insert_delivery(conn, &delivery(Some(webhook.id), None))?;
                         }
                     }
-                    if mail && messages::for_mail(&event.event_type) {
-                        if let Some((owner, _, _)) = outbox::app_contact(conn, event.app_id)? {
-                            outbox::insert_delivery(conn, &delivery(None, Some(&owner)))?;
-                        }
+                    for to in &recipients {
+                        outbox::insert_delivery(conn, &delivery(None, Some(to)))?;
                     }
                     outbox::mark_fanned_out(conn, event.id, now)?;
                 }

@@ -1,0 +1,45 @@
+-- Teams own apps, so that an app does not depend on one person's account.
+CREATE TABLE teams (
+    id SERIAL PRIMARY KEY,
+    name TEXT NOT NULL,
+    created_at TIMESTAMP NOT NULL
+);
+
+-- role is 'owner', 'developer' or 'viewer' (src/domain/team.rs).
+CREATE TABLE team_members (
+    team_id INTEGER NOT NULL REFERENCES teams (id) ON DELETE CASCADE,
+    user_id INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    role TEXT NOT NULL CHECK (role IN ('owner', 'developer', 'viewer')),
+    joined_at TIMESTAMP NOT NULL,
+    PRIMARY KEY (team_id, user_id)
+);
+CREATE INDEX team_members_user_id ON team_members (user_id);
+
+-- An invitation to an email without an account, accepted when that email signs up.
+CREATE TABLE team_invitations (
+    id SERIAL PRIMARY KEY,
+    team_id INTEGER NOT NULL REFERENCES teams (id) ON DELETE CASCADE,
+    email TEXT NOT NULL,
+    role TEXT NOT NULL CHECK (role IN ('owner', 'developer', 'viewer')),
+    invited_by INTEGER REFERENCES users (id) ON DELETE SET NULL,
+    created_at TIMESTAMP NOT NULL,
+    UNIQUE (team_id, email)
+);
+CREATE INDEX team_invitations_email ON team_invitations (email);
+
+-- NULL: a personal app of owner_id. Otherwise the team's, and owner_id is who created it. No
+-- cascade: a team that owns apps cannot be deleted.
+ALTER TABLE apps ADD COLUMN team_id INTEGER REFERENCES teams (id);
+CREATE INDEX apps_team_id ON apps (team_id);
+
+-- The team's Activity: membership, roles, invitations and apps moved in.
+ALTER TABLE audit_events ADD COLUMN team_id INTEGER;
+CREATE INDEX audit_events_team_id ON audit_events (team_id, id);
+
+-- Who may see an app is part of what a cached app page depends on.
+CREATE CONSTRAINT TRIGGER team_members_bumps_review
+AFTER INSERT OR UPDATE OR DELETE ON team_members DEFERRABLE INITIALLY DEFERRED
+FOR EACH ROW EXECUTE FUNCTION bump_review_generation();
+CREATE CONSTRAINT TRIGGER teams_bumps_review
+AFTER UPDATE ON teams DEFERRABLE INITIALLY DEFERRED
+FOR EACH ROW EXECUTE FUNCTION bump_review_generation();

@@ -1,0 +1,11 @@
+DROP TRIGGER teams_update_bumps_review;
+DROP TRIGGER team_members_delete_bumps_review;
+DROP TRIGGER team_members_update_bumps_review;
+DROP TRIGGER team_members_insert_bumps_review;
+DROP INDEX audit_events_team_id;
+ALTER TABLE audit_events DROP COLUMN team_id;
+DROP INDEX apps_team_id;
+ALTER TABLE apps DROP COLUMN team_id;
+DROP TABLE team_invitations;
+DROP TABLE team_members;
+DROP TABLE teams;

@@ -1,0 +1,523 @@
+//! Teams: the list, creating one, and the team page with its members, invitations, apps and
+//! Activity. What each member may do is decided by the teams service; this module parses the
+//! forms and shows the outcome.
+
+use super::access::path_id;
+use super::{html, see_other, Page, TimeView};
+use crate::domain::{Email, TeamName, TeamRole};
+use crate::http::client_ip;
+use crate::http::csrf::NoFields;
+use crate::http::error::AppError;
+use crate::http::session::Flash;
+use crate::http::{CsrfForm, CurrentUser, TypedSession};
+use crate::service::audit::Actor;
+use crate::service::teams::{self, Invited, TeamsError};
+use crate::state::AppState;
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use askama::Template;
+use serde::Deserialize;
+
+impl From<TeamsError> for AppError {
+    fn from(e: TeamsError) -> Self {
+        match e {
+            TeamsError::NotFound => AppError::NotFound,
+            TeamsError::OwnersOnly => AppError::Forbidden("Only the team's Owners can do that."),
+            TeamsError::Unexpected(cause) => AppError::Unexpected(cause),
+            conflict => AppError::Conflict(conflict.to_string()),
+        }
+    }
+}
+
+struct TeamRow {
+    id: i32,
+    name: String,
+    role: &'static str,
+}
+
+#[derive(Template)]
+#[template(path = "teams.html")]
+struct TeamsPage {
+    page: Page,
+    teams: Vec<TeamRow>,
+}
+
+pub async fn list(
+    CurrentUser(user): CurrentUser,
+    session: TypedSession,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, AppError> {
+    let teams = teams::my_teams(state.pool(), user.id)
+        .await?
+        .into_iter()
+        .map(|(team, role)| TeamRow {
+            id: team.id,
+            name: team.name,
+            role: role.label(),
+        })
+        .collect();
+    html(
+        StatusCode::OK,
+        &TeamsPage {
+            page: Page::new(&session)?,
+            teams,
+        },
+    )
+}
+
+#[derive(Template)]
+#[template(path = "team_new.html")]
+struct NewTeamForm {
+    page: Page,
+    name: String,
+    error: Option<String>,
+}
+
+pub async fn new_form(_: CurrentUser, session: TypedSession) -> Result<HttpResponse, AppError> {
+    html(
+        StatusCode::OK,
+        &NewTeamForm {
+            page: Page::new(&session)?,
+            name: String::new(),
+            error: None,
+        },
+    )
+}
+
+#[derive(Deserialize)]
+pub struct NameFields {
+    #[serde(default)]
+    name: String,
+}
+
+pub async fn create(
+    req: HttpRequest,
+    CurrentUser(user): CurrentUser,
+    session: TypedSession,
+    state: web::Data<AppState>,
+    CsrfForm(fields): CsrfForm<NameFields>,
+) -> Result<HttpResponse, AppError> {
+    let name = match TeamName::parse(&fields.name) {
+        Ok(name) => name,
+        Err(error) => {
+            let form = NewTeamForm {
+                page: Page::new(&session)?,
+                name: fields.name,
+                error: Some(error.to_owned()),
+            };
+            return html(StatusCode::BAD_REQUEST, &form);
+        }
+    };
+    let actor = Actor::new(&user, client_ip(&req));
+    let team = teams::create_team(state.pool(), actor, name, state.clock().now()).await?;
+    session.set_flash(Flash::success(
+        "Team created. Invite members, then create apps for it or move yours to it.",
+    ))?;
+    Ok(see_other(&format!("/teams/{}", team.id)))
+}
+
+struct MemberView {
+    user_id: i32,
+    email: String,
+    role: TeamRole,
+    joined: TimeView,
+    is_me: bool,
+    /// The only Owner: cannot leave, be removed or be demoted.
+    last_owner: bool,
+}
+
+struct InvitationView {
+    id: i32,
+    email: String,
+    role: &'static str,
+    invited: TimeView,
+}
+
+struct TeamAppView {
+    id: i32,
+    name: String,
+    client_id: String,
+}
+
+struct ActivityView {
+    at: TimeView,
+    actor: String,
+    detail: String,
+}
+
+#[derive(Template)]
+#[template(path = "team.html")]
+struct TeamPage {
+    page: Page,
+    team_id: i32,
+    name: String,
+    my_role: TeamRole,
+    is_owner: bool,
+    may_add_apps: bool,
+    roles: [TeamRole; 3],
+    members: Vec<MemberView>,
+    invitations: Vec<InvitationView>,
+    apps: Vec<TeamAppView>,
+    activity: Vec<ActivityView>,
+    /// Why the last change was refused, shown at the top of the page.
+    error: Option<String>,
+    /// The Invite member form as typed, with its error.
+    invite_email: String,
+    invite_role: TeamRole,
+    invite_error: Option<String>,
+    /// The rename form as typed, with its error.
+    rename: String,
+    rename_error: Option<String>,
+}
+
+/// What to show in the forms after a refused change.
+#[derive(Default)]
+struct Refused {
+    error: Option<String>,
+    invite: Option<(String, TeamRole, String)>,
+    rename: Option<(String, String)>,
+}
+
+async fn render(
+    state: &AppState,
+    session: &TypedSession,
+    user_id: i32,
+    team_id: i32,
+    status: StatusCode,
+    refused: Refused,
+) -> Result<HttpResponse, AppError> {
+    let overview = teams::overview(state.pool(), team_id, user_id).await?;
+    let now = state.clock().now();
+    let owners = overview
+        .members
+        .iter()
+        .filter(|m| m.role == TeamRole::Owner)
+        .count();
+    let (invite_email, invite_role, invite_error) = match refused.invite {
+        Some((email, role, error)) => (email, role, Some(error)),
+        None => (String::new(), TeamRole::Developer, None),
+    };
+    let (rename, rename_error) = match refused.rename {
+        Some((name, error)) => (name, Some(error)),
+        None => (overview.team.name.clone(), None),
+    };
+    let page = TeamPage {
+        page: Page::new(session)?,
+        team_id: overview.team.id,
+        name: overview.team.name,
+        my_role: overview.my_role,
+        is_owner: teams::may_manage(overview.my_role),
+        may_add_apps: teams::may_add_apps(overview.my_role),
+        roles: TeamRole::ALL,
+        members: overview
+            .members
+            .into_iter()
+            .map(|m| MemberView {
+                last_owner: m.role == TeamRole::Owner && owners <= 1,
+                is_me: m.user_id == user_id,
+                user_id: m.user_id,
+                email: m.email,
+                role: m.role,
+                joined: TimeView::new(m.joined_at, now),
+            })
+            .collect(),
+        invitations: overview
+            .invitations
+            .into_iter()
+            .map(|i| InvitationView {
+                id: i.id,
+                role: TeamRole::parse(&i.role).map_or("", TeamRole::label),
+                email: i.email,
+                invited: TimeView::new(i.created_at, now),
+            })
+            .collect(),
+        apps: overview
+            .apps
+            .into_iter()
+            .map(|a| TeamAppView {
+                id: a.id,
+                name: a.name,
+                client_id: a.client_id,
+            })
+            .collect(),
+        activity: overview
+            .activity
+            .into_iter()
+            .map(|e| ActivityView {
+                at: TimeView::new(e.at, now),
+                actor: e.actor_email,
+                detail: e.detail,
+            })
+            .collect(),
+        error: refused.error,
+        invite_email,
+        invite_role,
+        invite_error,
+        rename,
+        rename_error,
+    };
+    html(status, &page)
+}
+
+pub async fn show(
+    req: HttpRequest,
+    CurrentUser(user): CurrentUser,
+    session: TypedSession,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, AppError> {
+    let team_id = path_id(&req, "id")?;
+    render(&state, &session, user.id, team_id, StatusCode::OK, Refused::default()).await
+}
+
+/// A change refused for a reason the page explains (the last Owner, a duplicate invitation):
+/// the team page again, with the reason, and the status that says why.
+async fn refused(
+    state: &AppState,
+    session: &TypedSession,
+    user_id: i32,
+    team_id: i32,
+    error: TeamsError,
+    place: impl FnOnce(String) -> Refused,
+) -> Result<HttpResponse, AppError> {
+    let shown = AppError::from(error);
+    match shown {
+        AppError::Conflict(message) => {
+            render(state, session, user_id, team_id, StatusCode::CONFLICT, place(message)).await
+        }
+        other => Err(other),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct InviteFields {
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    role: String,
+}
+
+pub async fn invite(
+    req: HttpRequest,
+    CurrentUser(user): CurrentUser,
+    session: TypedSession,
+    state: web::Data<AppState>,
+    CsrfForm(fields): CsrfForm<InviteFields>,
+) -> Result<HttpResponse, AppError> {
+    let team_id = path_id(&req, "id")?;
+    let role = TeamRole::parse(fields.role.trim());
+    let (email, role) = match (Email::parse(&fields.email), role) {
+        (Ok(email), Some(role)) => (email, role),
+        (email, role) => {
+            let error = match email {
+                Err(e) => e.replace("your email address", "the email address to invite"),
+                Ok(_) => "Choose a role: Owner, Developer or Viewer.".to_owned(),
+            };
+            let refused = Refused {
+                invite: Some((fields.email, role.unwrap_or(TeamRole::Developer), error)),
+                ..Refused::default()
+            };
+            return render(&state, &session, user.id, team_id, StatusCode::BAD_REQUEST, refused)
+                .await;
+        }
+    };
+    let actor = Actor::new(&user, client_ip(&req));
+    let address = email.as_str().to_owned();
+    match teams::invite(state.pool(), actor, team_id, email, role, state.clock().now()).await {
+        Ok(Invited::Joined) => {
+            session.set_flash(Flash::success(format!(
+                "{address} is now a member of the team, as {}.",
+                role.label()
+            )))?;
+        }
+        Ok(Invited::Pending { team_name }) => {
+            let notifier = state.notifier();
+            notifier.mail_in_background(
+                address.clone(),
+                format!("You are invited to the team {team_name} on Keyturn"),
+                format!(
+                    "You have been invited to join the team {team_name} on Keyturn as {}.\n\n\
+                     Sign up with this email address to join it:\n{}/signup\n\n\
+                     If you did not expect this, you can ignore this mail.\n",
+                    role.label(),
+                    notifier.public_url()
+                ),
+            );
+            session.set_flash(Flash::success(format!(
+                "Invitation recorded: {address} joins the team as {} when they sign up with this email.",
+                role.label()
+            )))?;
+        }
+        Err(e) => {
+            return refused(&state, &session, user.id, team_id, e, |message| Refused {
+                invite: Some((address, role, message)),
+                ..Refused::default()
+            })
+            .await
+        }
+    }
+    Ok(see_other(&format!("/teams/{team_id}")))
+}
+
+pub async fn cancel_invitation(
+    req: HttpRequest,
+    CurrentUser(user): CurrentUser,
+    session: TypedSession,
+    state: web::Data<AppState>,
+    _: CsrfForm<NoFields>,
+) -> Result<HttpResponse, AppError> {
+    let team_id = path_id(&req, "id")?;
+    let invitation_id = path_id(&req, "invitation_id")?;
+    let actor = Actor::new(&user, client_ip(&req));
+    teams::cancel_invitation(state.pool(), actor, team_id, invitation_id, state.clock().now())
+        .await?;
+    session.set_flash(Flash::success("Invitation cancelled."))?;
+    Ok(see_other(&format!("/teams/{team_id}")))
+}
+
+#[derive(Deserialize)]
+pub struct RoleFields {
+    #[serde(default)]
+    role: String,
+}
+
+pub async fn change_role(
+    req: HttpRequest,
+    CurrentUser(user): CurrentUser,
+    session: TypedSession,
+    state: web::Data<AppState>,
+    CsrfForm(fields): CsrfForm<RoleFields>,
+) -> Result<HttpResponse, AppError> {
+    let team_id = path_id(&req, "id")?;
+    let member_id = path_id(&req, "user_id")?;
+    let role = TeamRole::parse(fields.role.trim())
+        .ok_or_else(|| AppError::BadRequest("Choose a role: Owner, Developer or Viewer.".into()))?;
+    let actor = Actor::new(&user, client_ip(&req));
+    let now = state.clock().now();
+    if let Err(e) = teams::change_role(state.pool(), actor, team_id, member_id, role, now).await {
+        return refused(&state, &session, user.id, team_id, e, error_only).await;
+    }
+    session.set_flash(Flash::success("Role changed."))?;
+    Ok(see_other(&format!("/teams/{team_id}")))
+}
+
+fn error_only(message: String) -> Refused {
+    Refused {
+        error: Some(message),
+        ..Refused::default()
+    }
+}
+
+pub async fn remove_member(
+    req: HttpRequest,
+    CurrentUser(user): CurrentUser,
+    session: TypedSession,
+    state: web::Data<AppState>,
+    _: CsrfForm<NoFields>,
+) -> Result<HttpResponse, AppError> {
+    let team_id = path_id(&req, "id")?;
+    let member_id = path_id(&req, "user_id")?;
+    let actor = Actor::new(&user, client_ip(&req));
+    let now = state.clock().now();
+    if let Err(e) = teams::remove_member(state.pool(), actor, team_id, member_id, now).await {
+        return refused(&state, &session, user.id, team_id, e, error_only).await;
+    }
+    if member_id == user.id {
+        session.set_flash(Flash::success("You left the team."))?;
+        return Ok(see_other("/teams"));
+    }
+    session.set_flash(Flash::success(
+        "Member removed: from their next request on, they cannot see the team's apps.",
+    ))?;
+    Ok(see_other(&format!("/teams/{team_id}")))
+}
+
+pub async fn leave(
+    req: HttpRequest,
+    CurrentUser(user): CurrentUser,
+    session: TypedSession,
+    state: web::Data<AppState>,
+    _: CsrfForm<NoFields>,
+) -> Result<HttpResponse, AppError> {
+    let team_id = path_id(&req, "id")?;
+    let actor = Actor::new(&user, client_ip(&req));
+    let now = state.clock().now();
+    if let Err(e) = teams::remove_member(state.pool(), actor, team_id, user.id, now).await {
+        return refused(&state, &session, user.id, team_id, e, error_only).await;
+    }
+    session.set_flash(Flash::success("You left the team."))?;
+    Ok(see_other("/teams"))
+}
+
+pub async fn rename(
+    req: HttpRequest,
+    CurrentUser(user): CurrentUser,
+    session: TypedSession,
+    state: web::Data<AppState>,
+    CsrfForm(fields): CsrfForm<NameFields>,
+) -> Result<HttpResponse, AppError> {
+    let team_id = path_id(&req, "id")?;
+    let name = match TeamName::parse(&fields.name) {
+        Ok(name) => name,
+        Err(error) => {
+            let refused = Refused {
+                rename: Some((fields.name, error.to_owned())),
+                ..Refused::default()
+            };
+            return render(&state, &session, user.id, team_id, StatusCode::BAD_REQUEST, refused)
+                .await;
+        }
+    };
+    let actor = Actor::new(&user, client_ip(&req));
+    teams::rename(state.pool(), actor, team_id, name, state.clock().now()).await?;
+    session.set_flash(Flash::success("Team renamed."))?;
+    Ok(see_other(&format!("/teams/{team_id}")))
+}
+
+#[derive(Template)]
+#[template(path = "team_delete.html")]
+struct ConfirmDelete {
+    page: Page,
+    team_id: i32,
+    name: String,
+    app_count: usize,
+}
+
+pub async fn confirm_delete(
+    req: HttpRequest,
+    CurrentUser(user): CurrentUser,
+    session: TypedSession,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, AppError> {
+    let team_id = path_id(&req, "id")?;
+    let overview = teams::overview(state.pool(), team_id, user.id).await?;
+    if !teams::may_manage(overview.my_role) {
+        return Err(TeamsError::OwnersOnly.into());
+    }
+    html(
+        StatusCode::OK,
+        &ConfirmDelete {
+            page: Page::new(&session)?,
+            team_id,
+            name: overview.team.name,
+            app_count: overview.apps.len(),
+        },
+    )
+}
+
+pub async fn delete(
+    req: HttpRequest,
+    CurrentUser(user): CurrentUser,
+    session: TypedSession,
+    state: web::Data<AppState>,
+    _: CsrfForm<NoFields>,
+) -> Result<HttpResponse, AppError> {
+    let team_id = path_id(&req, "id")?;
+    let actor = Actor::new(&user, client_ip(&req));
+    match teams::delete(state.pool(), actor, team_id, state.clock().now()).await {
+        Ok(name) => {
+            session.set_flash(Flash::success(format!("The team {name} was deleted.")))?;
+            Ok(see_other("/teams"))
+        }
+        Err(e) => refused(&state, &session, user.id, team_id, e, error_only).await,
+    }
+}

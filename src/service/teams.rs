@@ -1,0 +1,365 @@
+//! Teams: creating them, their members and invitations, and what their page shows. Every
+//! decision about who may do what goes through [`access::decide_for_team`], inside the write
+//! transaction that makes the change, so a member removed a moment ago can change nothing and
+//! the rule "at least one Owner" holds however many requests arrive at once.
+
+use crate::db::{self, apps::App, audit::AuditEvent, teams, teams::Invitation, teams::Member};
+use crate::db::{teams::Team, users, Conn, DbPool};
+use crate::domain::access::{self, Decision, TeamAction};
+use crate::domain::{Email, TeamName, TeamRole};
+use crate::service::audit::{self, Actor};
+use chrono::NaiveDateTime;
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
+
+/// How many invitations may wait for sign-up at once in one team: enough for any real team,
+/// and a bound on the mail an Owner can make Keyturn send.
+pub const MAX_PENDING_INVITATIONS: i64 = 100;
+
+#[derive(Debug, thiserror::Error)]
+pub enum TeamsError {
+    /// Not a member, or no such team: the same answer.
+    #[error("Team not found.")]
+    NotFound,
+    #[error("Only the team's Owners can do that.")]
+    OwnersOnly,
+    #[error("A team always keeps at least one Owner: make another member an Owner first.")]
+    LastOwner,
+    #[error("{0} is already a member of this team.")]
+    AlreadyMember(String),
+    #[error("{0} has already been invited to this team.")]
+    AlreadyInvited(String),
+    #[error("This team already has {MAX_PENDING_INVITATIONS} pending invitations: cancel some first.")]
+    TooManyInvitations,
+    #[error("This team still owns apps. A team that owns apps cannot be deleted.")]
+    StillOwnsApps,
+    #[error(transparent)]
+    Unexpected(#[from] anyhow::Error),
+}
+
+impl From<DieselError> for TeamsError {
+    fn from(e: DieselError) -> Self {
+        TeamsError::Unexpected(e.into())
+    }
+}
+
+fn user_of(actor: &Actor) -> Result<i32, TeamsError> {
+    actor
+        .user_id
+        .ok_or_else(|| anyhow::anyhow!("teams are changed by people").into())
+}
+
+/// The team and the acting user's role in it, if the policy allows `action`.
+fn authorize(
+    conn: &mut Conn,
+    team_id: i32,
+    user_id: i32,
+    action: TeamAction,
+) -> Result<(Team, TeamRole), TeamsError> {
+    let role = teams::role_of(conn, team_id, user_id)?;
+    match (access::decide_for_team(role, action), role) {
+        (Decision::Allowed, Some(role)) => {
+            let team = teams::find(conn, team_id)?.ok_or(TeamsError::NotFound)?;
+            Ok((team, role))
+        }
+        (Decision::Forbidden, _) => Err(TeamsError::OwnersOnly),
+        _ => Err(TeamsError::NotFound),
+    }
+}
+
+pub async fn create_team(
+    pool: &DbPool,
+    actor: Actor,
+    name: TeamName,
+    now: NaiveDateTime,
+) -> Result<Team, TeamsError> {
+    let user_id = user_of(&actor)?;
+    db::run(pool, move |conn| {
+        db::write_transaction(conn, |conn| {
+            let team = teams::insert(conn, name.as_str(), now)?;
+            teams::add_member(conn, team.id, user_id, TeamRole::Owner, now)?;
+            let detail = format!("Created the team \"{}\"", team.name);
+            audit::record_for_team(conn, &actor, "team.created", team.id, None, &detail, now)?;
+            Ok(team)
+        })
+    })
+    .await
+}
+
+/// The teams the user belongs to, with their role in each.
+pub async fn my_teams(pool: &DbPool, user_id: i32) -> Result<Vec<(Team, TeamRole)>, TeamsError> {
+    db::run(pool, move |conn| Ok(teams::teams_of(conn, user_id)?)).await
+}
+
+/// Everything the team page shows.
+pub struct TeamOverview {
+    pub team: Team,
+    pub my_role: TeamRole,
+    pub members: Vec<Member>,
+    pub invitations: Vec<Invitation>,
+    pub apps: Vec<App>,
+    pub activity: Vec<AuditEvent>,
+}
+
+pub async fn overview(
+    pool: &DbPool,
+    team_id: i32,
+    user_id: i32,
+) -> Result<TeamOverview, TeamsError> {
+    db::run(pool, move |conn| {
+        db::read_transaction(conn, |conn| {
+            let (team, my_role) = authorize(conn, team_id, user_id, TeamAction::View)?;
+            Ok(TeamOverview {
+                members: teams::members(conn, team.id)?,
+                invitations: teams::invitations(conn, team.id)?,
+                apps: teams::apps(conn, team.id)?,
+                activity: db::audit::recent_for_team(conn, team.id, 30)?,
+                team,
+                my_role,
+            })
+        })
+    })
+    .await
+}
+
+/// What came of an invitation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Invited {
+    /// The email has an account: it is a member now.
+    Joined,
+    /// Nobody has signed up with it yet: it joins when they do.
+    Pending { team_name: String },
+}
+
+pub async fn invite(
+    pool: &DbPool,
+    actor: Actor,
+    team_id: i32,
+    email: Email,
+    role: TeamRole,
+    now: NaiveDateTime,
+) -> Result<Invited, TeamsError> {
+    let user_id = user_of(&actor)?;
+    db::run(pool, move |conn| {
+        db::write_transaction(conn, |conn| {
+            let (team, _) = authorize(conn, team_id, user_id, TeamAction::Manage)?;
+            let address = email.as_str();
+            if let Some(account) = users::find_by_email(conn, address)? {
+                if !teams::add_member(conn, team.id, account.id, role, now)? {
+                    return Err(TeamsError::AlreadyMember(address.to_owned()));
+                }
+                let detail = format!("Added {address} as {}", role.label());
+                audit::record_for_team(conn, &actor, "team.member_added", team.id, None, &detail, now)?;
+                return Ok(Invited::Joined);
+            }
+            if teams::invitations(conn, team.id)?.len() as i64 >= MAX_PENDING_INVITATIONS {
+                return Err(TeamsError::TooManyInvitations);
+            }
+            match teams::invite(conn, team.id, address, role, user_id, now) {
+                Err(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => {
+                    return Err(TeamsError::AlreadyInvited(address.to_owned()))
+                }
+                other => other?,
+            }
+            let detail = format!("Invited {address} as {}", role.label());
+            audit::record_for_team(conn, &actor, "team.member_invited", team.id, None, &detail, now)?;
+            Ok(Invited::Pending {
+                team_name: team.name,
+            })
+        })
+    })
+    .await
+}
+
+pub async fn cancel_invitation(
+    pool: &DbPool,
+    actor: Actor,
+    team_id: i32,
+    invitation_id: i32,
+    now: NaiveDateTime,
+) -> Result<(), TeamsError> {
+    let user_id = user_of(&actor)?;
+    db::run(pool, move |conn| {
+        db::write_transaction(conn, |conn| {
+            let (team, _) = authorize(conn, team_id, user_id, TeamAction::Manage)?;
+            // Already gone (accepted, or cancelled by another Owner): nothing to do.
+            if let Some(email) = teams::cancel_invitation(conn, team.id, invitation_id)? {
+                let detail = format!("Cancelled the invitation of {email}");
+                audit::record_for_team(conn, &actor, "team.invitation_cancelled", team.id, None, &detail, now)?;
+            }
+            Ok(())
+        })
+    })
+    .await
+}
+
+/// Refuses a change that would leave the team without an Owner: `member` is an Owner about to
+/// stop being one.
+fn keep_an_owner(conn: &mut Conn, team_id: i32, member: Option<TeamRole>) -> Result<(), TeamsError> {
+    if member == Some(TeamRole::Owner) && teams::count_owners(conn, team_id)? <= 1 {
+        return Err(TeamsError::LastOwner);
+    }
+    Ok(())
+}
+
+fn email_of(conn: &mut Conn, user_id: i32) -> Result<String, TeamsError> {
+    Ok(users::find(conn, user_id)?
+        .map(|u| u.email)
+        .unwrap_or_else(|| format!("user {user_id}")))
+}
+
+pub async fn change_role(
+    pool: &DbPool,
+    actor: Actor,
+    team_id: i32,
+    member_id: i32,
+    role: TeamRole,
+    now: NaiveDateTime,
+) -> Result<(), TeamsError> {
+    let user_id = user_of(&actor)?;
+    db::run(pool, move |conn| {
+        db::write_transaction(conn, |conn| {
+            let (team, _) = authorize(conn, team_id, user_id, TeamAction::Manage)?;
+            let current = teams::role_of(conn, team.id, member_id)?.ok_or(TeamsError::NotFound)?;
+            if current == role {
+                return Ok(());
+            }
+            if role != TeamRole::Owner {
+                keep_an_owner(conn, team.id, Some(current))?;
+            }
+            teams::set_role(conn, team.id, member_id, role)?;
+            let detail = format!(
+                "Changed the role of {} from {} to {}",
+                email_of(conn, member_id)?,
+                current.label(),
+                role.label()
+            );
+            audit::record_for_team(conn, &actor, "team.role_changed", team.id, None, &detail, now)?;
+            Ok(())
+        })
+    })
+    .await
+}
+
+/// Removes a member (by an Owner), or the acting user themselves (leaving, by anyone). Takes
+/// effect on their next request: every page and form reads membership from the database.
+pub async fn remove_member(
+    pool: &DbPool,
+    actor: Actor,
+    team_id: i32,
+    member_id: i32,
+    now: NaiveDateTime,
+) -> Result<(), TeamsError> {
+    let user_id = user_of(&actor)?;
+    let leaving = member_id == user_id;
+    db::run(pool, move |conn| {
+        db::write_transaction(conn, |conn| {
+            let action = if leaving {
+                TeamAction::View
+            } else {
+                TeamAction::Manage
+            };
+            let (team, _) = authorize(conn, team_id, user_id, action)?;
+            let current = teams::role_of(conn, team.id, member_id)?.ok_or(TeamsError::NotFound)?;
+            keep_an_owner(conn, team.id, Some(current))?;
+            let email = email_of(conn, member_id)?;
+            teams::remove_member(conn, team.id, member_id)?;
+            let (kind, detail) = if leaving {
+                ("team.member_left", format!("{email} left the team"))
+            } else {
+                ("team.member_removed", format!("Removed {email} ({})", current.label()))
+            };
+            audit::record_for_team(conn, &actor, kind, team.id, None, &detail, now)?;
+            Ok(())
+        })
+    })
+    .await
+}
+
+pub async fn rename(
+    pool: &DbPool,
+    actor: Actor,
+    team_id: i32,
+    name: TeamName,
+    now: NaiveDateTime,
+) -> Result<(), TeamsError> {
+    let user_id = user_of(&actor)?;
+    db::run(pool, move |conn| {
+        db::write_transaction(conn, |conn| {
+            let (team, _) = authorize(conn, team_id, user_id, TeamAction::Manage)?;
+            if team.name == name.as_str() {
+                return Ok(());
+            }
+            teams::rename(conn, team.id, name.as_str())?;
+            let detail = format!("Renamed the team from \"{}\" to \"{}\"", team.name, name.as_str());
+            audit::record_for_team(conn, &actor, "team.renamed", team.id, None, &detail, now)?;
+            Ok(())
+        })
+    })
+    .await
+}
+
+/// Deletes a team that owns no apps (production credentials are never orphaned or handed to
+/// somebody by a deletion).
+pub async fn delete(
+    pool: &DbPool,
+    actor: Actor,
+    team_id: i32,
+    now: NaiveDateTime,
+) -> Result<String, TeamsError> {
+    let user_id = user_of(&actor)?;
+    db::run(pool, move |conn| {
+        db::write_transaction(conn, |conn| {
+            let (team, _) = authorize(conn, team_id, user_id, TeamAction::Manage)?;
+            if teams::count_apps(conn, team.id)? > 0 {
+                return Err(TeamsError::StillOwnsApps);
+            }
+            teams::delete(conn, team.id)?;
+            let detail = format!("Deleted the team \"{}\"", team.name);
+            audit::record_for_team(conn, &actor, "team.deleted", team.id, None, &detail, now)?;
+            Ok(team.name)
+        })
+    })
+    .await
+}
+
+/// Accepts every invitation to the email of an account that has just been created; call it in
+/// the transaction that creates the account.
+pub fn accept_invitations(
+    conn: &mut Conn,
+    user_id: i32,
+    email: &str,
+    now: NaiveDateTime,
+) -> diesel::QueryResult<()> {
+    let actor = Actor {
+        user_id: Some(user_id),
+        email: email.to_owned(),
+        is_admin: false,
+        ip: None,
+    };
+    for (invitation, role) in teams::take_invitations(conn, email)? {
+        // The team may have been deleted since: the invitation went with it.
+        if teams::add_member(conn, invitation.team_id, user_id, role, now)? {
+            let detail = format!("{email} signed up and joined as {}", role.label());
+            audit::record_for_team(
+                conn,
+                &actor,
+                "team.invitation_accepted",
+                invitation.team_id,
+                None,
+                &detail,
+                now,
+            )?;
+        }
+    }
+    Ok(())
+}
+
+/// Whether the user may add apps to the team: the New app form's and Move to team's choices.
+pub fn may_add_apps(role: TeamRole) -> bool {
+    access::decide_for_team(Some(role), TeamAction::AddApps) == Decision::Allowed
+}
+
+/// Whether the user manages the team: members, roles, its name, deleting it.
+pub fn may_manage(role: TeamRole) -> bool {
+    access::decide_for_team(Some(role), TeamAction::Manage) == Decision::Allowed
+}
