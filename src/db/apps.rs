@@ -1,7 +1,7 @@
 use super::schema::{apps, client_secrets};
 use super::teams;
-use crate::domain::TeamRole;
 use super::Conn;
+use crate::domain::TeamRole;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 

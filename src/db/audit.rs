@@ -59,11 +59,7 @@ pub fn recent_of_kind(conn: &mut Conn, action: &str, limit: i64) -> QueryResult<
 }
 
 /// The team's most recent events (membership, roles, invitations, apps moved in), newest first.
-pub fn recent_for_team(
-    conn: &mut Conn,
-    team_id: i32,
-    limit: i64,
-) -> QueryResult<Vec<AuditEvent>> {
+pub fn recent_for_team(conn: &mut Conn, team_id: i32, limit: i64) -> QueryResult<Vec<AuditEvent>> {
     audit_events::table
         .filter(audit_events::team_id.eq(team_id))
         .order(audit_events::id.desc())

@@ -83,11 +83,9 @@ pub fn app_recipients(conn: &mut Conn, app_id: i32) -> QueryResult<Vec<String>> 
     match found {
         None => Ok(Vec::new()),
         Some((None, creator)) => Ok(vec![creator]),
-        Some((Some(team_id), _)) => super::teams::member_emails(
-            conn,
-            team_id,
-            &[TeamRole::Owner, TeamRole::Developer],
-        ),
+        Some((Some(team_id), _)) => {
+            super::teams::member_emails(conn, team_id, &[TeamRole::Owner, TeamRole::Developer])
+        }
     }
 }
 

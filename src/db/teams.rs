@@ -72,7 +72,9 @@ pub fn rename(conn: &mut Conn, id: i32, name: &str) -> QueryResult<()> {
 
 /// Deletes the team with its members and invitations (apps refuse it: see the migration).
 pub fn delete(conn: &mut Conn, id: i32) -> QueryResult<()> {
-    diesel::delete(teams::table.find(id)).execute(conn).map(drop)
+    diesel::delete(teams::table.find(id))
+        .execute(conn)
+        .map(drop)
 }
 
 /// The user's role in the team, or `None` if they are not a member.
@@ -168,7 +170,11 @@ pub fn teams_of(conn: &mut Conn, user_id: i32) -> QueryResult<Vec<(Team, TeamRol
 }
 
 /// The emails of the members with one of `roles`: who is told about the team's apps.
-pub fn member_emails(conn: &mut Conn, team_id: i32, roles: &[TeamRole]) -> QueryResult<Vec<String>> {
+pub fn member_emails(
+    conn: &mut Conn,
+    team_id: i32,
+    roles: &[TeamRole],
+) -> QueryResult<Vec<String>> {
     let roles: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
     team_members::table
         .inner_join(users::table)

@@ -220,18 +220,20 @@ pub async fn move_to_team(
         db::write_transaction(conn, |conn| {
             let (app, _) = app_for_in(conn, app_id, user_id, AppAction::MoveToTeam)?;
             let role = teams::role_of(conn, team_id, user_id).context("loading a role")?;
-            let team = match access::decide_for_team(role, TeamAction::AddApps) {
-                Decision::Allowed => teams::find(conn, team_id)
-                    .context("loading a team")?
-                    .ok_or(AppsError::NotFound)?,
-                _ => {
-                    return Err(AppsError::Forbidden(
+            let team =
+                match access::decide_for_team(role, TeamAction::AddApps) {
+                    Decision::Allowed => teams::find(conn, team_id)
+                        .context("loading a team")?
+                        .ok_or(AppsError::NotFound)?,
+                    _ => return Err(AppsError::Forbidden(
                         "You can move an app only to a team where you are an Owner or a Developer.",
-                    ))
-                }
-            };
+                    )),
+                };
             apps::set_team(conn, app.id, team.id).context("moving an app")?;
-            let detail = format!("Moved the app \"{}\" to the team \"{}\"", app.name, team.name);
+            let detail = format!(
+                "Moved the app \"{}\" to the team \"{}\"",
+                app.name, team.name
+            );
             audit::record_for_team(
                 conn,
                 &actor,
@@ -318,7 +320,7 @@ pub fn overview_in(
     }
     // One read transaction: a consistent picture, and the generation it is kept under belongs
     // to the rows read.
-    let found = db::read_transaction(conn, |conn| {
+    db::read_transaction(conn, |conn| {
         let generation = db::admin::review_generation(conn)?;
         let (app, role) = match app_for_in(conn, id, user_id, AppAction::View) {
             Ok(found) => found,
@@ -340,6 +342,5 @@ pub fn overview_in(
         pages.put((id, user_id), generation, second, overview.clone());
         Ok::<_, diesel::result::Error>(Ok(overview))
     })
-    .context("loading an app's overview")?;
-    found
+    .context("loading an app's overview")?
 }

@@ -59,7 +59,14 @@ pub fn record_for_team(
     detail: &str,
     now: NaiveDateTime,
 ) -> diesel::QueryResult<()> {
-    write(conn, actor, action, (app_id, None, Some(team_id)), detail, now)
+    write(
+        conn,
+        actor,
+        action,
+        (app_id, None, Some(team_id)),
+        detail,
+        now,
+    )
 }
 
 fn write(

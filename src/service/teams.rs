@@ -28,7 +28,9 @@ pub enum TeamsError {
     AlreadyMember(String),
     #[error("{0} has already been invited to this team.")]
     AlreadyInvited(String),
-    #[error("This team already has {MAX_PENDING_INVITATIONS} pending invitations: cancel some first.")]
+    #[error(
+        "This team already has {MAX_PENDING_INVITATIONS} pending invitations: cancel some first."
+    )]
     TooManyInvitations,
     #[error("This team still owns apps. A team that owns apps cannot be deleted.")]
     StillOwnsApps,
@@ -148,7 +150,15 @@ pub async fn invite(
                     return Err(TeamsError::AlreadyMember(address.to_owned()));
                 }
                 let detail = format!("Added {address} as {}", role.label());
-                audit::record_for_team(conn, &actor, "team.member_added", team.id, None, &detail, now)?;
+                audit::record_for_team(
+                    conn,
+                    &actor,
+                    "team.member_added",
+                    team.id,
+                    None,
+                    &detail,
+                    now,
+                )?;
                 return Ok(Invited::Joined);
             }
             if teams::invitations(conn, team.id)?.len() as i64 >= MAX_PENDING_INVITATIONS {
@@ -161,7 +171,15 @@ pub async fn invite(
                 other => other?,
             }
             let detail = format!("Invited {address} as {}", role.label());
-            audit::record_for_team(conn, &actor, "team.member_invited", team.id, None, &detail, now)?;
+            audit::record_for_team(
+                conn,
+                &actor,
+                "team.member_invited",
+                team.id,
+                None,
+                &detail,
+                now,
+            )?;
             Ok(Invited::Pending {
                 team_name: team.name,
             })
@@ -184,7 +202,15 @@ pub async fn cancel_invitation(
             // Already gone (accepted, or cancelled by another Owner): nothing to do.
             if let Some(email) = teams::cancel_invitation(conn, team.id, invitation_id)? {
                 let detail = format!("Cancelled the invitation of {email}");
-                audit::record_for_team(conn, &actor, "team.invitation_cancelled", team.id, None, &detail, now)?;
+                audit::record_for_team(
+                    conn,
+                    &actor,
+                    "team.invitation_cancelled",
+                    team.id,
+                    None,
+                    &detail,
+                    now,
+                )?;
             }
             Ok(())
         })
@@ -194,7 +220,11 @@ pub async fn cancel_invitation(
 
 /// Refuses a change that would leave the team without an Owner: `member` is an Owner about to
 /// stop being one.
-fn keep_an_owner(conn: &mut Conn, team_id: i32, member: Option<TeamRole>) -> Result<(), TeamsError> {
+fn keep_an_owner(
+    conn: &mut Conn,
+    team_id: i32,
+    member: Option<TeamRole>,
+) -> Result<(), TeamsError> {
     if member == Some(TeamRole::Owner) && teams::count_owners(conn, team_id)? <= 1 {
         return Err(TeamsError::LastOwner);
     }
@@ -233,7 +263,15 @@ pub async fn change_role(
                 current.label(),
                 role.label()
             );
-            audit::record_for_team(conn, &actor, "team.role_changed", team.id, None, &detail, now)?;
+            audit::record_for_team(
+                conn,
+                &actor,
+                "team.role_changed",
+                team.id,
+                None,
+                &detail,
+                now,
+            )?;
             Ok(())
         })
     })
@@ -266,7 +304,10 @@ pub async fn remove_member(
             let (kind, detail) = if leaving {
                 ("team.member_left", format!("{email} left the team"))
             } else {
-                ("team.member_removed", format!("Removed {email} ({})", current.label()))
+                (
+                    "team.member_removed",
+                    format!("Removed {email} ({})", current.label()),
+                )
             };
             audit::record_for_team(conn, &actor, kind, team.id, None, &detail, now)?;
             Ok(())
@@ -290,7 +331,11 @@ pub async fn rename(
                 return Ok(());
             }
             teams::rename(conn, team.id, name.as_str())?;
-            let detail = format!("Renamed the team from \"{}\" to \"{}\"", team.name, name.as_str());
+            let detail = format!(
+                "Renamed the team from \"{}\" to \"{}\"",
+                team.name,
+                name.as_str()
+            );
             audit::record_for_team(conn, &actor, "team.renamed", team.id, None, &detail, now)?;
             Ok(())
         })

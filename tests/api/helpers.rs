@@ -509,7 +509,7 @@ pub fn secret_row(html: &str, secret: &str) -> String {
     row[..row.find("<dialog").unwrap_or(row.len())].to_owned()
 }
 
-fn revoke_path(html: &str, secret: &str) -> String {
+pub fn revoke_path(html: &str, secret: &str) -> String {
     let row = secret_row(html, secret);
     let start = row
         .find("action=\"/apps/")

@@ -24,4 +24,5 @@ mod rotation;
 mod scaling;
 mod secrets;
 mod sessions;
+mod teams;
 mod throttling;

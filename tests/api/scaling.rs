@@ -147,3 +147,47 @@ async fn three_instances_send_each_notification_once() {
     assert_eq!(received.len(), 10, "each once: {received:?}");
     assert_eq!(ids.len(), 10);
 }
+
+#[tokio::test]
+#[ignore = "needs PostgreSQL: set KEYTURN_TEST_POSTGRES_URL (scripts/postgres starts a cluster)"]
+async fn a_member_removed_on_one_instance_is_refused_by_the_other_at_once() {
+    use crate::teams::{create_team, create_team_app, invite, member_id};
+    let postgres = TestDatabase::postgres();
+    let database = postgres.url.as_str();
+    let (a, b) = (Process::start(database, 4), Process::start(database, 4));
+    let owner = a.browser();
+    owner.signed_up().await;
+    let team = create_team(&owner, "Shared").await;
+    let app_id = create_team_app(&owner, &team, "Across").await;
+    let member_on_a = a.browser();
+    let email = member_on_a.signed_up().await;
+    invite(&owner, &team, &email, "developer").await;
+    let member_on_b = Browser {
+        address: b.address.clone(),
+        client: member_on_a.client.clone(),
+    };
+    // B has just shown the member the page (and keeps it in its cache).
+    let page = member_on_b.get_html(&format!("/apps/{app_id}")).await;
+    assert!(page.contains("Generate new secret"));
+    let csrf = crate::helpers::csrf_token(&page);
+
+    let team_page = owner.get_html(&format!("/teams/{team}")).await;
+    let member = member_id(&team_page, &email);
+    let removed = owner
+        .submit(
+            &format!("/teams/{team}"),
+            &format!("/teams/{team}/members/{member}/remove"),
+            &[],
+        )
+        .await;
+    assert_eq!(removed.status(), StatusCode::SEE_OTHER);
+
+    assert_eq!(
+        member_on_b.get(&format!("/apps/{app_id}")).await.status(),
+        StatusCode::NOT_FOUND
+    );
+    let forced = member_on_b
+        .post(&format!("/apps/{app_id}/secrets"), &[("csrf_token", &csrf)])
+        .await;
+    assert_eq!(forced.status(), StatusCode::NOT_FOUND);
+}

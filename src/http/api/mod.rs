@@ -128,9 +128,11 @@ pub async fn my_apps(
         .map(|s| json!({"name": s.app.name, "client_id": s.app.client_id, "team": null}))
         .collect();
     for (team, _, team_apps) in &apps.teams {
-        listed.extend(team_apps.iter().map(|s| {
-            json!({"name": s.app.name, "client_id": s.app.client_id, "team": team.name})
-        }));
+        listed.extend(
+            team_apps.iter().map(
+                |s| json!({"name": s.app.name, "client_id": s.app.client_id, "team": team.name}),
+            ),
+        );
     }
     let apps = listed;
     Ok(no_store(json!({ "apps": apps })))

@@ -47,12 +47,19 @@ pub fn path_id(req: &HttpRequest, name: &str) -> Result<i32, AppError> {
         .ok_or(AppError::NotFound)
 }
 
+/// The signed-in user, the app of the URL, and the user's role in the app's team.
+struct Loaded {
+    user: Account,
+    app: App,
+    role: Option<TeamRole>,
+}
+
 /// The app of the `{id}` in the URL, if the signed-in user may do `action` to it.
 fn load_app(
     req: &HttpRequest,
     payload: &mut Payload,
     action: AppAction,
-) -> LocalBoxFuture<'static, Result<(Account, App, Option<TeamRole>), AppError>> {
+) -> LocalBoxFuture<'static, Result<Loaded, AppError>> {
     let user = CurrentUser::from_request(req, payload);
     let req = req.clone();
     Box::pin(async move {
@@ -60,7 +67,7 @@ fn load_app(
         let app_id = path_id(&req, "id")?;
         let state = AppState::of(&req)?;
         let (app, role) = apps::app_for(state.pool(), app_id, user.id, action).await?;
-        Ok((user, app, role))
+        Ok(Loaded { user, app, role })
     })
 }
 
@@ -78,7 +85,7 @@ impl FromRequest for EditableApp {
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
         let loaded = load_app(req, payload, AppAction::Change);
         Box::pin(async move {
-            let (user, app, _) = loaded.await?;
+            let Loaded { user, app, .. } = loaded.await?;
             Ok(EditableApp { user, app })
         })
     }
@@ -92,7 +99,7 @@ impl FromRequest for EditableSecret {
         let loaded = load_app(req, payload, AppAction::Change);
         let req = req.clone();
         Box::pin(async move {
-            let (user, app, _) = loaded.await?;
+            let Loaded { user, app, .. } = loaded.await?;
             let secret = load_secret(&req, &app).await?;
             Ok(EditableSecret { user, app, secret })
         })
@@ -107,7 +114,7 @@ impl FromRequest for VisibleSecret {
         let loaded = load_app(req, payload, AppAction::View);
         let req = req.clone();
         Box::pin(async move {
-            let (user, app, role) = loaded.await?;
+            let Loaded { user, app, role } = loaded.await?;
             let secret = load_secret(&req, &app).await?;
             let may_change = apps::may_change(user.id, &app, role);
             Ok(VisibleSecret {

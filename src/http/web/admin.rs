@@ -4,9 +4,7 @@
 use super::access::path_id;
 use super::secrets::{revoke_confirmed, status_words, ConfirmRevoke, RevokeFields, SecretView};
 use super::{html, html_sized, Page, TimeView};
-use crate::db::admin::{
-    AdminFilter, AdminRow, AdminSort, OwnerFilter, StatusFilter, UnusedFilter,
-};
+use crate::db::admin::{AdminFilter, AdminRow, AdminSort, OwnerFilter, StatusFilter, UnusedFilter};
 use crate::db::{apps::App, secrets::SecretRow};
 use crate::domain::{SecretHint, SecretStatus};
 use crate::http::client_ip;

@@ -2,22 +2,22 @@
 
 use super::webhooks::WebhooksView;
 use super::{html, see_other, Page, TimeView};
+use crate::db::apps::AppSummary;
 use crate::db::secrets::SecretRow;
+use crate::domain::TeamRole;
 use crate::domain::{AppName, RedirectUris, SecretHint, SecretStatus};
 use crate::http::client_ip;
 use crate::http::error::AppError;
 use crate::http::session::Flash;
 use crate::http::session::{load_signed_in, return_path};
+use crate::http::web::access::{path_id, EditForm, EditableApp};
 use crate::http::web::secrets::{GenerateForm, SecretView};
 use crate::http::{CsrfForm, CurrentUser, TypedSession};
-use crate::db::apps::AppSummary;
-use crate::domain::TeamRole;
-use crate::http::web::access::{path_id, EditForm, EditableApp};
 use crate::service::apps::{self, AppsError, NewAppOwner};
-use crate::service::teams;
 use crate::service::audit::Actor;
 use crate::service::notifications::webhooks;
 use crate::service::policy;
+use crate::service::teams;
 use crate::state::AppState;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};

@@ -1,10 +1,10 @@
 //! The browser side: server-rendered pages, one module per area.
 
+pub mod access;
 pub mod accounts;
 pub mod admin;
 pub mod apps;
 pub mod authorized;
-pub mod access;
 pub mod policy;
 pub mod secrets;
 pub mod teams;

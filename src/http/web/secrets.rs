@@ -422,11 +422,12 @@ pub async fn revoke_confirmed(
 pub async fn revoke(
     req: HttpRequest,
     EditForm {
-        owned: EditableSecret {
-            user,
-            app,
-            secret: row,
-        },
+        owned:
+            EditableSecret {
+                user,
+                app,
+                secret: row,
+            },
         form: fields,
     }: EditForm<EditableSecret, RevokeFields>,
     session: TypedSession,
@@ -496,11 +497,12 @@ pub struct LabelFields {
 pub async fn set_label(
     req: HttpRequest,
     EditForm {
-        owned: EditableSecret {
-            user,
-            app,
-            secret: row,
-        },
+        owned:
+            EditableSecret {
+                user,
+                app,
+                secret: row,
+            },
         form: fields,
     }: EditForm<EditableSecret, LabelFields>,
     session: TypedSession,
@@ -535,11 +537,12 @@ pub struct ScheduleFields {
 pub async fn schedule(
     req: HttpRequest,
     EditForm {
-        owned: EditableSecret {
-            user,
-            app,
-            secret: row,
-        },
+        owned:
+            EditableSecret {
+                user,
+                app,
+                secret: row,
+            },
         form: fields,
     }: EditForm<EditableSecret, ScheduleFields>,
     session: TypedSession,

@@ -266,7 +266,15 @@ pub async fn show(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
     let team_id = path_id(&req, "id")?;
-    render(&state, &session, user.id, team_id, StatusCode::OK, Refused::default()).await
+    render(
+        &state,
+        &session,
+        user.id,
+        team_id,
+        StatusCode::OK,
+        Refused::default(),
+    )
+    .await
 }
 
 /// A change refused for a reason the page explains (the last Owner, a duplicate invitation):
@@ -282,7 +290,15 @@ async fn refused(
     let shown = AppError::from(error);
     match shown {
         AppError::Conflict(message) => {
-            render(state, session, user_id, team_id, StatusCode::CONFLICT, place(message)).await
+            render(
+                state,
+                session,
+                user_id,
+                team_id,
+                StatusCode::CONFLICT,
+                place(message),
+            )
+            .await
         }
         other => Err(other),
     }
@@ -316,13 +332,29 @@ pub async fn invite(
                 invite: Some((fields.email, role.unwrap_or(TeamRole::Developer), error)),
                 ..Refused::default()
             };
-            return render(&state, &session, user.id, team_id, StatusCode::BAD_REQUEST, refused)
-                .await;
+            return render(
+                &state,
+                &session,
+                user.id,
+                team_id,
+                StatusCode::BAD_REQUEST,
+                refused,
+            )
+            .await;
         }
     };
     let actor = Actor::new(&user, client_ip(&req));
     let address = email.as_str().to_owned();
-    match teams::invite(state.pool(), actor, team_id, email, role, state.clock().now()).await {
+    match teams::invite(
+        state.pool(),
+        actor,
+        team_id,
+        email,
+        role,
+        state.clock().now(),
+    )
+    .await
+    {
         Ok(Invited::Joined) => {
             session.set_flash(Flash::success(format!(
                 "{address} is now a member of the team, as {}.",
@@ -368,8 +400,14 @@ pub async fn cancel_invitation(
     let team_id = path_id(&req, "id")?;
     let invitation_id = path_id(&req, "invitation_id")?;
     let actor = Actor::new(&user, client_ip(&req));
-    teams::cancel_invitation(state.pool(), actor, team_id, invitation_id, state.clock().now())
-        .await?;
+    teams::cancel_invitation(
+        state.pool(),
+        actor,
+        team_id,
+        invitation_id,
+        state.clock().now(),
+    )
+    .await?;
     session.set_flash(Flash::success("Invitation cancelled."))?;
     Ok(see_other(&format!("/teams/{team_id}")))
 }
@@ -463,8 +501,15 @@ pub async fn rename(
                 rename: Some((fields.name, error.to_owned())),
                 ..Refused::default()
             };
-            return render(&state, &session, user.id, team_id, StatusCode::BAD_REQUEST, refused)
-                .await;
+            return render(
+                &state,
+                &session,
+                user.id,
+                team_id,
+                StatusCode::BAD_REQUEST,
+                refused,
+            )
+            .await;
         }
     };
     let actor = Actor::new(&user, client_ip(&req));

@@ -1,7 +1,7 @@
 //! An app's webhooks on its page: adding an endpoint (its signing secret shown once),
 //! removing one, and the latest deliveries.
 
-use super::access::{path_id, EditableApp, EditForm};
+use super::access::{path_id, EditForm, EditableApp};
 use super::{html, see_other, Page, TimeView};
 use crate::db::notifications::DeliveryRow;
 use crate::db::webhooks::WebhookRow;

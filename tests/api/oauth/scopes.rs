@@ -80,3 +80,54 @@ async fn a_client_credentials_token_speaks_for_the_app() {
         BasicErrorResponseType::InvalidScope
     );
 }
+
+#[tokio::test]
+async fn the_apps_api_lists_the_teams_apps_while_the_user_is_a_member() {
+    use crate::teams::{create_team, create_team_app, invite, member_id};
+    let s = setup().await;
+    let owner = &s.app.browser;
+    let team = create_team(owner, "Data").await;
+    create_team_app(owner, &team, "Warehouse").await;
+    assert_eq!(
+        invite(owner, &team, "user@example.com", "viewer")
+            .await
+            .status(),
+        StatusCode::SEE_OTHER
+    );
+    let token = tokens_for(&s, &["apps:read"]).await;
+    let apps = api(&s, "/api/v1/apps", token.access_token().secret()).await;
+    assert_eq!(
+        apps.json::<serde_json::Value>().await.unwrap()["apps"],
+        serde_json::json!([{"name": "Warehouse", "client_id": apps_client_id(&s, "Warehouse").await, "team": "Data"}])
+    );
+
+    // Removed from the team: the same token no longer lists the team's app.
+    let page = owner.get_html(&format!("/teams/{team}")).await;
+    let user = member_id(&page, "user@example.com");
+    let removed = owner
+        .submit(
+            &format!("/teams/{team}"),
+            &format!("/teams/{team}/members/{user}/remove"),
+            &[],
+        )
+        .await;
+    assert_eq!(removed.status(), StatusCode::SEE_OTHER);
+    let apps = api(&s, "/api/v1/apps", token.access_token().secret()).await;
+    assert_eq!(
+        apps.json::<serde_json::Value>().await.unwrap()["apps"],
+        serde_json::json!([])
+    );
+}
+
+/// The client id of the team app named `name`, from its owner's My Apps page.
+async fn apps_client_id(s: &super::Setup, name: &str) -> String {
+    let page = s.app.browser.get_html("/apps").await;
+    let row = page.split(&format!(">{name}</a>")).nth(1).unwrap();
+    row.split("<code>")
+        .nth(1)
+        .unwrap()
+        .split("</code>")
+        .next()
+        .unwrap()
+        .to_owned()
+}
