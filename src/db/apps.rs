@@ -121,6 +121,22 @@ pub fn set_redirect_uris(conn: &mut Conn, id: i32, stored: &str) -> QueryResult<
         .map(drop)
 }
 
+/// The team's apps, by name.
+pub fn of_team(conn: &mut Conn, team_id: i32) -> QueryResult<Vec<App>> {
+    apps::table
+        .filter(apps::team_id.eq(team_id))
+        .order((apps::name.asc(), apps::id.asc()))
+        .select(App::as_select())
+        .load(conn)
+}
+
+pub fn count_of_team(conn: &mut Conn, team_id: i32) -> QueryResult<i64> {
+    apps::table
+        .filter(apps::team_id.eq(team_id))
+        .count()
+        .get_result(conn)
+}
+
 pub fn find_by_client_id(conn: &mut Conn, client_id: &str) -> QueryResult<Option<App>> {
     apps::table
         .filter(apps::client_id.eq(client_id))

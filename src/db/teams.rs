@@ -1,7 +1,6 @@
 //! Teams, their members and their pending invitations.
 
-use super::apps::App;
-use super::schema::{apps, team_invitations, team_members, teams, users};
+use super::schema::{team_invitations, team_members, teams, users};
 use super::Conn;
 use crate::domain::TeamRole;
 use chrono::NaiveDateTime;
@@ -183,22 +182,6 @@ pub fn member_emails(
         .order(users::email.asc())
         .select(users::email)
         .load(conn)
-}
-
-/// The team's apps, by name.
-pub fn apps(conn: &mut Conn, team_id: i32) -> QueryResult<Vec<App>> {
-    apps::table
-        .filter(apps::team_id.eq(team_id))
-        .order((apps::name.asc(), apps::id.asc()))
-        .select(App::as_select())
-        .load(conn)
-}
-
-pub fn count_apps(conn: &mut Conn, team_id: i32) -> QueryResult<i64> {
-    apps::table
-        .filter(apps::team_id.eq(team_id))
-        .count()
-        .get_result(conn)
 }
 
 /// Records an invitation; a second one to the same email for the same team is a unique

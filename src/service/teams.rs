@@ -113,7 +113,7 @@ pub async fn overview(
             Ok(TeamOverview {
                 members: teams::members(conn, team.id)?,
                 invitations: teams::invitations(conn, team.id)?,
-                apps: teams::apps(conn, team.id)?,
+                apps: db::apps::of_team(conn, team.id)?,
                 activity: db::audit::recent_for_team(conn, team.id, 30)?,
                 team,
                 my_role,
@@ -355,7 +355,7 @@ pub async fn delete(
     db::run(pool, move |conn| {
         db::write_transaction(conn, |conn| {
             let (team, _) = authorize(conn, team_id, user_id, TeamAction::Manage)?;
-            if teams::count_apps(conn, team.id)? > 0 {
+            if db::apps::count_of_team(conn, team.id)? > 0 {
                 return Err(TeamsError::StillOwnsApps);
             }
             teams::delete(conn, team.id)?;

@@ -484,6 +484,52 @@ async fn the_readme_screenshots_and_a_360_pixel_wide_screen() {
         shoot(&admin, "admin-policy").await;
         admin.close().await.unwrap();
 
+        // A team: a Developer who has an account, a Viewer invited before signing up, and the
+        // Billing Worker moved in.
+        let grace = app.new_browser();
+        assert_eq!(
+            grace.sign_up("grace@example.com", PASSWORD).await.status(),
+            StatusCode::SEE_OTHER
+        );
+        browser.goto(&format!("{base}/teams/new")).await.unwrap();
+        type_into(&browser, "Team name", "Payments").await;
+        press(&browser, "Create team").await;
+        wait_for_heading(&browser, "Payments").await;
+        let team_url = browser.current_url().await.unwrap().to_string();
+        for (email, role) in [
+            ("grace@example.com", "developer"),
+            ("linus@example.com", "viewer"),
+        ] {
+            type_into(&browser, "Email", email).await;
+            browser
+                .find(Locator::Css(&format!(
+                    "#invite-role option[value='{role}']"
+                )))
+                .await
+                .unwrap()
+                .click()
+                .await
+                .unwrap();
+            press(&browser, "Invite member").await;
+            wait_for(
+                &browser,
+                Locator::XPath(&format!(
+                    "//div[contains(@class, 'flash')][contains(., '{email}')]"
+                )),
+            )
+            .await;
+        }
+        browser.goto(&app_url).await.unwrap();
+        press(&browser, "Move to team").await;
+        wait_for(
+            &browser,
+            Locator::XPath("//dd[@id='app-owner'][contains(., 'Payments')]"),
+        )
+        .await;
+        browser.goto(&team_url).await.unwrap();
+        wait_for(&browser, Locator::Id("members")).await;
+        shoot(&browser, "team").await;
+
         // WCAG AA: every visible piece of text against its background, on the busiest page.
         browser.goto(&app_url).await.unwrap();
         wait_for(&browser, Locator::Id("client-id")).await;
@@ -499,6 +545,7 @@ async fn the_readme_screenshots_and_a_360_pixel_wide_screen() {
             "/apps".to_owned(),
             app_url.replace(base.as_str(), ""),
             "/apps/new".to_owned(),
+            team_url.replace(base.as_str(), ""),
         ] {
             browser.goto(&format!("{base}{path}")).await.unwrap();
             wait_for(&browser, Locator::Css("main")).await;
