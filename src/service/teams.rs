@@ -15,6 +15,10 @@ use diesel::result::{DatabaseErrorKind, Error as DieselError};
 /// and a bound on the mail an Owner can make Keyturn send.
 pub const MAX_PENDING_INVITATIONS: i64 = 100;
 
+/// How many invitations to emails without an account one person may send in 24 hours, in all
+/// their teams: each one is a mail Keyturn sends to an address the inviter chose.
+pub const MAX_INVITATIONS_PER_DAY: i64 = 200;
+
 #[derive(Debug, thiserror::Error)]
 pub enum TeamsError {
     /// Not a member, or no such team: the same answer.
@@ -32,6 +36,10 @@ pub enum TeamsError {
         "This team already has {MAX_PENDING_INVITATIONS} pending invitations: cancel some first."
     )]
     TooManyInvitations,
+    #[error(
+        "You have sent {MAX_INVITATIONS_PER_DAY} invitations in the last 24 hours: try again tomorrow."
+    )]
+    DailyInvitationLimit,
     #[error("This team still owns apps. A team that owns apps cannot be deleted.")]
     StillOwnsApps,
     #[error(transparent)]
@@ -43,6 +51,9 @@ impl From<DieselError> for TeamsError {
         TeamsError::Unexpected(e.into())
     }
 }
+
+/// The audit action of an invitation to an email without an account.
+const INVITED: &str = "team.member_invited";
 
 fn user_of(actor: &Actor) -> Result<i32, TeamsError> {
     actor
@@ -161,8 +172,15 @@ pub async fn invite(
                 )?;
                 return Ok(Invited::Joined);
             }
+            // Checked and counted in the write transaction that records the invitation, which
+            // every instance takes in turn: concurrent invitations cannot overshoot.
             if teams::invitations(conn, team.id)?.len() as i64 >= MAX_PENDING_INVITATIONS {
                 return Err(TeamsError::TooManyInvitations);
+            }
+            let day_ago = now - chrono::TimeDelta::hours(24);
+            let sent = db::audit::count_by_actor_since(conn, user_id, INVITED, day_ago)?;
+            if sent >= MAX_INVITATIONS_PER_DAY {
+                return Err(TeamsError::DailyInvitationLimit);
             }
             match teams::invite(conn, team.id, address, role, user_id, now) {
                 Err(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => {
@@ -171,15 +189,7 @@ pub async fn invite(
                 other => other?,
             }
             let detail = format!("Invited {address} as {}", role.label());
-            audit::record_for_team(
-                conn,
-                &actor,
-                "team.member_invited",
-                team.id,
-                None,
-                &detail,
-                now,
-            )?;
+            audit::record_for_team(conn, &actor, INVITED, team.id, None, &detail, now)?;
             Ok(Invited::Pending {
                 team_name: team.name,
             })

@@ -801,3 +801,156 @@ async fn mail_about_a_team_app_goes_to_its_owners_and_developers() {
         "Viewers are not mailed"
     );
 }
+
+#[tokio::test]
+async fn invitations_are_bounded_per_team_and_per_inviter_even_when_sent_at_once() {
+    let app = spawn_app().await;
+    let owner = app.new_browser();
+    let email = owner.signed_up().await;
+    let first = create_team(&owner, "One").await;
+    let second = create_team(&owner, "Two").await;
+    let csrf = token(&owner).await;
+    let send = |team: String, n: usize| {
+        let owner = &owner;
+        let csrf = csrf.clone();
+        async move {
+            let response = owner
+                .post(
+                    &format!("/teams/{team}/invitations"),
+                    &[
+                        ("csrf_token", csrf.as_str()),
+                        ("email", &format!("person{n}@example.com")),
+                        ("role", "viewer"),
+                    ],
+                )
+                .await;
+            (response.status(), response.text().await.unwrap())
+        }
+    };
+    for n in 0..100 {
+        assert_eq!(send(first.clone(), n).await.0, StatusCode::SEE_OTHER);
+    }
+    let (status, body) = send(first.clone(), 100).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert!(body.contains("100 pending invitations"));
+
+    // 195 sent; 15 more at the same moment: exactly 5 get through.
+    for n in 100..195 {
+        assert_eq!(send(second.clone(), n).await.0, StatusCode::SEE_OTHER);
+    }
+    let third = create_team(&owner, "Three").await;
+    let at_once = futures_util::future::join_all((195..210).map(|n| send(third.clone(), n))).await;
+    let accepted = at_once
+        .iter()
+        .filter(|(s, _)| *s == StatusCode::SEE_OTHER)
+        .count();
+    assert_eq!(
+        accepted,
+        5,
+        "{:?}",
+        at_once.iter().map(|r| r.0).collect::<Vec<_>>()
+    );
+    let refused = at_once
+        .iter()
+        .find(|(s, _)| *s == StatusCode::TOO_MANY_REQUESTS)
+        .expect("the rest are refused");
+    assert!(refused.1.contains("try again tomorrow"));
+    let page = owner.get_html(&format!("/teams/{third}")).await;
+    assert_eq!(inner(&page, "invitations").matches("<li>").count(), 5);
+
+    // A day later the allowance is back.
+    app.clock.advance(chrono::TimeDelta::hours(25));
+    owner.log_in(&email, PASSWORD).await;
+    let csrf = token(&owner).await;
+    let response = owner
+        .post(
+            &format!("/teams/{third}/invitations"),
+            &[
+                ("csrf_token", csrf.as_str()),
+                ("email", "late@example.com"),
+                ("role", "viewer"),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+}
+
+#[tokio::test]
+async fn owners_rename_and_delete_a_team_that_owns_no_apps() {
+    let app = spawn_app().await;
+    let c = crew(&app).await;
+    let page = format!("/teams/{}", c.team);
+    let blank = c
+        .owner
+        .submit(
+            &page,
+            &format!("/teams/{}/rename", c.team),
+            &[("name", " \t")],
+        )
+        .await;
+    assert_eq!(blank.status(), StatusCode::BAD_REQUEST);
+    assert!(blank
+        .text()
+        .await
+        .unwrap()
+        .contains("Enter a name for the team."));
+    let renamed = c
+        .owner
+        .submit(
+            &page,
+            &format!("/teams/{}/rename", c.team),
+            &[("name", "Payments Core")],
+        )
+        .await;
+    assert_eq!(renamed.status(), StatusCode::SEE_OTHER);
+    let seen = c.viewer.get_html(&page).await;
+    assert!(seen.contains("<h1>Payments Core</h1>"));
+    assert!(seen.contains("Renamed the team from &#34;Payments&#34; to &#34;Payments Core&#34;"));
+
+    // With an app it cannot be deleted; the confirmation says why.
+    let app_id = create_team_app(&c.developer, &c.team, "Keeps it alive").await;
+    let delete = format!("/teams/{}/delete", c.team);
+    let confirm = c.owner.get_html(&delete).await;
+    assert!(element_text(&confirm, "delete-refused").contains("cannot be deleted"));
+    assert_eq!(
+        c.developer.get(&delete).await.status(),
+        StatusCode::FORBIDDEN
+    );
+    let csrf = token(&c.owner).await;
+    let refused = c.owner.post(&delete, &[("csrf_token", &csrf)]).await;
+    assert_eq!(refused.status(), StatusCode::CONFLICT);
+    assert_eq!(
+        c.owner.get(&format!("/apps/{app_id}")).await.status(),
+        StatusCode::OK
+    );
+
+    // A Developer's edit of the app's redirect URIs is checked like the New app form.
+    let bad = c
+        .developer
+        .submit(
+            &format!("/apps/{app_id}/redirect-uris"),
+            &format!("/apps/{app_id}/redirect-uris"),
+            &[("redirect_uris", "http://example.com/cb")],
+        )
+        .await;
+    assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
+    let form = bad.text().await.unwrap();
+    assert!(form.contains(">http://example.com/cb</textarea>"), "{form}");
+    assert!(element_text(&form, "redirect_uris-error").contains("https"));
+
+    // A team without apps can be deleted, with its members and invitations.
+    let other = create_team(&c.owner, "Short-lived").await;
+    let response = c
+        .owner
+        .submit(
+            &format!("/teams/{other}/delete"),
+            &format!("/teams/{other}/delete"),
+            &[],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        c.owner.get(&format!("/teams/{other}")).await.status(),
+        StatusCode::NOT_FOUND
+    );
+}

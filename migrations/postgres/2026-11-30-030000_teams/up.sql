@@ -35,6 +35,8 @@ CREATE INDEX apps_team_id ON apps (team_id);
 -- The team's Activity: membership, roles, invitations and apps moved in.
 ALTER TABLE audit_events ADD COLUMN team_id INTEGER;
 CREATE INDEX audit_events_team_id ON audit_events (team_id, id);
+-- How many invitations one account sent lately (they are limited per day).
+CREATE INDEX audit_events_actor_action ON audit_events (actor_id, action, at);
 
 -- Who may see an app is part of what a cached app page depends on.
 CREATE CONSTRAINT TRIGGER team_members_bumps_review

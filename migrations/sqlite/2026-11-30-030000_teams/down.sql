@@ -2,6 +2,7 @@ DROP TRIGGER teams_update_bumps_review;
 DROP TRIGGER team_members_delete_bumps_review;
 DROP TRIGGER team_members_update_bumps_review;
 DROP TRIGGER team_members_insert_bumps_review;
+DROP INDEX audit_events_actor_action;
 DROP INDEX audit_events_team_id;
 ALTER TABLE audit_events DROP COLUMN team_id;
 DROP INDEX apps_team_id;

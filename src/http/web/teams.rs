@@ -287,18 +287,13 @@ async fn refused(
     error: TeamsError,
     place: impl FnOnce(String) -> Refused,
 ) -> Result<HttpResponse, AppError> {
-    let shown = AppError::from(error);
-    match shown {
+    let status = match error {
+        TeamsError::DailyInvitationLimit => StatusCode::TOO_MANY_REQUESTS,
+        _ => StatusCode::CONFLICT,
+    };
+    match AppError::from(error) {
         AppError::Conflict(message) => {
-            render(
-                state,
-                session,
-                user_id,
-                team_id,
-                StatusCode::CONFLICT,
-                place(message),
-            )
-            .await
+            render(state, session, user_id, team_id, status, place(message)).await
         }
         other => Err(other),
     }
