@@ -273,6 +273,8 @@ pub struct StaleSecret {
     pub app_id: i32,
     pub app_name: String,
     pub owner_email: String,
+    /// The team that owns the app, if any.
+    pub team_name: Option<String>,
     pub secret: SecretRow,
 }
 
@@ -283,7 +285,7 @@ pub fn stale_secrets(
     cutoff: NaiveDateTime,
 ) -> QueryResult<Vec<StaleSecret>> {
     client_secrets::table
-        .inner_join(apps::table.inner_join(users::table))
+        .inner_join(apps::table.inner_join(users::table).left_join(teams::table))
         .filter(client_secrets::revoked_at.is_null())
         .filter(
             client_secrets::expires_at
@@ -301,7 +303,13 @@ pub fn stale_secrets(
             client_secrets::id.asc(),
         ))
         .limit(500)
-        .select((apps::id, apps::name, users::email, SecretRow::as_select()))
+        .select((
+            apps::id,
+            apps::name,
+            users::email,
+            teams::name.nullable(),
+            SecretRow::as_select(),
+        ))
         .load(conn)
 }
 
@@ -313,13 +321,19 @@ pub fn expiring_secrets(
     until: NaiveDateTime,
 ) -> QueryResult<Vec<StaleSecret>> {
     client_secrets::table
-        .inner_join(apps::table.inner_join(users::table))
+        .inner_join(apps::table.inner_join(users::table).left_join(teams::table))
         .filter(client_secrets::revoked_at.is_null())
         .filter(client_secrets::expires_at.gt(now))
         .filter(client_secrets::expires_at.le(until))
         .order((client_secrets::expires_at.asc(), client_secrets::id.asc()))
         .limit(500)
-        .select((apps::id, apps::name, users::email, SecretRow::as_select()))
+        .select((
+            apps::id,
+            apps::name,
+            users::email,
+            teams::name.nullable(),
+            SecretRow::as_select(),
+        ))
         .load(conn)
 }
 
@@ -348,11 +362,17 @@ pub fn half_done_rotations(
         .limit(500)
         .load(conn)?;
     client_secrets::table
-        .inner_join(apps::table.inner_join(users::table))
+        .inner_join(apps::table.inner_join(users::table).left_join(teams::table))
         .filter(client_secrets::app_id.eq_any(app_ids))
         .filter(live)
         .order((client_secrets::app_id.asc(), client_secrets::id.asc()))
-        .select((apps::id, apps::name, users::email, SecretRow::as_select()))
+        .select((
+            apps::id,
+            apps::name,
+            users::email,
+            teams::name.nullable(),
+            SecretRow::as_select(),
+        ))
         .load(conn)
 }
 

@@ -770,6 +770,8 @@ async fn the_admin_review_shows_and_filters_team_owners() {
         admin.get("/admin?team=%27or%201=1").await.status(),
         StatusCode::BAD_REQUEST
     );
+    let stale = admin.get_html("/admin/stale").await;
+    assert!(stale.contains("Team Payments"), "{stale}");
     let csv = admin
         .get(&format!("/admin/export.csv?team={}", c.team))
         .await

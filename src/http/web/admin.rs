@@ -182,11 +182,11 @@ struct AllApps {
     teams: Vec<(String, String)>,
 }
 
-/// Who owns the app, as the review and the CSV show it.
-fn owner_words(row: &AdminRow) -> String {
-    match &row.team_name {
+/// Who owns the app, as the review and the CSV show it: its team, else the person.
+fn owner_words(team_name: Option<&str>, owner_email: &str) -> String {
+    match team_name {
         Some(team) => format!("Team {team}"),
-        None => row.owner_email.clone(),
+        None => owner_email.to_owned(),
     }
 }
 
@@ -250,7 +250,7 @@ fn render_rows(rows: &[AdminRow], now: NaiveDateTime) -> anyhow::Result<String> 
                 app_heading: previous_app != Some(row.app_id),
                 app_name: row.app_name.clone(),
                 client_id: row.client_id.clone(),
-                owner: owner_words(row),
+                owner: owner_words(row.team_name.as_deref(), &row.owner_email),
                 secret_id: row.secret_id,
                 hint: row
                     .hint
@@ -292,7 +292,7 @@ pub async fn export_csv(
         String::from("app,client_id,owner,secret,label,created,last_used,status,status_at\r\n");
     for row in rows {
         let status = status_of(&row, now).map(status_words);
-        let owner = owner_words(&row);
+        let owner = owner_words(row.team_name.as_deref(), &row.owner_email);
         let fields = [
             row.app_name,
             row.client_id,
@@ -340,7 +340,7 @@ fn csv_field(value: &str) -> String {
 struct StaleView {
     app_id: i32,
     app_name: String,
-    owner_email: String,
+    owner: String,
     hint: String,
     label: String,
     secret_id: i32,
@@ -350,7 +350,7 @@ struct StaleView {
 
 struct HalfDoneView {
     app_name: String,
-    owner_email: String,
+    owner: String,
     both_live_since: TimeView,
     hints: String,
 }
@@ -359,7 +359,7 @@ struct HalfDoneView {
 struct ExpiringView {
     app_id: i32,
     app_name: String,
-    owner_email: String,
+    owner: String,
     hint: String,
     label: String,
     ends: TimeView,
@@ -393,8 +393,8 @@ pub async fn stale(
         .into_iter()
         .map(|s| ExpiringView {
             app_id: s.app_id,
+            owner: owner_words(s.team_name.as_deref(), &s.owner_email),
             app_name: s.app_name,
-            owner_email: s.owner_email,
             hint: SecretHint::from_stored(s.secret.hint).to_string(),
             label: s.secret.label,
             ends: s
@@ -409,8 +409,8 @@ pub async fn stale(
         .into_iter()
         .map(|s| StaleView {
             app_id: s.app_id,
+            owner: owner_words(s.team_name.as_deref(), &s.owner_email),
             app_name: s.app_name,
-            owner_email: s.owner_email,
             hint: SecretHint::from_stored(s.secret.hint).to_string(),
             label: s.secret.label,
             secret_id: s.secret.id,
@@ -428,7 +428,7 @@ pub async fn stale(
                 .collect();
             Some(HalfDoneView {
                 app_name: newer.app_name.clone(),
-                owner_email: newer.owner_email.clone(),
+                owner: owner_words(newer.team_name.as_deref(), &newer.owner_email),
                 both_live_since: TimeView::new(newer.secret.created_at, now),
                 hints: hints.join(", "),
             })
