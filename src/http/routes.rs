@@ -123,21 +123,24 @@ pub fn browser(cfg: &mut web::ServiceConfig) {
         .route("/teams/{id}", web::get().to(pages::teams::show))
         .route(
             "/teams/{id}/invitations",
-            web::post().to(pages::teams::invite),
+            web::post().to(pages::team_members::invite),
         )
         .route(
             "/teams/{id}/invitations/{invitation_id}/cancel",
-            web::post().to(pages::teams::cancel_invitation),
+            web::post().to(pages::team_members::cancel_invitation),
         )
         .route(
             "/teams/{id}/members/{user_id}/role",
-            web::post().to(pages::teams::change_role),
+            web::post().to(pages::team_members::change_role),
         )
         .route(
             "/teams/{id}/members/{user_id}/remove",
-            web::post().to(pages::teams::remove_member),
+            web::post().to(pages::team_members::remove_member),
         )
-        .route("/teams/{id}/leave", web::post().to(pages::teams::leave))
+        .route(
+            "/teams/{id}/leave",
+            web::post().to(pages::team_members::leave),
+        )
         .route("/teams/{id}/rename", web::post().to(pages::teams::rename))
         .route(
             "/teams/{id}/delete",

@@ -7,6 +7,7 @@ pub mod apps;
 pub mod authorized;
 pub mod policy;
 pub mod secrets;
+pub mod team_members;
 pub mod teams;
 pub mod webhooks;
 

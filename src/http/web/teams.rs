@@ -1,17 +1,17 @@
-//! Teams: the list, creating one, and the team page with its members, invitations, apps and
-//! Activity. What each member may do is decided by the teams service; this module parses the
+//! Teams: the list, creating one, the team page with its members, invitations, apps and
+//! Activity, renaming and deleting (members and invitations: `team_members`). What each member may do is decided by the teams service; this module parses the
 //! forms and shows the outcome.
 
 use super::access::path_id;
 use super::{html, see_other, Page, TimeView};
-use crate::domain::{Email, TeamName, TeamRole};
+use crate::domain::{TeamName, TeamRole};
 use crate::http::client_ip;
 use crate::http::csrf::NoFields;
 use crate::http::error::AppError;
 use crate::http::session::Flash;
 use crate::http::{CsrfForm, CurrentUser, TypedSession};
 use crate::service::audit::Actor;
-use crate::service::teams::{self, Invited, TeamsError};
+use crate::service::teams::{self, TeamsError};
 use crate::state::AppState;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -172,13 +172,13 @@ struct TeamPage {
 
 /// What to show in the forms after a refused change.
 #[derive(Default)]
-struct Refused {
-    error: Option<String>,
-    invite: Option<(String, TeamRole, String)>,
-    rename: Option<(String, String)>,
+pub(super) struct Refused {
+    pub(super) error: Option<String>,
+    pub(super) invite: Option<(String, TeamRole, String)>,
+    pub(super) rename: Option<(String, String)>,
 }
 
-async fn render(
+pub(super) async fn render(
     state: &AppState,
     session: &TypedSession,
     user_id: i32,
@@ -279,7 +279,15 @@ pub async fn show(
 
 /// A change refused for a reason the page explains (the last Owner, a duplicate invitation):
 /// the team page again, with the reason, and the status that says why.
-async fn refused(
+/// A refusal shown at the top of the team page.
+pub(super) fn error_only(message: String) -> Refused {
+    Refused {
+        error: Some(message),
+        ..Refused::default()
+    }
+}
+
+pub(super) async fn refused(
     state: &AppState,
     session: &TypedSession,
     user_id: i32,
@@ -297,188 +305,6 @@ async fn refused(
         }
         other => Err(other),
     }
-}
-
-#[derive(Deserialize)]
-pub struct InviteFields {
-    #[serde(default)]
-    email: String,
-    #[serde(default)]
-    role: String,
-}
-
-pub async fn invite(
-    req: HttpRequest,
-    CurrentUser(user): CurrentUser,
-    session: TypedSession,
-    state: web::Data<AppState>,
-    CsrfForm(fields): CsrfForm<InviteFields>,
-) -> Result<HttpResponse, AppError> {
-    let team_id = path_id(&req, "id")?;
-    let role = TeamRole::parse(fields.role.trim());
-    let (email, role) = match (Email::parse(&fields.email), role) {
-        (Ok(email), Some(role)) => (email, role),
-        (email, role) => {
-            let error = match email {
-                Err(e) => e.replace("your email address", "the email address to invite"),
-                Ok(_) => "Choose a role: Owner, Developer or Viewer.".to_owned(),
-            };
-            let refused = Refused {
-                invite: Some((fields.email, role.unwrap_or(TeamRole::Developer), error)),
-                ..Refused::default()
-            };
-            return render(
-                &state,
-                &session,
-                user.id,
-                team_id,
-                StatusCode::BAD_REQUEST,
-                refused,
-            )
-            .await;
-        }
-    };
-    let actor = Actor::new(&user, client_ip(&req));
-    let address = email.as_str().to_owned();
-    match teams::invite(
-        state.pool(),
-        actor,
-        team_id,
-        email,
-        role,
-        state.clock().now(),
-    )
-    .await
-    {
-        Ok(Invited::Joined) => {
-            session.set_flash(Flash::success(format!(
-                "{address} is now a member of the team, as {}.",
-                role.label()
-            )))?;
-        }
-        Ok(Invited::Pending { team_name }) => {
-            let notifier = state.notifier();
-            notifier.mail_in_background(
-                address.clone(),
-                format!("You are invited to the team {team_name} on Keyturn"),
-                format!(
-                    "You have been invited to join the team {team_name} on Keyturn as {}.\n\n\
-                     Sign up with this email address to join it:\n{}/signup\n\n\
-                     If you did not expect this, you can ignore this mail.\n",
-                    role.label(),
-                    notifier.public_url()
-                ),
-            );
-            session.set_flash(Flash::success(format!(
-                "Invitation recorded: {address} joins the team as {} when they sign up with this email.",
-                role.label()
-            )))?;
-        }
-        Err(e) => {
-            return refused(&state, &session, user.id, team_id, e, |message| Refused {
-                invite: Some((address, role, message)),
-                ..Refused::default()
-            })
-            .await
-        }
-    }
-    Ok(see_other(&format!("/teams/{team_id}")))
-}
-
-pub async fn cancel_invitation(
-    req: HttpRequest,
-    CurrentUser(user): CurrentUser,
-    session: TypedSession,
-    state: web::Data<AppState>,
-    _: CsrfForm<NoFields>,
-) -> Result<HttpResponse, AppError> {
-    let team_id = path_id(&req, "id")?;
-    let invitation_id = path_id(&req, "invitation_id")?;
-    let actor = Actor::new(&user, client_ip(&req));
-    teams::cancel_invitation(
-        state.pool(),
-        actor,
-        team_id,
-        invitation_id,
-        state.clock().now(),
-    )
-    .await?;
-    session.set_flash(Flash::success("Invitation cancelled."))?;
-    Ok(see_other(&format!("/teams/{team_id}")))
-}
-
-#[derive(Deserialize)]
-pub struct RoleFields {
-    #[serde(default)]
-    role: String,
-}
-
-pub async fn change_role(
-    req: HttpRequest,
-    CurrentUser(user): CurrentUser,
-    session: TypedSession,
-    state: web::Data<AppState>,
-    CsrfForm(fields): CsrfForm<RoleFields>,
-) -> Result<HttpResponse, AppError> {
-    let team_id = path_id(&req, "id")?;
-    let member_id = path_id(&req, "user_id")?;
-    let role = TeamRole::parse(fields.role.trim())
-        .ok_or_else(|| AppError::BadRequest("Choose a role: Owner, Developer or Viewer.".into()))?;
-    let actor = Actor::new(&user, client_ip(&req));
-    let now = state.clock().now();
-    if let Err(e) = teams::change_role(state.pool(), actor, team_id, member_id, role, now).await {
-        return refused(&state, &session, user.id, team_id, e, error_only).await;
-    }
-    session.set_flash(Flash::success("Role changed."))?;
-    Ok(see_other(&format!("/teams/{team_id}")))
-}
-
-fn error_only(message: String) -> Refused {
-    Refused {
-        error: Some(message),
-        ..Refused::default()
-    }
-}
-
-pub async fn remove_member(
-    req: HttpRequest,
-    CurrentUser(user): CurrentUser,
-    session: TypedSession,
-    state: web::Data<AppState>,
-    _: CsrfForm<NoFields>,
-) -> Result<HttpResponse, AppError> {
-    let team_id = path_id(&req, "id")?;
-    let member_id = path_id(&req, "user_id")?;
-    let actor = Actor::new(&user, client_ip(&req));
-    let now = state.clock().now();
-    if let Err(e) = teams::remove_member(state.pool(), actor, team_id, member_id, now).await {
-        return refused(&state, &session, user.id, team_id, e, error_only).await;
-    }
-    if member_id == user.id {
-        session.set_flash(Flash::success("You left the team."))?;
-        return Ok(see_other("/teams"));
-    }
-    session.set_flash(Flash::success(
-        "Member removed: from their next request on, they cannot see the team's apps.",
-    ))?;
-    Ok(see_other(&format!("/teams/{team_id}")))
-}
-
-pub async fn leave(
-    req: HttpRequest,
-    CurrentUser(user): CurrentUser,
-    session: TypedSession,
-    state: web::Data<AppState>,
-    _: CsrfForm<NoFields>,
-) -> Result<HttpResponse, AppError> {
-    let team_id = path_id(&req, "id")?;
-    let actor = Actor::new(&user, client_ip(&req));
-    let now = state.clock().now();
-    if let Err(e) = teams::remove_member(state.pool(), actor, team_id, user.id, now).await {
-        return refused(&state, &session, user.id, team_id, e, error_only).await;
-    }
-    session.set_flash(Flash::success("You left the team."))?;
-    Ok(see_other("/teams"))
 }
 
 pub async fn rename(
