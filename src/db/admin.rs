@@ -105,7 +105,12 @@ macro_rules! filtered {
                     .or(lower(users::email)
                         .like(lower(pattern.clone()))
                         .escape('\\'))
-                    .or(lower(apps::client_id).like(lower(pattern)).escape('\\')),
+                    .or(lower(apps::client_id)
+                        .like(lower(pattern.clone()))
+                        .escape('\\'))
+                    .or(lower(teams::name.nullable().assume_not_null())
+                        .like(lower(pattern))
+                        .escape('\\')),
             );
         }
         query = match filter.owner {
@@ -239,6 +244,7 @@ pub fn page(
 ) -> QueryResult<(i64, Vec<AdminRow>)> {
     let count = apps::table
         .inner_join(users::table)
+        .left_join(teams::table)
         .left_join(client_secrets::table)
         .select(diesel::dsl::count_star())
         .into_boxed::<MultiBackend>();

@@ -68,16 +68,16 @@ pub fn recent_for_team(conn: &mut Conn, team_id: i32, limit: i64) -> QueryResult
         .load(conn)
 }
 
-/// How many times `actor_id` did `action` since `since`.
+/// How many times `actor_id` did one of `actions` since `since`.
 pub fn count_by_actor_since(
     conn: &mut Conn,
     actor_id: i32,
-    action: &str,
+    actions: &[&str],
     since: NaiveDateTime,
 ) -> QueryResult<i64> {
     audit_events::table
         .filter(audit_events::actor_id.eq(actor_id))
-        .filter(audit_events::action.eq(action))
+        .filter(audit_events::action.eq_any(actions))
         .filter(audit_events::at.gt(since))
         .count()
         .get_result(conn)

@@ -23,14 +23,41 @@ pub struct Member {
     pub joined_at: NaiveDateTime,
 }
 
-#[derive(Debug, Clone, Queryable, Selectable)]
-#[diesel(table_name = team_invitations)]
+/// An invitation waiting for its email to sign up.
+#[derive(Debug, Clone)]
 pub struct Invitation {
     pub id: i32,
     pub team_id: i32,
     pub email: String,
-    pub role: String,
+    pub role: TeamRole,
     pub created_at: NaiveDateTime,
+}
+
+type InvitationColumns = (
+    team_invitations::id,
+    team_invitations::team_id,
+    team_invitations::email,
+    team_invitations::role,
+    team_invitations::created_at,
+);
+const INVITATION: InvitationColumns = (
+    team_invitations::id,
+    team_invitations::team_id,
+    team_invitations::email,
+    team_invitations::role,
+    team_invitations::created_at,
+);
+
+fn invitation(
+    (id, team_id, email, stored, created_at): (i32, i32, String, String, NaiveDateTime),
+) -> Invitation {
+    Invitation {
+        id,
+        team_id,
+        email,
+        role: role(&stored),
+        created_at,
+    }
 }
 
 /// The stored role; the column's CHECK admits nothing else.
@@ -206,12 +233,34 @@ pub fn invite(
         .map(drop)
 }
 
-pub fn invitations(conn: &mut Conn, team_id: i32) -> QueryResult<Vec<Invitation>> {
+pub fn count_invitations(conn: &mut Conn, team_id: i32) -> QueryResult<i64> {
     team_invitations::table
         .filter(team_invitations::team_id.eq(team_id))
+        .count()
+        .get_result(conn)
+}
+
+/// Deletes the team's invitations that `inviter` sent; the emails they were for.
+pub fn cancel_invitations_by(
+    conn: &mut Conn,
+    team_id: i32,
+    inviter: i32,
+) -> QueryResult<Vec<String>> {
+    let mine = team_invitations::table
+        .filter(team_invitations::team_id.eq(team_id))
+        .filter(team_invitations::invited_by.eq(inviter));
+    let emails = mine.select(team_invitations::email).load(conn)?;
+    diesel::delete(mine).execute(conn)?;
+    Ok(emails)
+}
+
+pub fn invitations(conn: &mut Conn, team_id: i32) -> QueryResult<Vec<Invitation>> {
+    let rows = team_invitations::table
+        .filter(team_invitations::team_id.eq(team_id))
         .order(team_invitations::email.asc())
-        .select(Invitation::as_select())
-        .load(conn)
+        .select(INVITATION)
+        .load(conn)?;
+    Ok(rows.into_iter().map(invitation).collect())
 }
 
 /// Deletes one of the team's invitations; the email it was for, if it existed.
@@ -232,19 +281,13 @@ pub fn cancel_invitation(conn: &mut Conn, team_id: i32, id: i32) -> QueryResult<
 }
 
 /// Removes and returns every invitation to this email (accepted when it signs up).
-pub fn take_invitations(conn: &mut Conn, email: &str) -> QueryResult<Vec<(Invitation, TeamRole)>> {
-    let found: Vec<Invitation> = team_invitations::table
+pub fn take_invitations(conn: &mut Conn, email: &str) -> QueryResult<Vec<Invitation>> {
+    let rows = team_invitations::table
         .filter(team_invitations::email.eq(email))
         .order(team_invitations::id.asc())
-        .select(Invitation::as_select())
+        .select(INVITATION)
         .load(conn)?;
     diesel::delete(team_invitations::table.filter(team_invitations::email.eq(email)))
         .execute(conn)?;
-    Ok(found
-        .into_iter()
-        .map(|i| {
-            let r = role(&i.role);
-            (i, r)
-        })
-        .collect())
+    Ok(rows.into_iter().map(invitation).collect())
 }

@@ -263,15 +263,19 @@ pub async fn create_admin(
                     db::sessions::delete_all_for_user(conn, user.id, None)?;
                     users::find(conn, user.id)?.ok_or(DieselError::NotFound)?
                 }
-                None => users::insert(
-                    conn,
-                    &users::NewUser {
-                        email: email.as_str(),
-                        password_hash: &hash,
-                        is_admin: true,
-                        created_at: now,
-                    },
-                )?,
+                None => {
+                    let user = users::insert(
+                        conn,
+                        &users::NewUser {
+                            email: email.as_str(),
+                            password_hash: &hash,
+                            is_admin: true,
+                            created_at: now,
+                        },
+                    )?;
+                    teams::accept_invitations(conn, user.id, &user.email, now)?;
+                    user
+                }
             };
             Ok::<_, DieselError>(user.into())
         })

@@ -35,7 +35,7 @@ pub enum NewAppOwner {
 }
 
 /// The message for a Viewer who tries to change something.
-pub const VIEWERS_CHANGE_NOTHING: &str =
+const VIEWERS_CHANGE_NOTHING: &str =
     "Your role in this app's team is Viewer: you can see the app but not change it.";
 
 pub async fn create_app(
@@ -60,11 +60,11 @@ pub async fn create_app(
                     match access::decide_for_team(role, TeamAction::AddApps) {
                         Decision::Allowed => Some(team_id),
                         Decision::Forbidden => {
-                            return Ok(Err(AppsError::Forbidden(
+                            return Err(AppsError::Forbidden(
                                 "Only the team's Owners and Developers can create apps for it.",
-                            )))
+                            ))
                         }
-                        Decision::Hidden => return Ok(Err(AppsError::NotFound)),
+                        Decision::Hidden => return Err(AppsError::NotFound),
                     }
                 }
             };
@@ -88,9 +88,8 @@ pub async fn create_app(
                 &detail,
                 now,
             )?;
-            Ok::<_, diesel::result::Error>(Ok(app))
+            Ok(app)
         })
-        .context("creating an app")?
     })
     .await
 }
@@ -123,6 +122,19 @@ pub fn app_for_in(
         )),
         Decision::Forbidden => Err(AppsError::Forbidden(VIEWERS_CHANGE_NOTHING)),
         Decision::Hidden => Err(AppsError::NotFound),
+    }
+}
+
+/// Checks again, in the write transaction of a change, that the actor may still change the
+/// app: a member removed or made a Viewer while their request waited (for bcrypt, for a URL
+/// check) changes nothing. Admins act on any app from the admin review, and OAuth clients on
+/// their own tokens: neither is decided by a team role.
+pub fn may_still_change_in(conn: &mut Conn, app_id: i32, actor: &Actor) -> Result<(), AppsError> {
+    match actor.user_id {
+        Some(user_id) if !actor.is_admin => {
+            app_for_in(conn, app_id, user_id, AppAction::Change).map(drop)
+        }
+        _ => Ok(()),
     }
 }
 
@@ -322,10 +334,7 @@ pub fn overview_in(
     // to the rows read.
     db::read_transaction(conn, |conn| {
         let generation = db::admin::review_generation(conn)?;
-        let (app, role) = match app_for_in(conn, id, user_id, AppAction::View) {
-            Ok(found) => found,
-            Err(e) => return Ok(Err(e)),
-        };
+        let (app, role) = app_for_in(conn, id, user_id, AppAction::View)?;
         let team_name = match app.team_id {
             Some(team_id) => teams::find(conn, team_id)?.map(|t| t.name),
             None => None,
@@ -340,7 +349,6 @@ pub fn overview_in(
             activity,
         };
         pages.put((id, user_id), generation, second, overview.clone());
-        Ok::<_, diesel::result::Error>(Ok(overview))
+        Ok(overview)
     })
-    .context("loading an app's overview")?
 }

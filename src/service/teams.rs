@@ -15,8 +15,8 @@ use diesel::result::{DatabaseErrorKind, Error as DieselError};
 /// and a bound on the mail an Owner can make Keyturn send.
 pub const MAX_PENDING_INVITATIONS: i64 = 100;
 
-/// How many invitations to emails without an account one person may send in 24 hours, in all
-/// their teams: each one is a mail Keyturn sends to an address the inviter chose.
+/// How many people one person may invite in 24 hours, in all their teams, whether they had an
+/// account (added at once) or not (a mail Keyturn sends to an address the inviter chose).
 pub const MAX_INVITATIONS_PER_DAY: i64 = 200;
 
 #[derive(Debug, thiserror::Error)]
@@ -52,8 +52,10 @@ impl From<DieselError> for TeamsError {
     }
 }
 
-/// The audit action of an invitation to an email without an account.
+/// The audit actions of an invitation to an email without an account, and of an account added
+/// at once: both count towards [`MAX_INVITATIONS_PER_DAY`].
 const INVITED: &str = "team.member_invited";
+const ADDED: &str = "team.member_added";
 
 fn user_of(actor: &Actor) -> Result<i32, TeamsError> {
     actor
@@ -108,8 +110,10 @@ pub struct TeamOverview {
     pub team: Team,
     pub my_role: TeamRole,
     pub members: Vec<Member>,
+    /// Owners only.
     pub invitations: Vec<Invitation>,
     pub apps: Vec<App>,
+    /// Owners only.
     pub activity: Vec<AuditEvent>,
 }
 
@@ -121,11 +125,22 @@ pub async fn overview(
     db::run(pool, move |conn| {
         db::read_transaction(conn, |conn| {
             let (team, my_role) = authorize(conn, team_id, user_id, TeamAction::View)?;
+            // Who is invited, and as what, is the Owners' business (and so is the Activity that
+            // records it): anybody who saw an invited address could sign up with it and join as
+            // that role.
+            let (invitations, activity) = if may_manage(my_role) {
+                (
+                    teams::invitations(conn, team.id)?,
+                    db::audit::recent_for_team(conn, team.id, 30)?,
+                )
+            } else {
+                (Vec::new(), Vec::new())
+            };
             Ok(TeamOverview {
                 members: teams::members(conn, team.id)?,
-                invitations: teams::invitations(conn, team.id)?,
+                invitations,
                 apps: db::apps::of_team(conn, team.id)?,
-                activity: db::audit::recent_for_team(conn, team.id, 30)?,
+                activity,
                 team,
                 my_role,
             })
@@ -156,31 +171,23 @@ pub async fn invite(
         db::write_transaction(conn, |conn| {
             let (team, _) = authorize(conn, team_id, user_id, TeamAction::Manage)?;
             let address = email.as_str();
+            // Checked and counted in the write transaction that records the invitation, which
+            // every instance takes in turn: concurrent invitations cannot overshoot.
+            let day_ago = now - chrono::TimeDelta::hours(24);
+            let sent = db::audit::count_by_actor_since(conn, user_id, &[ADDED, INVITED], day_ago)?;
+            if sent >= MAX_INVITATIONS_PER_DAY {
+                return Err(TeamsError::DailyInvitationLimit);
+            }
             if let Some(account) = users::find_by_email(conn, address)? {
                 if !teams::add_member(conn, team.id, account.id, role, now)? {
                     return Err(TeamsError::AlreadyMember(address.to_owned()));
                 }
                 let detail = format!("Added {address} as {}", role.label());
-                audit::record_for_team(
-                    conn,
-                    &actor,
-                    "team.member_added",
-                    team.id,
-                    None,
-                    &detail,
-                    now,
-                )?;
+                audit::record_for_team(conn, &actor, ADDED, team.id, None, &detail, now)?;
                 return Ok(Invited::Joined);
             }
-            // Checked and counted in the write transaction that records the invitation, which
-            // every instance takes in turn: concurrent invitations cannot overshoot.
-            if teams::invitations(conn, team.id)?.len() as i64 >= MAX_PENDING_INVITATIONS {
+            if teams::count_invitations(conn, team.id)? >= MAX_PENDING_INVITATIONS {
                 return Err(TeamsError::TooManyInvitations);
-            }
-            let day_ago = now - chrono::TimeDelta::hours(24);
-            let sent = db::audit::count_by_actor_since(conn, user_id, INVITED, day_ago)?;
-            if sent >= MAX_INVITATIONS_PER_DAY {
-                return Err(TeamsError::DailyInvitationLimit);
             }
             match teams::invite(conn, team.id, address, role, user_id, now) {
                 Err(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => {
@@ -209,19 +216,19 @@ pub async fn cancel_invitation(
     db::run(pool, move |conn| {
         db::write_transaction(conn, |conn| {
             let (team, _) = authorize(conn, team_id, user_id, TeamAction::Manage)?;
-            // Already gone (accepted, or cancelled by another Owner): nothing to do.
-            if let Some(email) = teams::cancel_invitation(conn, team.id, invitation_id)? {
-                let detail = format!("Cancelled the invitation of {email}");
-                audit::record_for_team(
-                    conn,
-                    &actor,
-                    "team.invitation_cancelled",
-                    team.id,
-                    None,
-                    &detail,
-                    now,
-                )?;
-            }
+            // Another team's, accepted, or cancelled already: not there to cancel.
+            let email = teams::cancel_invitation(conn, team.id, invitation_id)?
+                .ok_or(TeamsError::NotFound)?;
+            let detail = format!("Cancelled the invitation of {email}");
+            audit::record_for_team(
+                conn,
+                &actor,
+                "team.invitation_cancelled",
+                team.id,
+                None,
+                &detail,
+                now,
+            )?;
             Ok(())
         })
     })
@@ -267,6 +274,9 @@ pub async fn change_role(
                 keep_an_owner(conn, team.id, Some(current))?;
             }
             teams::set_role(conn, team.id, member_id, role)?;
+            if current == TeamRole::Owner {
+                withdraw_invitations_of(conn, &actor, team.id, member_id, now)?;
+            }
             let detail = format!(
                 "Changed the role of {} from {} to {}",
                 email_of(conn, member_id)?,
@@ -288,8 +298,8 @@ pub async fn change_role(
     .await
 }
 
-/// Removes a member (by an Owner), or the acting user themselves (leaving, by anyone). Takes
-/// effect on their next request: every page and form reads membership from the database.
+/// Removes a member, by an Owner (themselves too, if another Owner remains). Takes effect on
+/// the member's next request: every page and form reads membership from the database.
 pub async fn remove_member(
     pool: &DbPool,
     actor: Actor,
@@ -298,32 +308,97 @@ pub async fn remove_member(
     now: NaiveDateTime,
 ) -> Result<(), TeamsError> {
     let user_id = user_of(&actor)?;
-    let leaving = member_id == user_id;
     db::run(pool, move |conn| {
         db::write_transaction(conn, |conn| {
-            let action = if leaving {
-                TeamAction::View
-            } else {
-                TeamAction::Manage
-            };
-            let (team, _) = authorize(conn, team_id, user_id, action)?;
-            let current = teams::role_of(conn, team.id, member_id)?.ok_or(TeamsError::NotFound)?;
-            keep_an_owner(conn, team.id, Some(current))?;
-            let email = email_of(conn, member_id)?;
-            teams::remove_member(conn, team.id, member_id)?;
-            let (kind, detail) = if leaving {
-                ("team.member_left", format!("{email} left the team"))
-            } else {
-                (
-                    "team.member_removed",
-                    format!("Removed {email} ({})", current.label()),
-                )
-            };
-            audit::record_for_team(conn, &actor, kind, team.id, None, &detail, now)?;
+            let (team, _) = authorize(conn, team_id, user_id, TeamAction::Manage)?;
+            let (email, role) = take_out(conn, &actor, team.id, member_id, now)?;
+            let detail = format!("Removed {email} ({})", role.label());
+            audit::record_for_team(
+                conn,
+                &actor,
+                "team.member_removed",
+                team.id,
+                None,
+                &detail,
+                now,
+            )?;
             Ok(())
         })
     })
     .await
+}
+
+/// The acting user leaves the team (any member, except the last Owner).
+pub async fn leave(
+    pool: &DbPool,
+    actor: Actor,
+    team_id: i32,
+    now: NaiveDateTime,
+) -> Result<(), TeamsError> {
+    let user_id = user_of(&actor)?;
+    db::run(pool, move |conn| {
+        db::write_transaction(conn, |conn| {
+            let (team, _) = authorize(conn, team_id, user_id, TeamAction::View)?;
+            let (email, _) = take_out(conn, &actor, team.id, user_id, now)?;
+            let detail = format!("{email} left the team");
+            audit::record_for_team(
+                conn,
+                &actor,
+                "team.member_left",
+                team.id,
+                None,
+                &detail,
+                now,
+            )?;
+            Ok(())
+        })
+    })
+    .await
+}
+
+/// Takes a member out of the team, keeping an Owner, and withdraws the invitations a departing
+/// Owner sent: nobody keeps a way back in through an address they invited. Their email and
+/// former role.
+fn take_out(
+    conn: &mut Conn,
+    actor: &Actor,
+    team_id: i32,
+    member_id: i32,
+    now: NaiveDateTime,
+) -> Result<(String, TeamRole), TeamsError> {
+    let role = teams::role_of(conn, team_id, member_id)?.ok_or(TeamsError::NotFound)?;
+    keep_an_owner(conn, team_id, Some(role))?;
+    let email = email_of(conn, member_id)?;
+    teams::remove_member(conn, team_id, member_id)?;
+    if role == TeamRole::Owner {
+        withdraw_invitations_of(conn, actor, team_id, member_id, now)?;
+    }
+    Ok((email, role))
+}
+
+/// Cancels the pending invitations `inviter` sent to the team, once they are no longer an
+/// Owner of it.
+fn withdraw_invitations_of(
+    conn: &mut Conn,
+    actor: &Actor,
+    team_id: i32,
+    inviter: i32,
+    now: NaiveDateTime,
+) -> Result<(), TeamsError> {
+    for email in teams::cancel_invitations_by(conn, team_id, inviter)? {
+        let detail =
+            format!("Withdrew the invitation of {email}: its sender is no longer an Owner");
+        audit::record_for_team(
+            conn,
+            actor,
+            "team.invitation_cancelled",
+            team_id,
+            None,
+            &detail,
+            now,
+        )?;
+    }
+    Ok(())
 }
 
 pub async fn rename(
@@ -349,6 +424,20 @@ pub async fn rename(
             audit::record_for_team(conn, &actor, "team.renamed", team.id, None, &detail, now)?;
             Ok(())
         })
+    })
+    .await
+}
+
+/// What the delete confirmation shows an Owner: the team, and how many apps it owns.
+pub async fn deletion(
+    pool: &DbPool,
+    team_id: i32,
+    user_id: i32,
+) -> Result<(Team, i64), TeamsError> {
+    db::run(pool, move |conn| {
+        let (team, _) = authorize(conn, team_id, user_id, TeamAction::Manage)?;
+        let apps = db::apps::count_of_team(conn, team.id)?;
+        Ok((team, apps))
     })
     .await
 }
@@ -391,7 +480,8 @@ pub fn accept_invitations(
         is_admin: false,
         ip: None,
     };
-    for (invitation, role) in teams::take_invitations(conn, email)? {
+    for invitation in teams::take_invitations(conn, email)? {
+        let role = invitation.role;
         // The team may have been deleted since: the invitation went with it.
         if teams::add_member(conn, invitation.team_id, user_id, role, now)? {
             let detail = format!("{email} signed up and joined as {}", role.label());

@@ -34,6 +34,7 @@ impl From<SecretError> for AppError {
             }
             SecretError::LifetimeNotAllowed(_) => AppError::BadRequest(e.to_string()),
             SecretError::NotFound => AppError::NotFound,
+            SecretError::Forbidden(message) => AppError::Forbidden(message),
             SecretError::Unexpected(cause) => AppError::Unexpected(cause),
         }
     }

@@ -39,7 +39,10 @@ pub async fn invite(
         (Ok(email), Some(role)) => (email, role),
         (email, role) => {
             let error = match email {
-                Err(e) => e.replace("your email address", "the email address to invite"),
+                Err(_) if fields.email.trim().is_empty() => {
+                    "Enter the email address to invite.".to_owned()
+                }
+                Err(e) => e.to_owned(),
                 Ok(_) => "Choose a role: Owner, Developer or Viewer.".to_owned(),
             };
             let refused = Refused {
@@ -167,6 +170,7 @@ pub async fn remove_member(
         return refused(&state, &session, user.id, team_id, e, error_only).await;
     }
     if member_id == user.id {
+        // An Owner who removed themselves (another Owner remains) no longer sees the team.
         session.set_flash(Flash::success("You left the team."))?;
         return Ok(see_other("/teams"));
     }
@@ -186,7 +190,7 @@ pub async fn leave(
     let team_id = path_id(&req, "id")?;
     let actor = Actor::new(&user, client_ip(&req));
     let now = state.clock().now();
-    if let Err(e) = teams::remove_member(state.pool(), actor, team_id, user.id, now).await {
+    if let Err(e) = teams::leave(state.pool(), actor, team_id, now).await {
         return refused(&state, &session, user.id, team_id, e, error_only).await;
     }
     session.set_flash(Flash::success("You left the team."))?;

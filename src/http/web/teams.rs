@@ -1,6 +1,6 @@
-//! Teams: the list, creating one, the team page with its members, invitations, apps and
-//! Activity, renaming and deleting (members and invitations: `team_members`). What each member may do is decided by the teams service; this module parses the
-//! forms and shows the outcome.
+//! Teams: the list, creating one, the team page (members, invitations, apps, Activity),
+//! renaming and deleting. Members and invitations are changed in `team_members`. Who may do
+//! what is decided by the teams service; these handlers parse the forms and show the outcome.
 
 use super::access::path_id;
 use super::{html, see_other, Page, TimeView};
@@ -187,6 +187,13 @@ pub(super) async fn render(
     refused: Refused,
 ) -> Result<HttpResponse, AppError> {
     let overview = teams::overview(state.pool(), team_id, user_id).await?;
+    // The invite and rename forms are the Owners': anybody else gets the 403 their POST gets
+    // with valid input, not the form back.
+    if (refused.invite.is_some() || refused.rename.is_some())
+        && !teams::may_manage(overview.my_role)
+    {
+        return Err(TeamsError::OwnersOnly.into());
+    }
     let now = state.clock().now();
     let owners = overview
         .members
@@ -226,7 +233,7 @@ pub(super) async fn render(
             .into_iter()
             .map(|i| InvitationView {
                 id: i.id,
-                role: TeamRole::parse(&i.role).map_or("", TeamRole::label),
+                role: i.role.label(),
                 email: i.email,
                 invited: TimeView::new(i.created_at, now),
             })
@@ -277,8 +284,6 @@ pub async fn show(
     .await
 }
 
-/// A change refused for a reason the page explains (the last Owner, a duplicate invitation):
-/// the team page again, with the reason, and the status that says why.
 /// A refusal shown at the top of the team page.
 pub(super) fn error_only(message: String) -> Refused {
     Refused {
@@ -287,6 +292,8 @@ pub(super) fn error_only(message: String) -> Refused {
     }
 }
 
+/// A change refused for a reason the page explains (the last Owner, a duplicate invitation):
+/// the team page again, with the reason, and the status that says why.
 pub(super) async fn refused(
     state: &AppState,
     session: &TypedSession,
@@ -345,7 +352,7 @@ struct ConfirmDelete {
     page: Page,
     team_id: i32,
     name: String,
-    app_count: usize,
+    app_count: i64,
 }
 
 pub async fn confirm_delete(
@@ -355,17 +362,14 @@ pub async fn confirm_delete(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
     let team_id = path_id(&req, "id")?;
-    let overview = teams::overview(state.pool(), team_id, user.id).await?;
-    if !teams::may_manage(overview.my_role) {
-        return Err(TeamsError::OwnersOnly.into());
-    }
+    let (team, app_count) = teams::deletion(state.pool(), team_id, user.id).await?;
     html(
         StatusCode::OK,
         &ConfirmDelete {
             page: Page::new(&session)?,
             team_id,
-            name: overview.team.name,
-            app_count: overview.apps.len(),
+            name: team.name,
+            app_count,
         },
     )
 }

@@ -22,6 +22,7 @@ impl From<WebhookError> for AppError {
     fn from(e: WebhookError) -> Self {
         match e {
             WebhookError::NotFound => AppError::NotFound,
+            WebhookError::Forbidden(message) => AppError::Forbidden(message),
             WebhookError::Unexpected(cause) => AppError::Unexpected(cause),
             other => AppError::BadRequest(other.to_string()),
         }

@@ -7,6 +7,7 @@ use crate::db::webhooks::{self, NewWebhook, WebhookRow};
 use crate::db::{self, DbPool};
 use crate::domain::WebhookKeys;
 use crate::infra::webhook_client::{self, TargetError};
+use crate::service::apps::{self, AppsError};
 use crate::service::audit::{self, Actor};
 use anyhow::Context;
 use chrono::NaiveDateTime;
@@ -19,8 +20,21 @@ pub enum WebhookError {
     TooMany,
     #[error("Webhook not found.")]
     NotFound,
+    /// A team member whose role no longer lets them change the app.
+    #[error("{0}")]
+    Forbidden(&'static str),
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
+}
+
+impl From<AppsError> for WebhookError {
+    fn from(e: AppsError) -> Self {
+        match e {
+            AppsError::NotFound => WebhookError::NotFound,
+            AppsError::Forbidden(message) => WebhookError::Forbidden(message),
+            AppsError::Unexpected(cause) => WebhookError::Unexpected(cause),
+        }
+    }
 }
 
 pub const MAX_PER_APP: usize = 5;
@@ -46,6 +60,7 @@ pub async fn add(
     let stored_key_id = key_id.clone();
     let id = db::run(pool, move |conn| {
         db::write_transaction(conn, |conn| {
+            apps::may_still_change_in(conn, app_id, &actor)?;
             if webhooks::list_for_app(conn, app_id)?.len() >= MAX_PER_APP {
                 return Err(WebhookError::TooMany);
             }
@@ -89,6 +104,7 @@ pub async fn remove(
 ) -> Result<(), WebhookError> {
     db::run(pool, move |conn| {
         db::write_transaction(conn, |conn| {
+            apps::may_still_change_in(conn, app_id, &actor)?;
             let url = webhooks::list_for_app(conn, app_id)
                 .context("loading webhooks")?
                 .into_iter()

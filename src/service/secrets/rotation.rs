@@ -8,6 +8,7 @@ use crate::domain::{
     ClientSecret, OldSecretSchedule, SecretHint, SecretLabel, SecretLifetime, SecretStatus,
 };
 use crate::infra::hashing;
+use crate::service::apps::{self, AppsError};
 use crate::service::audit::{self, Actor};
 use crate::service::{notifications, policy};
 use chrono::NaiveDateTime;
@@ -24,11 +25,24 @@ pub enum SecretError {
     AlreadyGenerated,
     #[error("Secret not found.")]
     NotFound,
+    /// A team member whose role no longer lets them change the app.
+    #[error("{0}")]
+    Forbidden(&'static str),
     /// Longer than the admin's maximum secret lifetime (or Never, when there is one).
     #[error("Secrets may live at most {0} days here. Choose a shorter Expires after.")]
     LifetimeNotAllowed(i64),
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
+}
+
+impl From<AppsError> for SecretError {
+    fn from(e: AppsError) -> Self {
+        match e {
+            AppsError::NotFound => SecretError::NotFound,
+            AppsError::Forbidden(message) => SecretError::Forbidden(message),
+            AppsError::Unexpected(cause) => SecretError::Unexpected(cause),
+        }
+    }
 }
 
 impl From<DieselError> for SecretError {
@@ -100,6 +114,7 @@ pub async fn generate_secret(
     let hint = plaintext.hint();
     let row = db::run(pool, move |conn| {
         db::write_transaction(conn, |conn| {
+            apps::may_still_change_in(conn, app_id, &actor)?;
             secrets::settle_expired(conn, app_id, now)?;
             if secrets::count_active(conn, app_id, now)? >= MAX_ACTIVE {
                 return Err(SecretError::TooManyActive);
@@ -190,6 +205,7 @@ pub async fn revoke_secret(
 ) -> Result<Revocation, SecretError> {
     db::run(pool, move |conn| {
         db::write_transaction(conn, |conn| {
+            apps::may_still_change_in(conn, app_id, &actor)?;
             secrets::settle_expired(conn, app_id, now)?;
             let row =
                 secrets::find_for_app(conn, app_id, secret_id)?.ok_or(SecretError::NotFound)?;
@@ -259,6 +275,7 @@ pub async fn cancel_schedule(
 ) -> Result<bool, SecretError> {
     db::run(pool, move |conn| {
         db::write_transaction(conn, |conn| {
+            apps::may_still_change_in(conn, app_id, &actor)?;
             let row =
                 secrets::find_for_app(conn, app_id, secret_id)?.ok_or(SecretError::NotFound)?;
             let cancelled = secrets::cancel_schedule(conn, row.id, now)?;
@@ -293,6 +310,7 @@ pub async fn set_label(
 ) -> Result<(), SecretError> {
     db::run(pool, move |conn| {
         db::write_transaction(conn, |conn| {
+            apps::may_still_change_in(conn, app_id, &actor)?;
             let row =
                 secrets::find_for_app(conn, app_id, secret_id)?.ok_or(SecretError::NotFound)?;
             secrets::set_label(conn, row.id, label.as_str())?;

@@ -135,6 +135,9 @@ async fn the_admin_review_shows_and_filters_team_owners() {
         admin.get("/admin?team=%27or%201=1").await.status(),
         StatusCode::BAD_REQUEST
     );
+    let searched = admin.get_html("/admin?q=payMENTS").await;
+    assert!(searched.contains("Team-owned"));
+    assert!(!searched.contains("Personally-owned"));
     let stale = admin.get_html("/admin/stale").await;
     assert!(stale.contains("Team Payments"), "{stale}");
     let csv = admin

@@ -216,8 +216,16 @@ async fn an_invitation_to_an_unknown_email_is_accepted_on_sign_up() {
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     let page = newcomer.get_html(&format!("/teams/{team}")).await;
     assert_eq!(element_text(&page, "my-role"), "Viewer");
-    assert!(!page.contains("id=\"invitations\""), "no longer pending");
-    assert!(page.contains("new@example.com signed up and joined as Viewer"));
+    let owners_view = owner.get_html(&format!("/teams/{team}")).await;
+    assert!(
+        !owners_view.contains("id=\"invitations\""),
+        "no longer pending"
+    );
+    assert!(owners_view.contains("new@example.com signed up and joined as Viewer"));
+    assert!(
+        !page.contains("id=\"team-activity\""),
+        "the Activity is the Owners'"
+    );
     assert!(newcomer.get_html("/teams").await.contains("Growth"));
 
     // An existing account joins at once; a member cannot be added twice.
@@ -291,6 +299,24 @@ async fn invitations_are_bounded_per_team_and_per_inviter_even_when_sent_at_once
     assert!(refused.1.contains("try again tomorrow"));
     let page = owner.get_html(&format!("/teams/{third}")).await;
     assert_eq!(inner(&page, "invitations").matches("<li>").count(), 5);
+    // Adding somebody who has an account counts too.
+    let existing = app.new_browser();
+    let existing_email = existing.signed_up().await;
+    let response = owner
+        .post(
+            &format!("/teams/{third}/invitations"),
+            &[
+                ("csrf_token", csrf.as_str()),
+                ("email", existing_email.as_str()),
+                ("role", "viewer"),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(
+        existing.get(&format!("/teams/{third}")).await.status(),
+        StatusCode::NOT_FOUND
+    );
 
     // A day later the allowance is back.
     app.clock.advance(chrono::TimeDelta::hours(25));
@@ -339,7 +365,11 @@ async fn owners_rename_and_delete_a_team_that_owns_no_apps() {
     assert_eq!(renamed.status(), StatusCode::SEE_OTHER);
     let seen = c.viewer.get_html(&page).await;
     assert!(seen.contains("<h1>Payments Core</h1>"));
-    assert!(seen.contains("Renamed the team from &#34;Payments&#34; to &#34;Payments Core&#34;"));
+    assert!(c
+        .owner
+        .get_html(&page)
+        .await
+        .contains("Renamed the team from &#34;Payments&#34; to &#34;Payments Core&#34;"));
 
     // With an app it cannot be deleted; the confirmation says why.
     let app_id = create_team_app(&c.developer, &c.team, "Keeps it alive").await;
@@ -387,4 +417,74 @@ async fn owners_rename_and_delete_a_team_that_owns_no_apps() {
         c.owner.get(&format!("/teams/{other}")).await.status(),
         StatusCode::NOT_FOUND
     );
+}
+
+#[tokio::test]
+async fn an_owner_who_leaves_the_role_takes_their_pending_invitations_along() {
+    let app = spawn_app().await;
+    let c = crew(&app).await;
+    let page = format!("/teams/{}", c.team);
+    // Two more Owners, each of whom invites an address that has no account yet.
+    let mut owners = Vec::new();
+    for n in 0..2 {
+        let browser = app.new_browser();
+        let email = browser.signed_up().await;
+        invite(&c.owner, &c.team, &email, "owner").await;
+        let planted = format!("planted{n}@example.com");
+        assert_eq!(
+            invite(&browser, &c.team, &planted, "owner").await.status(),
+            StatusCode::SEE_OTHER
+        );
+        owners.push((email, planted));
+    }
+    // Only Owners see who is invited.
+    assert!(!c.viewer.get_html(&page).await.contains("planted"));
+    let listed = c.owner.get_html(&page).await;
+    assert!(inner(&listed, "invitations").contains("planted0@example.com"));
+
+    // One is removed, the other made a Developer: their invitations go with the role.
+    let removed = member_id(&listed, &owners[0].0);
+    let demoted = member_id(&listed, &owners[1].0);
+    let response = c
+        .owner
+        .submit(
+            &page,
+            &format!("/teams/{}/members/{removed}/remove", c.team),
+            &[],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let response = c
+        .owner
+        .submit(
+            &page,
+            &format!("/teams/{}/members/{demoted}/role", c.team),
+            &[("role", "developer")],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let listed = c.owner.get_html(&page).await;
+    assert!(!listed.contains("id=\"invitations\""), "{listed}");
+    assert!(listed.contains("Withdrew the invitation of planted0@example.com"));
+    for (_, planted) in &owners {
+        let newcomer = app.new_browser();
+        assert_eq!(
+            newcomer.sign_up(planted, PASSWORD).await.status(),
+            StatusCode::SEE_OTHER
+        );
+        assert_eq!(newcomer.get(&page).await.status(), StatusCode::NOT_FOUND);
+    }
+
+    // An invitation that is not there (another team's, or gone) cannot be cancelled.
+    let csrf = token(&c.owner).await;
+    for id in ["1", "999999"] {
+        let response = c
+            .owner
+            .post(
+                &format!("/teams/{}/invitations/{id}/cancel", c.team),
+                &[("csrf_token", &csrf)],
+            )
+            .await;
+        assert_eq!(response.status(), StatusCode::NOT_FOUND, "{id}");
+    }
 }

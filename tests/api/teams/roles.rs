@@ -1,6 +1,6 @@
 //! Each role's allowed and refused actions on each kind of app.
 
-use super::{create_team_app, crew, inner, token};
+use super::{create_team_app, crew, inner, member_id, token};
 use crate::helpers::{element_text, spawn_app, Browser};
 use reqwest::StatusCode;
 
@@ -272,6 +272,36 @@ async fn each_role_may_do_exactly_what_it_allows_to_each_kind_of_app() {
             )
             .await;
         assert_eq!(response.status(), want);
+        // Invalid input too: the form is the Owners', so the answer is the same.
+        let response = who
+            .post(
+                &format!("/teams/{}/invitations", c.team),
+                &[
+                    ("csrf_token", &csrf),
+                    ("email", "not an email"),
+                    ("role", "owner"),
+                ],
+            )
+            .await;
+        assert_eq!(response.status(), want);
+        // Removing oneself is leaving, which has its own form; the Owners' form is not it.
+        let me = if std::ptr::eq(who, &c.developer) {
+            &c.developer_email
+        } else {
+            &c.viewer_email
+        };
+        if want == StatusCode::FORBIDDEN {
+            let page = who.get_html(&format!("/teams/{}", c.team)).await;
+            let id = member_id(&page, me);
+            let response = who
+                .post(
+                    &format!("/teams/{}/members/{id}/remove", c.team),
+                    &[("csrf_token", &csrf)],
+                )
+                .await;
+            assert_eq!(response.status(), StatusCode::FORBIDDEN);
+            assert!(!page.contains("id=\"invitations\""));
+        }
     }
     let team_page = c.owner.get_html(&format!("/teams/{}", c.team)).await;
     assert!(!team_page.contains("x@example.com"));
