@@ -488,3 +488,49 @@ async fn an_owner_who_leaves_the_role_takes_their_pending_invitations_along() {
         assert_eq!(response.status(), StatusCode::NOT_FOUND, "{id}");
     }
 }
+
+/// A generate is checked again when it writes: a Developer removed while their secret was
+/// being hashed gets no secret.
+#[tokio::test]
+async fn a_member_removed_while_their_secret_is_hashed_gets_no_secret() {
+    // Cost 13: hashing takes long enough for the removal to land in the middle of it.
+    let app = spawn_app_with(|s| s.bcrypt_cost = 13).await;
+    let c = crew(&app).await;
+    let app_id = create_team_app(&c.owner, &c.team, "Slow hash").await;
+    let page = c.owner.get_html(&format!("/teams/{}", c.team)).await;
+    let developer = member_id(&page, &c.developer_email);
+    let form = c
+        .developer
+        .get_html(&format!("/apps/{app_id}/secrets/new"))
+        .await;
+    let csrf = csrf_token(&form);
+
+    let started = std::time::Instant::now();
+    let generate_path = format!("/apps/{app_id}/secrets");
+    let remove_path = format!("/teams/{}/members/{developer}/remove", c.team);
+    let owners_csrf = csrf_token(&page);
+    let generate = async {
+        let response = c
+            .developer
+            .post(&generate_path, &[("csrf_token", &csrf)])
+            .await;
+        (response.status(), started.elapsed())
+    };
+    let remove = async {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        let response = c
+            .owner
+            .post(&remove_path, &[("csrf_token", &owners_csrf)])
+            .await;
+        (response.status(), started.elapsed())
+    };
+    let ((generated, generated_after), (removed, removed_after)) = tokio::join!(generate, remove);
+    assert_eq!(removed, StatusCode::SEE_OTHER);
+    assert!(
+        generated_after > removed_after,
+        "the removal landed while the secret was hashed ({generated_after:?}, {removed_after:?})"
+    );
+    assert_eq!(generated, StatusCode::NOT_FOUND);
+    let owners_view = c.owner.get_html(&format!("/apps/{app_id}")).await;
+    assert!(owners_view.contains("No secrets yet"), "{owners_view}");
+}
