@@ -1,3 +1,4 @@
+use super::text;
 use secrecy::{ExposeSecret, SecretString};
 
 /// A lower-cased, plausibly deliverable email address.
@@ -24,8 +25,17 @@ impl Email {
                     && !domain.starts_with('.')
                     && !domain.ends_with('.')
                     && !domain.contains('@')
+                    && !local.contains('@')
+                    && !local.starts_with('.')
+                    && !local.ends_with('.')
+                    && !email.contains("..")
+                    // Invisible characters would make two addresses look the same on a page.
                     && email.chars().all(|c| {
-                        !c.is_whitespace() && !c.is_control() && !"<>()[],;:\\\"".contains(c)
+                        !c.is_whitespace()
+                            && !c.is_control()
+                            && !text::is_invisible(c)
+                            && !matches!(c, '\u{200D}' | '\u{FE00}'..='\u{FE0F}')
+                            && !"<>()[],;:\\\"".contains(c)
                     })
             }
             None => false,
@@ -99,6 +109,12 @@ mod tests {
             "ada@example",
             "a da@example.com",
             "ada@.com",
+            "a@@example.com",
+            "a..b@example.com",
+            ".ada@example.com",
+            "admin\u{200B}@example.com",
+            "vic\u{202E}tim@example.com",
+            "\u{FEFF}ada@example.com",
         ] {
             assert!(Email::parse(bad).is_err(), "{bad:?} was accepted");
         }

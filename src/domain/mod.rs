@@ -13,6 +13,7 @@ mod random;
 mod scope;
 mod secret;
 mod team;
+pub mod text;
 mod webhook;
 
 pub use account::{Account, Email, Password};

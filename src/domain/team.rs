@@ -1,5 +1,7 @@
 //! Teams: their names and the roles of their members.
 
+use super::text;
+
 /// A team's name: 1 to 100 characters, no control characters.
 #[derive(Debug, Clone)]
 pub struct TeamName(String);
@@ -11,7 +13,11 @@ impl TeamName {
             Err("Enter a name for the team.")
         } else if name.chars().count() > 100 {
             Err("Team name must be at most 100 characters.")
-        } else if name.chars().any(|c| c.is_control() || is_invisible(c)) {
+        } else if name
+            .chars()
+            .any(|c| c.is_control() || text::is_invisible(c))
+            || !text::has_visible(name)
+        {
             Err("Team name must not contain control or invisible characters.")
         } else {
             Ok(TeamName(name.to_owned()))
@@ -21,27 +27,6 @@ impl TeamName {
     pub fn as_str(&self) -> &str {
         &self.0
     }
-}
-
-/// Zero-width and direction-changing characters: a name made of them looks blank, or like
-/// another name, in every list and mail that shows it.
-fn is_invisible(c: char) -> bool {
-    matches!(
-        c,
-        '\u{00AD}'
-            | '\u{034F}'
-            | '\u{061C}'
-            | '\u{115F}'
-            | '\u{1160}'
-            | '\u{180E}'
-            | '\u{200B}'..='\u{200F}'
-            | '\u{202A}'..='\u{202E}'
-            | '\u{2060}'..='\u{206F}'
-            | '\u{3164}'
-            | '\u{FE00}'..='\u{FE0F}'
-            | '\u{FEFF}'
-            | '\u{FFA0}'
-    )
 }
 
 /// What a member may do in a team; see [`crate::domain::access`] for what each role allows.
@@ -103,6 +88,8 @@ mod tests {
         assert!(TeamName::parse("a\u{0}b").is_err());
         assert!(TeamName::parse("Pay\u{202E}ments").is_err());
         assert!(TeamName::parse("\u{200B}").is_err());
+        assert!(TeamName::parse("\u{200D}\u{FE0F}").is_err());
+        assert!(TeamName::parse("👨\u{200D}👩\u{200D}👧 family").is_ok());
         assert!(TeamName::parse(&"x".repeat(101)).is_err());
         assert!(TeamName::parse(&"é".repeat(100)).is_ok());
     }

@@ -144,8 +144,22 @@ pub async fn change_role(
 ) -> Result<HttpResponse, AppError> {
     let team_id = path_id(&req, "id")?;
     let member_id = path_id(&req, "user_id")?;
-    let role = TeamRole::parse(fields.role.trim())
-        .ok_or_else(|| AppError::BadRequest("Choose a role: Owner, Developer or Viewer.".into()))?;
+    let Some(role) = TeamRole::parse(fields.role.trim()) else {
+        let refused = Refused {
+            error: Some("Choose a role: Owner, Developer or Viewer.".to_owned()),
+            owners_form: true,
+            ..Refused::default()
+        };
+        return render(
+            &state,
+            &session,
+            user.id,
+            team_id,
+            StatusCode::BAD_REQUEST,
+            refused,
+        )
+        .await;
+    };
     let actor = Actor::new(&user, client_ip(&req));
     let now = state.clock().now();
     if let Err(e) = teams::change_role(state.pool(), actor, team_id, member_id, role, now).await {

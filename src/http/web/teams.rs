@@ -174,6 +174,8 @@ struct TeamPage {
 #[derive(Default)]
 pub(super) struct Refused {
     pub(super) error: Option<String>,
+    /// The refused form is one only Owners may use (whatever was wrong with it).
+    pub(super) owners_form: bool,
     pub(super) invite: Option<(String, TeamRole, String)>,
     pub(super) rename: Option<(String, String)>,
 }
@@ -187,11 +189,10 @@ pub(super) async fn render(
     refused: Refused,
 ) -> Result<HttpResponse, AppError> {
     let overview = teams::overview(state.pool(), team_id, user_id).await?;
-    // The invite and rename forms are the Owners': anybody else gets the 403 their POST gets
-    // with valid input, not the form back.
-    if (refused.invite.is_some() || refused.rename.is_some())
-        && !teams::may_manage(overview.my_role)
-    {
+    // The invite, rename and role forms are the Owners': anybody else gets the 403 their POST
+    // gets with valid input, not the form back.
+    let owners_form = refused.owners_form || refused.invite.is_some() || refused.rename.is_some();
+    if owners_form && !teams::may_manage(overview.my_role) {
         return Err(TeamsError::OwnersOnly.into());
     }
     let now = state.clock().now();

@@ -354,6 +354,30 @@ async fn owners_rename_and_delete_a_team_that_owns_no_apps() {
         .await
         .unwrap()
         .contains("Enter a name for the team."));
+    for spoof in ["Pay\u{202E}stnem", "\u{200B}", "\u{200D}\u{FE0F}"] {
+        let response = c
+            .owner
+            .submit(
+                &page,
+                &format!("/teams/{}/rename", c.team),
+                &[("name", spoof)],
+            )
+            .await;
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{spoof:?}");
+        assert!(response
+            .text()
+            .await
+            .unwrap()
+            .contains("invisible characters"));
+    }
+    let response = invite(&c.owner, &c.team, "admin\u{200B}@example.com", "owner").await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    let emoji = create_team(&c.owner, "👨\u{200D}👩\u{200D}👧 Family").await;
+    assert!(c
+        .owner
+        .get_html(&format!("/teams/{emoji}"))
+        .await
+        .contains("<h1>👨\u{200D}👩\u{200D}👧 Family</h1>"));
     let renamed = c
         .owner
         .submit(

@@ -284,6 +284,13 @@ async fn each_role_may_do_exactly_what_it_allows_to_each_kind_of_app() {
             )
             .await;
         assert_eq!(response.status(), want);
+        let response = who
+            .post(
+                &format!("/teams/{}/members/1/role", c.team),
+                &[("csrf_token", &csrf), ("role", "superuser")],
+            )
+            .await;
+        assert_eq!(response.status(), want);
         // Removing oneself is leaving, which has its own form; the Owners' form is not it.
         let me = if std::ptr::eq(who, &c.developer) {
             &c.developer_email
