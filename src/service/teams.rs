@@ -5,7 +5,7 @@
 
 use crate::db::{self, apps::App, audit::AuditEvent, teams, teams::Invitation, teams::Member};
 use crate::db::{teams::Team, users, Conn, DbPool};
-use crate::domain::access::{self, Decision, TeamAction};
+use crate::domain::access::{self, Decision, TeamAction, TeamAction::Manage, TeamAction::View};
 use crate::domain::{Email, TeamName, TeamRole};
 use crate::service::audit::{self, Actor};
 use chrono::NaiveDateTime;
@@ -79,6 +79,60 @@ fn authorize(
         (Decision::Forbidden, _) => Err(TeamsError::OwnersOnly),
         _ => Err(TeamsError::NotFound),
     }
+}
+
+/// A change to one team by one person whom the policy allowed, inside its write transaction.
+struct TeamChange {
+    actor: Actor,
+    user_id: i32,
+    team: Team,
+    now: NaiveDateTime,
+}
+
+impl TeamChange {
+    /// Writes one event of the team's Activity.
+    fn record(&self, conn: &mut Conn, action: &str, detail: &str) -> Result<(), TeamsError> {
+        audit::record_for_team(
+            conn,
+            &self.actor,
+            action,
+            self.team.id,
+            None,
+            detail,
+            self.now,
+        )?;
+        Ok(())
+    }
+}
+
+/// Runs `change` in a write transaction once the policy allows the acting person `action` in
+/// the team: the check and the change see the same membership, whatever runs at the same time.
+async fn change_team<T, F>(
+    pool: &DbPool,
+    actor: Actor,
+    team_id: i32,
+    action: TeamAction,
+    now: NaiveDateTime,
+    change: F,
+) -> Result<T, TeamsError>
+where
+    F: FnOnce(&mut Conn, TeamChange) -> Result<T, TeamsError> + Send + 'static,
+    T: Send + 'static,
+{
+    let user_id = user_of(&actor)?;
+    db::run(pool, move |conn| {
+        db::write_transaction(conn, |conn| {
+            let (team, _) = authorize(conn, team_id, user_id, action)?;
+            let change_of = TeamChange {
+                actor,
+                user_id,
+                team,
+                now,
+            };
+            change(conn, change_of)
+        })
+    })
+    .await
 }
 
 pub async fn create_team(
@@ -166,40 +220,38 @@ pub async fn invite(
     role: TeamRole,
     now: NaiveDateTime,
 ) -> Result<Invited, TeamsError> {
-    let user_id = user_of(&actor)?;
-    db::run(pool, move |conn| {
-        db::write_transaction(conn, |conn| {
-            let (team, _) = authorize(conn, team_id, user_id, TeamAction::Manage)?;
-            let address = email.as_str();
-            // Checked and counted in the write transaction that records the invitation, which
-            // every instance takes in turn: concurrent invitations cannot overshoot.
-            let day_ago = now - chrono::TimeDelta::hours(24);
-            let sent = db::audit::count_by_actor_since(conn, user_id, &[ADDED, INVITED], day_ago)?;
-            if sent >= MAX_INVITATIONS_PER_DAY {
-                return Err(TeamsError::DailyInvitationLimit);
+    change_team(pool, actor, team_id, Manage, now, move |conn, c| {
+        let address = email.as_str();
+        // Checked and counted in the write transaction that records the invitation, which
+        // every instance takes in turn: concurrent invitations cannot overshoot.
+        let day_ago = now - chrono::TimeDelta::hours(24);
+        let sent = db::audit::count_by_actor_since(conn, c.user_id, &[ADDED, INVITED], day_ago)?;
+        if sent >= MAX_INVITATIONS_PER_DAY {
+            return Err(TeamsError::DailyInvitationLimit);
+        }
+        if let Some(account) = users::find_by_email(conn, address)? {
+            if !teams::add_member(conn, c.team.id, account.id, role, now)? {
+                return Err(TeamsError::AlreadyMember(address.to_owned()));
             }
-            if let Some(account) = users::find_by_email(conn, address)? {
-                if !teams::add_member(conn, team.id, account.id, role, now)? {
-                    return Err(TeamsError::AlreadyMember(address.to_owned()));
-                }
-                let detail = format!("Added {address} as {}", role.label());
-                audit::record_for_team(conn, &actor, ADDED, team.id, None, &detail, now)?;
-                return Ok(Invited::Joined);
+            c.record(conn, ADDED, &format!("Added {address} as {}", role.label()))?;
+            return Ok(Invited::Joined);
+        }
+        if teams::count_invitations(conn, c.team.id)? >= MAX_PENDING_INVITATIONS {
+            return Err(TeamsError::TooManyInvitations);
+        }
+        match teams::invite(conn, c.team.id, address, role, c.user_id, now) {
+            Err(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => {
+                return Err(TeamsError::AlreadyInvited(address.to_owned()))
             }
-            if teams::count_invitations(conn, team.id)? >= MAX_PENDING_INVITATIONS {
-                return Err(TeamsError::TooManyInvitations);
-            }
-            match teams::invite(conn, team.id, address, role, user_id, now) {
-                Err(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => {
-                    return Err(TeamsError::AlreadyInvited(address.to_owned()))
-                }
-                other => other?,
-            }
-            let detail = format!("Invited {address} as {}", role.label());
-            audit::record_for_team(conn, &actor, INVITED, team.id, None, &detail, now)?;
-            Ok(Invited::Pending {
-                team_name: team.name,
-            })
+            other => other?,
+        }
+        c.record(
+            conn,
+            INVITED,
+            &format!("Invited {address} as {}", role.label()),
+        )?;
+        Ok(Invited::Pending {
+            team_name: c.team.name,
         })
     })
     .await
@@ -212,37 +264,23 @@ pub async fn cancel_invitation(
     invitation_id: i32,
     now: NaiveDateTime,
 ) -> Result<(), TeamsError> {
-    let user_id = user_of(&actor)?;
-    db::run(pool, move |conn| {
-        db::write_transaction(conn, |conn| {
-            let (team, _) = authorize(conn, team_id, user_id, TeamAction::Manage)?;
-            // Another team's, accepted, or cancelled already: not there to cancel.
-            let email = teams::cancel_invitation(conn, team.id, invitation_id)?
-                .ok_or(TeamsError::NotFound)?;
-            let detail = format!("Cancelled the invitation of {email}");
-            audit::record_for_team(
-                conn,
-                &actor,
-                "team.invitation_cancelled",
-                team.id,
-                None,
-                &detail,
-                now,
-            )?;
-            Ok(())
-        })
+    change_team(pool, actor, team_id, Manage, now, move |conn, c| {
+        // Another team's, accepted, or cancelled already: not there to cancel.
+        let email = teams::cancel_invitation(conn, c.team.id, invitation_id)?
+            .ok_or(TeamsError::NotFound)?;
+        c.record(
+            conn,
+            "team.invitation_cancelled",
+            &format!("Cancelled the invitation of {email}"),
+        )
     })
     .await
 }
 
 /// Refuses a change that would leave the team without an Owner: `member` is an Owner about to
 /// stop being one.
-fn keep_an_owner(
-    conn: &mut Conn,
-    team_id: i32,
-    member: Option<TeamRole>,
-) -> Result<(), TeamsError> {
-    if member == Some(TeamRole::Owner) && teams::count_owners(conn, team_id)? <= 1 {
+fn keep_an_owner(conn: &mut Conn, team_id: i32, member: TeamRole) -> Result<(), TeamsError> {
+    if member == TeamRole::Owner && teams::count_owners(conn, team_id)? <= 1 {
         return Err(TeamsError::LastOwner);
     }
     Ok(())
@@ -262,38 +300,25 @@ pub async fn change_role(
     role: TeamRole,
     now: NaiveDateTime,
 ) -> Result<(), TeamsError> {
-    let user_id = user_of(&actor)?;
-    db::run(pool, move |conn| {
-        db::write_transaction(conn, |conn| {
-            let (team, _) = authorize(conn, team_id, user_id, TeamAction::Manage)?;
-            let current = teams::role_of(conn, team.id, member_id)?.ok_or(TeamsError::NotFound)?;
-            if current == role {
-                return Ok(());
-            }
-            if role != TeamRole::Owner {
-                keep_an_owner(conn, team.id, Some(current))?;
-            }
-            teams::set_role(conn, team.id, member_id, role)?;
-            if current == TeamRole::Owner {
-                withdraw_invitations_of(conn, &actor, team.id, member_id, now)?;
-            }
-            let detail = format!(
-                "Changed the role of {} from {} to {}",
-                email_of(conn, member_id)?,
-                current.label(),
-                role.label()
-            );
-            audit::record_for_team(
-                conn,
-                &actor,
-                "team.role_changed",
-                team.id,
-                None,
-                &detail,
-                now,
-            )?;
-            Ok(())
-        })
+    change_team(pool, actor, team_id, Manage, now, move |conn, c| {
+        let current = teams::role_of(conn, c.team.id, member_id)?.ok_or(TeamsError::NotFound)?;
+        if current == role {
+            return Ok(());
+        }
+        if role != TeamRole::Owner {
+            keep_an_owner(conn, c.team.id, current)?;
+        }
+        teams::set_role(conn, c.team.id, member_id, role)?;
+        if current == TeamRole::Owner {
+            withdraw_invitations_of(conn, &c, member_id)?;
+        }
+        let detail = format!(
+            "Changed the role of {} from {} to {}",
+            email_of(conn, member_id)?,
+            current.label(),
+            role.label()
+        );
+        c.record(conn, "team.role_changed", &detail)
     })
     .await
 }
@@ -307,23 +332,10 @@ pub async fn remove_member(
     member_id: i32,
     now: NaiveDateTime,
 ) -> Result<(), TeamsError> {
-    let user_id = user_of(&actor)?;
-    db::run(pool, move |conn| {
-        db::write_transaction(conn, |conn| {
-            let (team, _) = authorize(conn, team_id, user_id, TeamAction::Manage)?;
-            let (email, role) = take_out(conn, &actor, team.id, member_id, now)?;
-            let detail = format!("Removed {email} ({})", role.label());
-            audit::record_for_team(
-                conn,
-                &actor,
-                "team.member_removed",
-                team.id,
-                None,
-                &detail,
-                now,
-            )?;
-            Ok(())
-        })
+    change_team(pool, actor, team_id, Manage, now, move |conn, c| {
+        let (email, role) = take_out(conn, &c, member_id)?;
+        let detail = format!("Removed {email} ({})", role.label());
+        c.record(conn, "team.member_removed", &detail)
     })
     .await
 }
@@ -335,23 +347,9 @@ pub async fn leave(
     team_id: i32,
     now: NaiveDateTime,
 ) -> Result<(), TeamsError> {
-    let user_id = user_of(&actor)?;
-    db::run(pool, move |conn| {
-        db::write_transaction(conn, |conn| {
-            let (team, _) = authorize(conn, team_id, user_id, TeamAction::View)?;
-            let (email, _) = take_out(conn, &actor, team.id, user_id, now)?;
-            let detail = format!("{email} left the team");
-            audit::record_for_team(
-                conn,
-                &actor,
-                "team.member_left",
-                team.id,
-                None,
-                &detail,
-                now,
-            )?;
-            Ok(())
-        })
+    change_team(pool, actor, team_id, View, now, move |conn, c| {
+        let (email, _) = take_out(conn, &c, c.user_id)?;
+        c.record(conn, "team.member_left", &format!("{email} left the team"))
     })
     .await
 }
@@ -361,17 +359,15 @@ pub async fn leave(
 /// former role.
 fn take_out(
     conn: &mut Conn,
-    actor: &Actor,
-    team_id: i32,
+    c: &TeamChange,
     member_id: i32,
-    now: NaiveDateTime,
 ) -> Result<(String, TeamRole), TeamsError> {
-    let role = teams::role_of(conn, team_id, member_id)?.ok_or(TeamsError::NotFound)?;
-    keep_an_owner(conn, team_id, Some(role))?;
+    let role = teams::role_of(conn, c.team.id, member_id)?.ok_or(TeamsError::NotFound)?;
+    keep_an_owner(conn, c.team.id, role)?;
     let email = email_of(conn, member_id)?;
-    teams::remove_member(conn, team_id, member_id)?;
+    teams::remove_member(conn, c.team.id, member_id)?;
     if role == TeamRole::Owner {
-        withdraw_invitations_of(conn, actor, team_id, member_id, now)?;
+        withdraw_invitations_of(conn, c, member_id)?;
     }
     Ok((email, role))
 }
@@ -380,23 +376,13 @@ fn take_out(
 /// Owner of it.
 fn withdraw_invitations_of(
     conn: &mut Conn,
-    actor: &Actor,
-    team_id: i32,
+    c: &TeamChange,
     inviter: i32,
-    now: NaiveDateTime,
 ) -> Result<(), TeamsError> {
-    for email in teams::cancel_invitations_by(conn, team_id, inviter)? {
+    for email in teams::cancel_invitations_by(conn, c.team.id, inviter)? {
         let detail =
             format!("Withdrew the invitation of {email}: its sender is no longer an Owner");
-        audit::record_for_team(
-            conn,
-            actor,
-            "team.invitation_cancelled",
-            team_id,
-            None,
-            &detail,
-            now,
-        )?;
+        c.record(conn, "team.invitation_cancelled", &detail)?;
     }
     Ok(())
 }
@@ -408,22 +394,17 @@ pub async fn rename(
     name: TeamName,
     now: NaiveDateTime,
 ) -> Result<(), TeamsError> {
-    let user_id = user_of(&actor)?;
-    db::run(pool, move |conn| {
-        db::write_transaction(conn, |conn| {
-            let (team, _) = authorize(conn, team_id, user_id, TeamAction::Manage)?;
-            if team.name == name.as_str() {
-                return Ok(());
-            }
-            teams::rename(conn, team.id, name.as_str())?;
-            let detail = format!(
-                "Renamed the team from \"{}\" to \"{}\"",
-                team.name,
-                name.as_str()
-            );
-            audit::record_for_team(conn, &actor, "team.renamed", team.id, None, &detail, now)?;
-            Ok(())
-        })
+    change_team(pool, actor, team_id, Manage, now, move |conn, c| {
+        if c.team.name == name.as_str() {
+            return Ok(());
+        }
+        teams::rename(conn, c.team.id, name.as_str())?;
+        let detail = format!(
+            "Renamed the team from \"{}\" to \"{}\"",
+            c.team.name,
+            name.as_str()
+        );
+        c.record(conn, "team.renamed", &detail)
     })
     .await
 }
@@ -450,18 +431,17 @@ pub async fn delete(
     team_id: i32,
     now: NaiveDateTime,
 ) -> Result<String, TeamsError> {
-    let user_id = user_of(&actor)?;
-    db::run(pool, move |conn| {
-        db::write_transaction(conn, |conn| {
-            let (team, _) = authorize(conn, team_id, user_id, TeamAction::Manage)?;
-            if db::apps::count_of_team(conn, team.id)? > 0 {
-                return Err(TeamsError::StillOwnsApps);
-            }
-            teams::delete(conn, team.id)?;
-            let detail = format!("Deleted the team \"{}\"", team.name);
-            audit::record_for_team(conn, &actor, "team.deleted", team.id, None, &detail, now)?;
-            Ok(team.name)
-        })
+    change_team(pool, actor, team_id, Manage, now, move |conn, c| {
+        if db::apps::count_of_team(conn, c.team.id)? > 0 {
+            return Err(TeamsError::StillOwnsApps);
+        }
+        teams::delete(conn, c.team.id)?;
+        c.record(
+            conn,
+            "team.deleted",
+            &format!("Deleted the team \"{}\"", c.team.name),
+        )?;
+        Ok(c.team.name)
     })
     .await
 }
