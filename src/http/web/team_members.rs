@@ -79,18 +79,9 @@ pub async fn invite(
             )))?;
         }
         Ok(Invited::Pending { team_name }) => {
-            let notifier = state.notifier();
-            notifier.mail_in_background(
-                address.clone(),
-                format!("You are invited to the team {team_name} on Keyturn"),
-                format!(
-                    "You have been invited to join the team {team_name} on Keyturn as {}.\n\n\
-                     Sign up with this email address to join it:\n{}/signup\n\n\
-                     If you did not expect this, you can ignore this mail.\n",
-                    role.label(),
-                    notifier.public_url()
-                ),
-            );
+            state
+                .notifier()
+                .mail_invitation(address.clone(), &team_name, role.label());
             session.set_flash(Flash::success(format!(
                 "Invitation recorded: {address} joins the team as {} when they sign up with this email.",
                 role.label()

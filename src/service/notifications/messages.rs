@@ -113,3 +113,15 @@ pub fn mail(event: &EventRow, app_page: &str) -> (String, String) {
     );
     (format!("Keyturn: {subject}"), body)
 }
+
+/// The mail to an address invited to a team before it has an account.
+pub fn invitation(team_name: &str, role: &str, signup_page: &str) -> (String, String) {
+    (
+        format!("You are invited to the team {team_name} on Keyturn"),
+        format!(
+            "You have been invited to join the team {team_name} on Keyturn as {role}.\n\n\
+             Sign up with this email address to join it:\n{signup_page}\n\n\
+             If you did not expect this, you can ignore this mail.\n"
+        ),
+    )
+}

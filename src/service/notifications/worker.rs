@@ -62,12 +62,15 @@ impl Notifier {
         &self.keys
     }
 
-    /// Sends one mail in the background, if mail is configured, for a message that belongs to
-    /// no app (an invitation to a team). Not retried: a failure is logged.
-    pub fn mail_in_background(self: &Arc<Self>, to: String, subject: String, body: String) {
+    /// Mails an address invited to a team, in the background, if mail is configured. Not
+    /// retried (the outbox's events belong to apps): a failure is logged, and the invitation
+    /// stands either way.
+    pub fn mail_invitation(self: &Arc<Self>, to: String, team_name: &str, role: &str) {
         if self.mailer.is_none() {
             return;
         }
+        let signup_page = format!("{}/signup", self.public_url);
+        let (subject, body) = messages::invitation(team_name, role, &signup_page);
         let notifier = Arc::clone(self);
         tokio::spawn(async move {
             if let Some(mailer) = &notifier.mailer {
@@ -76,10 +79,6 @@ impl Notifier {
                 }
             }
         });
-    }
-
-    pub fn public_url(&self) -> &str {
-        &self.public_url
     }
 
     /// Whether webhooks may target loopback and private addresses (development, tests).
