@@ -4,7 +4,7 @@
 
 use super::access::path_id;
 use super::see_other;
-use super::teams::{error_only, refused, render, Refused};
+use super::teams::{bad_input, error_only, refused, Refused};
 use crate::domain::{Email, TeamRole};
 use crate::http::client_ip;
 use crate::http::csrf::NoFields;
@@ -14,7 +14,6 @@ use crate::http::{CsrfForm, CurrentUser, TypedSession};
 use crate::service::audit::Actor;
 use crate::service::teams::{self, Invited};
 use crate::state::AppState;
-use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 
@@ -49,15 +48,7 @@ pub async fn invite(
                 invite: Some((fields.email, role.unwrap_or(TeamRole::Developer), error)),
                 ..Refused::default()
             };
-            return render(
-                &state,
-                &session,
-                user.id,
-                team_id,
-                StatusCode::BAD_REQUEST,
-                refused,
-            )
-            .await;
+            return bad_input(&state, &session, user.id, team_id, refused).await;
         }
     };
     let actor = Actor::new(&user, client_ip(&req));
@@ -138,18 +129,9 @@ pub async fn change_role(
     let Some(role) = TeamRole::parse(fields.role.trim()) else {
         let refused = Refused {
             error: Some("Choose a role: Owner, Developer or Viewer.".to_owned()),
-            owners_form: true,
             ..Refused::default()
         };
-        return render(
-            &state,
-            &session,
-            user.id,
-            team_id,
-            StatusCode::BAD_REQUEST,
-            refused,
-        )
-        .await;
+        return bad_input(&state, &session, user.id, team_id, refused).await;
     };
     let actor = Actor::new(&user, client_ip(&req));
     let now = state.clock().now();

@@ -174,7 +174,7 @@ struct TeamPage {
 #[derive(Default)]
 pub(super) struct Refused {
     pub(super) error: Option<String>,
-    /// The refused form is one only Owners may use (whatever was wrong with it).
+    /// The refused form is one only Owners may use (set by [`bad_input`]).
     pub(super) owners_form: bool,
     pub(super) invite: Option<(String, TeamRole, String)>,
     pub(super) rename: Option<(String, String)>,
@@ -191,8 +191,7 @@ pub(super) async fn render(
     let overview = teams::overview(state.pool(), team_id, user_id).await?;
     // The invite, rename and role forms are the Owners': anybody else gets the 403 their POST
     // gets with valid input, not the form back.
-    let owners_form = refused.owners_form || refused.invite.is_some() || refused.rename.is_some();
-    if owners_form && !teams::may_manage(overview.my_role) {
+    if refused.owners_form && !teams::may_manage(overview.my_role) {
         return Err(TeamsError::OwnersOnly.into());
     }
     let now = state.clock().now();
@@ -285,6 +284,30 @@ pub async fn show(
     .await
 }
 
+/// Input an Owners' form cannot use: the team page again with the form and its error (400).
+/// Anybody but an Owner gets the 403 that the same form with valid input gets.
+pub(super) async fn bad_input(
+    state: &AppState,
+    session: &TypedSession,
+    user_id: i32,
+    team_id: i32,
+    refused: Refused,
+) -> Result<HttpResponse, AppError> {
+    let refused = Refused {
+        owners_form: true,
+        ..refused
+    };
+    render(
+        state,
+        session,
+        user_id,
+        team_id,
+        StatusCode::BAD_REQUEST,
+        refused,
+    )
+    .await
+}
+
 /// A refusal shown at the top of the team page.
 pub(super) fn error_only(message: String) -> Refused {
     Refused {
@@ -330,15 +353,7 @@ pub async fn rename(
                 rename: Some((fields.name, error.to_owned())),
                 ..Refused::default()
             };
-            return render(
-                &state,
-                &session,
-                user.id,
-                team_id,
-                StatusCode::BAD_REQUEST,
-                refused,
-            )
-            .await;
+            return bad_input(&state, &session, user.id, team_id, refused).await;
         }
     };
     let actor = Actor::new(&user, client_ip(&req));

@@ -103,6 +103,10 @@ async fn my_apps_lists_personal_apps_first_then_one_group_per_team() {
     create_team_app(&other, &elsewhere, "Not mine").await;
 
     let page = me.get_html("/apps").await;
+    assert!(
+        page.contains("<a href=\"/teams\">Teams</a>"),
+        "Teams in the navigation"
+    );
     let at = |text: &str| page.find(text).unwrap_or_else(|| panic!("{text}: {page}"));
     assert!(at("Just me") < at("Side project"));
     assert!(at("Side project") < at(">Alpha</a>"));
