@@ -32,6 +32,7 @@ fn main() -> anyhow::Result<()> {
                     password_hash: "seeded",
                     is_admin: false,
                     created_at: now,
+                    email_verified_at: Some(now),
                 };
                 users::insert(conn, &user).map(|u| u.id)
             })

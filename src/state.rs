@@ -5,7 +5,7 @@
 use crate::config::{Settings, TrustedProxies};
 use crate::db::writer::Writer;
 use crate::db::{Backend, DbPool};
-use crate::domain::{TokenKey, WebhookKeys};
+use crate::domain::{AuthenticatorKeys, TokenKey, WebhookKeys};
 use crate::infra::cache::GenerationCache;
 use crate::infra::clock::Clock;
 use crate::infra::hashing::Bcrypt;
@@ -41,6 +41,7 @@ pub struct AppState {
     session_timeouts: Timeouts,
     notifier: Arc<Notifier>,
     policy: CachedPolicy,
+    authenticator_keys: AuthenticatorKeys,
 }
 
 impl AppState {
@@ -80,6 +81,7 @@ impl AppState {
         Ok(AppState {
             notifier,
             policy: CachedPolicy::default(),
+            authenticator_keys: AuthenticatorKeys::derive(master_key),
             bcrypt: Bcrypt::new(settings.bcrypt_cost),
             public_origin: url::Url::parse(public_url)
                 .context("KEYTURN_PUBLIC_URL is not a URL")?
@@ -184,6 +186,11 @@ impl AppState {
     /// Mail and webhooks: the worker, and the keys that sign webhooks.
     pub fn notifier(&self) -> &Arc<Notifier> {
         &self.notifier
+    }
+
+    /// Derives each account's authenticator-app key.
+    pub fn authenticator_keys(&self) -> &AuthenticatorKeys {
+        &self.authenticator_keys
     }
 
     /// How long a browser session may sit unused, and how long it may live however busy.

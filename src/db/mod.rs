@@ -16,6 +16,7 @@ macro_rules! on_backend {
     };
 }
 
+pub mod account_links;
 pub mod admin;
 pub mod apps;
 pub mod audit;
@@ -28,6 +29,7 @@ pub mod sessions;
 pub mod teams;
 pub mod throttle;
 pub mod tokens;
+pub mod two_factor;
 pub mod users;
 pub mod webhooks;
 pub mod writer;

@@ -150,6 +150,7 @@ diesel::table! {
         last_seen_at -> Timestamp,
         ip -> Nullable<Text>,
         user_agent -> Nullable<Text>,
+        authenticated_at -> Nullable<Timestamp>,
     }
 }
 
@@ -161,6 +162,33 @@ diesel::table! {
         is_admin -> Bool,
         created_at -> Timestamp,
         session_epoch -> Integer,
+        email_verified_at -> Nullable<Timestamp>,
+        totp_seed -> Nullable<Text>,
+        totp_pending_seed -> Nullable<Text>,
+        totp_last_step -> Nullable<BigInt>,
+        two_factor_since -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    account_links (id) {
+        id -> Integer,
+        user_id -> Integer,
+        purpose -> Text,
+        token_hash -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    recovery_codes (id) {
+        id -> Integer,
+        user_id -> Integer,
+        code_hash -> Text,
+        created_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
     }
 }
 
@@ -258,8 +286,12 @@ diesel::joinable!(deliveries -> webhooks (webhook_id));
 diesel::joinable!(events -> apps (app_id));
 diesel::joinable!(webhooks -> apps (app_id));
 
+diesel::joinable!(account_links -> users (user_id));
+diesel::joinable!(recovery_codes -> users (user_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
     access_tokens,
+    account_links,
     apps,
     audit_events,
     authorization_codes,
@@ -267,6 +299,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     deliveries,
     events,
     grants,
+    recovery_codes,
     refresh_tokens,
     review_generation,
     revoked_client_tokens,

@@ -16,6 +16,7 @@ pub struct SessionRow {
     pub last_seen_at: NaiveDateTime,
     pub ip: Option<String>,
     pub user_agent: Option<String>,
+    pub authenticated_at: Option<NaiveDateTime>,
 }
 
 #[derive(Insertable)]
@@ -27,6 +28,7 @@ pub struct NewSession<'a> {
     pub last_seen_at: NaiveDateTime,
     pub ip: Option<&'a str>,
     pub user_agent: Option<&'a str>,
+    pub authenticated_at: Option<NaiveDateTime>,
 }
 
 pub fn insert(conn: &mut Conn, new: &NewSession) -> QueryResult<i32> {
@@ -109,4 +111,12 @@ pub fn purge_expired(
         ),
     )
     .execute(conn)
+}
+
+/// Records that the session just gave the password or a second factor again.
+pub fn reauthenticated(conn: &mut Conn, id: i32, now: NaiveDateTime) -> QueryResult<()> {
+    diesel::update(sessions::table.find(id))
+        .set(sessions::authenticated_at.eq(now))
+        .execute(conn)
+        .map(drop)
 }

@@ -12,6 +12,8 @@ pub struct User {
     pub password_hash: String,
     pub is_admin: bool,
     pub created_at: NaiveDateTime,
+    pub email_verified_at: Option<NaiveDateTime>,
+    pub two_factor_since: Option<NaiveDateTime>,
 }
 
 #[derive(Insertable)]
@@ -21,6 +23,7 @@ pub struct NewUser<'a> {
     pub password_hash: &'a str,
     pub is_admin: bool,
     pub created_at: NaiveDateTime,
+    pub email_verified_at: Option<NaiveDateTime>,
 }
 
 pub fn insert(conn: &mut Conn, new: &NewUser) -> QueryResult<User> {
@@ -75,6 +78,21 @@ impl From<User> for Account {
             email: u.email,
             is_admin: u.is_admin,
             session_id: None,
+            email_verified: u.email_verified_at.is_some(),
+            two_factor: u.two_factor_since.is_some(),
+            authenticated_at: None,
         }
     }
+}
+
+/// Records that the account's address is proven.
+pub fn mark_email_verified(conn: &mut Conn, id: i32, now: NaiveDateTime) -> QueryResult<()> {
+    diesel::update(
+        users::table
+            .find(id)
+            .filter(users::email_verified_at.is_null()),
+    )
+    .set(users::email_verified_at.eq(now))
+    .execute(conn)
+    .map(drop)
 }

@@ -85,6 +85,12 @@ pub struct Account {
     pub is_admin: bool,
     /// The server-side session this account was loaded for, on signed-in requests.
     pub session_id: Option<i32>,
+    /// Whether the address is proven (or mail is not configured, so it cannot be).
+    pub email_verified: bool,
+    /// Whether log-in asks for a second factor.
+    pub two_factor: bool,
+    /// When this session last gave the password or a second factor.
+    pub authenticated_at: Option<chrono::NaiveDateTime>,
 }
 
 #[cfg(test)]

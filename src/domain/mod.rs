@@ -14,6 +14,7 @@ mod scope;
 mod secret;
 mod team;
 pub mod text;
+mod two_factor;
 mod webhook;
 
 pub use account::{Account, Email, Password};
@@ -27,4 +28,5 @@ pub(crate) use random::random_base62;
 pub use scope::{Scope, Scopes};
 pub use secret::{ClientSecret, OldSecretSchedule, SecretHint, SecretLabel, SecretStatus};
 pub use team::{TeamName, TeamRole};
+pub use two_factor::{Authenticator, AuthenticatorKeys, RecoveryCode, SecondFactorCode, TotpCode};
 pub use webhook::{WebhookKey, WebhookKeys};

@@ -11,6 +11,8 @@ pub enum TokenKind {
     AuthorizationCode,
     /// A browser session's id, inside the encrypted session cookie.
     Session,
+    /// A mailed single-use link: verify an address, reset a password.
+    AccountLink,
 }
 
 impl TokenKind {
@@ -20,6 +22,7 @@ impl TokenKind {
             TokenKind::Refresh => "ktr_",
             TokenKind::AuthorizationCode => "ktz_",
             TokenKind::Session => "ktb_",
+            TokenKind::AccountLink => "ktl_",
         }
     }
 }

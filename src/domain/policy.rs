@@ -50,13 +50,17 @@ impl SecretLifetime {
     }
 }
 
-/// The admin's rules for secrets, kept in the database so every instance applies the same.
+/// The admin's rules for secrets and accounts, kept in the database so every instance applies
+/// the same.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SecretPolicy {
     /// No secret may be generated to live longer (nor forever); `None`: no limit.
     pub max_lifetime_days: Option<i64>,
     /// How long before a secret's end its owners and its app are warned.
     pub warning_days: i64,
+    /// Every account, admins included, must have two-factor authentication before it can use
+    /// any page but the Security page.
+    pub require_two_factor: bool,
 }
 
 impl Default for SecretPolicy {
@@ -64,6 +68,7 @@ impl Default for SecretPolicy {
         SecretPolicy {
             max_lifetime_days: None,
             warning_days: 14,
+            require_two_factor: false,
         }
     }
 }
@@ -73,7 +78,11 @@ impl SecretPolicy {
     pub const MAX_DAYS: i64 = 3650;
 
     /// Parses the policy form: an empty maximum means none; the warning period must be given.
-    pub fn parse(max_lifetime: &str, warning: &str) -> Result<Self, &'static str> {
+    pub fn parse(
+        max_lifetime: &str,
+        warning: &str,
+        require_two_factor: bool,
+    ) -> Result<Self, &'static str> {
         let max_lifetime = max_lifetime.trim();
         let max_lifetime_days = if max_lifetime.is_empty() {
             None
@@ -94,6 +103,7 @@ impl SecretPolicy {
         Ok(SecretPolicy {
             max_lifetime_days,
             warning_days,
+            require_two_factor,
         })
     }
 
@@ -137,7 +147,7 @@ mod tests {
 
     #[test]
     fn a_maximum_leaves_only_the_choices_within_it_and_never_is_gone() {
-        let policy = SecretPolicy::parse("90", "14").unwrap();
+        let policy = SecretPolicy::parse("90", "14", false).unwrap();
         assert_eq!(
             policy.choices(),
             vec![SecretLifetime::Days(30), SecretLifetime::Days(90)]
@@ -149,17 +159,17 @@ mod tests {
 
     #[test]
     fn no_maximum_offers_everything_and_defaults_to_never() {
-        let policy = SecretPolicy::parse(" ", "14").unwrap();
+        let policy = SecretPolicy::parse(" ", "14", false).unwrap();
         assert_eq!(policy.choices().len(), 5);
         assert_eq!(policy.default_choice(), SecretLifetime::Never);
     }
 
     #[test]
     fn a_maximum_below_the_shortest_choice_and_bad_numbers_are_refused() {
-        assert!(SecretPolicy::parse("10", "14").is_err());
-        assert!(SecretPolicy::parse("abc", "14").is_err());
-        assert!(SecretPolicy::parse("0", "14").is_err());
-        assert!(SecretPolicy::parse("", "-1").is_err());
-        assert!(SecretPolicy::parse("", "").is_err());
+        assert!(SecretPolicy::parse("10", "14", false).is_err());
+        assert!(SecretPolicy::parse("abc", "14", false).is_err());
+        assert!(SecretPolicy::parse("0", "14", false).is_err());
+        assert!(SecretPolicy::parse("", "-1", false).is_err());
+        assert!(SecretPolicy::parse("", "", false).is_err());
     }
 }

@@ -19,8 +19,16 @@ pub enum AppError {
     BadRequest(String),
     #[error("{0}")]
     PayloadTooLarge(&'static str),
+    #[error("{0}")]
+    TooManyRequests(String),
     #[error("You need to log in to see this page.")]
     LoginRequired { next: String },
+    /// A sensitive action after the session's 15 minutes: confirm access, then go to `next`.
+    #[error("Confirm your access to continue.")]
+    ReauthenticationRequired { next: String },
+    /// The admin requires two-factor authentication, and the account has none yet.
+    #[error("Set up two-factor authentication to continue.")]
+    TwoFactorRequired,
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
 }
@@ -37,7 +45,10 @@ impl ResponseError for AppError {
             AppError::Conflict(_) => StatusCode::CONFLICT,
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
             AppError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
-            AppError::LoginRequired { .. } => StatusCode::SEE_OTHER,
+            AppError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
+            AppError::LoginRequired { .. }
+            | AppError::ReauthenticationRequired { .. }
+            | AppError::TwoFactorRequired => StatusCode::SEE_OTHER,
             AppError::Unexpected(cause) if hashing::is_busy(cause) => {
                 StatusCode::SERVICE_UNAVAILABLE
             }
@@ -48,11 +59,12 @@ impl ResponseError for AppError {
     fn error_response(&self) -> HttpResponse {
         let message = match self {
             AppError::LoginRequired { next } => {
-                let location = format!("/login?next={}", urlencode(next));
-                return HttpResponse::SeeOther()
-                    .insert_header((header::LOCATION, location))
-                    .finish();
+                return see_other(format!("/login?next={}", urlencode(next)));
             }
+            AppError::ReauthenticationRequired { next } => {
+                return see_other(format!("/account/confirm-access?next={}", urlencode(next)));
+            }
+            AppError::TwoFactorRequired => return see_other("/account/security".to_owned()),
             AppError::Unexpected(cause) if hashing::is_busy(cause) => {
                 let message = "Keyturn is busy. Please try again in a moment.";
                 let mut response = HttpResponse::ServiceUnavailable()
@@ -83,6 +95,12 @@ impl From<askama::Error> for AppError {
     fn from(e: askama::Error) -> Self {
         AppError::Unexpected(anyhow::anyhow!("rendering a template: {e}"))
     }
+}
+
+fn see_other(location: String) -> HttpResponse {
+    HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, location))
+        .finish()
 }
 
 pub fn urlencode(value: &str) -> String {

@@ -33,6 +33,67 @@ pub fn browser(cfg: &mut web::ServiceConfig) {
         .route("/login", web::post().to(pages::accounts::login))
         .route("/logout", web::post().to(pages::accounts::logout))
         .route(
+            "/login/two-factor",
+            web::get().to(pages::accounts::second_step_form),
+        )
+        .route(
+            "/login/two-factor",
+            web::post().to(pages::accounts::second_step),
+        )
+        .route(
+            "/forgot-password",
+            web::get().to(pages::account_links::forgot_form),
+        )
+        .route(
+            "/forgot-password",
+            web::post().to(pages::account_links::forgot),
+        )
+        .route(
+            "/reset-password",
+            web::get().to(pages::account_links::reset_form),
+        )
+        .route(
+            "/reset-password",
+            web::post().to(pages::account_links::reset),
+        )
+        .route(
+            "/verify-email",
+            web::get().to(pages::account_links::verify_form),
+        )
+        .route(
+            "/verify-email",
+            web::post().to(pages::account_links::verify),
+        )
+        .route(
+            "/account/verify-email/resend",
+            web::post().to(pages::account_links::resend),
+        )
+        .route("/account/security", web::get().to(pages::security::show))
+        .route(
+            "/account/security/authenticator",
+            web::get().to(pages::security::authenticator_form),
+        )
+        .route(
+            "/account/security/authenticator",
+            web::post().to(pages::security::confirm_authenticator),
+        )
+        .route(
+            "/account/security/recovery-codes",
+            web::post().to(pages::security::new_recovery_codes),
+        )
+        .route(
+            "/account/security/two-factor/disable",
+            web::post().to(pages::security::turn_off),
+        )
+        .route(
+            "/account/confirm-access",
+            web::get().to(pages::security::confirm_access_form),
+        )
+        .route(
+            "/account/confirm-access",
+            web::post().to(pages::security::confirm_access),
+        )
+        .route(
             "/account/password",
             web::get().to(pages::accounts::password_form),
         )

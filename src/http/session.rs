@@ -48,6 +48,12 @@ impl TypedSession {
     const SESSION: &'static str = "session";
     const CSRF: &'static str = "csrf";
     const FLASH: &'static str = "flash";
+    /// For the banner only: whether the account's address was unproven when last seen.
+    const UNVERIFIED: &'static str = "unverified";
+    /// A log-in waiting for its second factor: the account, since when, and where to go next.
+    const PENDING_USER: &'static str = "pending_user";
+    const PENDING_SINCE: &'static str = "pending_since";
+    const PENDING_NEXT: &'static str = "pending_next";
 
     pub fn from_session(session: Session) -> Self {
         TypedSession(session)
@@ -62,12 +68,71 @@ impl TypedSession {
         self.insert(Self::EMAIL, &account.email)?;
         self.insert(Self::IS_ADMIN, account.is_admin)?;
         self.insert(Self::SESSION, token.expose())?;
+        if !account.email_verified {
+            self.insert(Self::UNVERIFIED, true)?;
+        }
         self.insert(Self::CSRF, crate::domain::random_base62(43))
+    }
+
+    /// The password was right; the log-in waits for a second factor. Under a fresh cookie, and
+    /// without a session: nothing but the second step accepts it.
+    pub fn begin_second_factor(
+        &self,
+        user_id: i32,
+        now: chrono::NaiveDateTime,
+        next: &str,
+    ) -> Result<(), AppError> {
+        self.0.renew();
+        self.0.clear();
+        self.insert(Self::PENDING_USER, user_id)?;
+        self.insert(Self::PENDING_SINCE, now.and_utc().timestamp())?;
+        self.insert(Self::PENDING_NEXT, next)?;
+        self.insert(Self::CSRF, crate::domain::random_base62(43))
+    }
+
+    /// The account and the page after log-in of a log-in waiting for its second factor, if
+    /// the password was given less than `within` ago.
+    pub fn pending_second_factor(
+        &self,
+        now: chrono::NaiveDateTime,
+        within: chrono::TimeDelta,
+    ) -> Option<(i32, String)> {
+        let user_id: i32 = self.0.get(Self::PENDING_USER).ok().flatten()?;
+        let since: i64 = self.0.get(Self::PENDING_SINCE).ok().flatten()?;
+        let next: String = self.0.get(Self::PENDING_NEXT).ok().flatten()?;
+        let age = now.and_utc().timestamp() - since;
+        (0..within.num_seconds())
+            .contains(&age)
+            .then_some((user_id, next))
+    }
+
+    /// Whether the banner asking to verify the address shows.
+    pub fn email_unverified(&self) -> bool {
+        self.0.get(Self::UNVERIFIED).ok().flatten().unwrap_or(false)
+    }
+
+    /// Keeps the banner in step with the account (the address may be proven in another browser).
+    fn note_email_verified(&self, verified: bool) -> Result<(), AppError> {
+        match (self.email_unverified(), verified) {
+            (true, true) => {
+                self.0.remove(Self::UNVERIFIED);
+                Ok(())
+            }
+            (false, false) => self.insert(Self::UNVERIFIED, true),
+            _ => Ok(()),
+        }
     }
 
     /// The id of the server-side session this cookie belongs to.
     pub fn session_token(&self) -> Option<String> {
         self.0.get(Self::SESSION).ok().flatten()
+    }
+
+    /// Forgets whoever was signed in, under a fresh cookie that carries only `flash`.
+    pub fn start_over_with(&self, flash: Flash) -> Result<(), AppError> {
+        self.0.renew();
+        self.0.clear();
+        self.set_flash(flash)
     }
 
     /// Ends the session and removes the cookie.
@@ -144,14 +209,33 @@ impl FromRequest for CurrentUser {
         let session = TypedSession(req.get_session());
         let state = AppState::of(req);
         let next = return_path(req);
+        let policy = if allowed_without_two_factor(req.path()) {
+            Policy::Exempt
+        } else {
+            Policy::Enforced
+        };
         Box::pin(async move {
             let state = state?;
-            signed_in(&state, &session)
-                .await?
-                .map(CurrentUser)
+            let found = load_with(&state, &session, |_, _| Ok(()), policy).await?;
+            found
+                .map(|(account, ())| CurrentUser(account))
                 .ok_or(AppError::LoginRequired { next })
         })
     }
+}
+
+/// The pages an account that must set up two-factor authentication may still open.
+fn allowed_without_two_factor(path: &str) -> bool {
+    path.starts_with("/account/security")
+        || path == "/account/confirm-access"
+        || path == "/account/verify-email/resend"
+}
+
+/// Whether a page applies the admin's two-factor requirement.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Policy {
+    Enforced,
+    Exempt,
 }
 
 /// The account of the session's user, if someone is signed in, the account still exists and
@@ -177,6 +261,19 @@ where
     F: FnOnce(&mut Conn, &Account) -> Result<T, AppError> + Send + 'static,
     T: Send + 'static,
 {
+    load_with(state, session, read, Policy::Enforced).await
+}
+
+async fn load_with<T, F>(
+    state: &AppState,
+    session: &TypedSession,
+    read: F,
+    policy: Policy,
+) -> Result<Option<(Account, T)>, AppError>
+where
+    F: FnOnce(&mut Conn, &Account) -> Result<T, AppError> + Send + 'static,
+    T: Send + 'static,
+{
     let (Some(user_id), Some(token)) = (session.user_id(), session.session_token()) else {
         if session.user_id().is_some() {
             session.log_out();
@@ -192,6 +289,13 @@ where
         session.log_out();
         return Ok(None);
     };
+    session.note_email_verified(account.email_verified)?;
+    if policy == Policy::Enforced
+        && !account.two_factor
+        && state.policy().get(state.pool()).await?.require_two_factor
+    {
+        return Err(AppError::TwoFactorRequired);
+    }
     Ok(Some((account, data?)))
 }
 

@@ -204,6 +204,12 @@ pub struct Throttles {
     pub client_address: Throttle,
     /// Sign-ups per client address, successful or not.
     pub signup_address: Throttle,
+    /// Second-factor codes per account (by id), at log-in and for sensitive actions alike.
+    pub second_factor: Throttle,
+    /// Mailed links (password resets, verification mails) per email typed, sent or not.
+    pub mail_account: Throttle,
+    /// Password reset requests per client address.
+    pub mail_address: Throttle,
 }
 
 /// The window every throttle counts in.
@@ -222,6 +228,10 @@ impl Throttles {
             client_secret: make("client_secret", limit),
             client_address: make("client_address", limit * 5),
             signup_address: make("signup_address", limit * 5),
+            second_factor: make("second_factor", limit),
+            // A person needs a mail or two; these only keep mailboxes from being flooded.
+            mail_account: make("mail_account", limit.div_ceil(2)),
+            mail_address: make("mail_address", limit * 5),
         }
     }
 }

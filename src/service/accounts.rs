@@ -4,10 +4,13 @@ use crate::db::{self, users, DbPool};
 use crate::domain::{Account, Email, OpaqueToken, Password, RequestOrigin};
 use crate::infra::hashing::{self, Bcrypt, Lane};
 use crate::infra::throttle::{ThrottleError, Throttles};
+use crate::service::account_links;
 use crate::service::audit::{self, Actor};
+use crate::service::notifications::Notifier;
 use crate::service::{sessions, teams};
 use anyhow::Context;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
+use std::sync::Arc;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AccountError {
@@ -19,6 +22,12 @@ pub enum AccountError {
     /// Too many failed logins for this account or address; retry after this many seconds.
     #[error("Too many failed attempts. Try again in {} minutes.", (.0 + 59) / 60)]
     Throttled(i64),
+    /// A second-factor code that is wrong, used already, or of no factor the account has.
+    #[error("That code is not correct, or it was used already.")]
+    InvalidCode,
+    /// Too many mailed links asked for this email or from this address.
+    #[error("Too many emails asked for. Try again in {} minutes.", (.0 + 59) / 60)]
+    TooManyMails(i64),
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
 }
@@ -46,8 +55,8 @@ pub async fn sign_up(
     pool: &DbPool,
     bcrypt: &Bcrypt,
     throttles: &Throttles,
-    email: Email,
-    password: Password,
+    notifier: &Arc<Notifier>,
+    (email, password): (Email, Password),
     origin: RequestOrigin,
     now: chrono::NaiveDateTime,
 ) -> Result<SignedIn, AccountError> {
@@ -66,21 +75,29 @@ pub async fn sign_up(
         return Err(AccountError::EmailTaken);
     }
     let hash = hashing::hash(bcrypt, password.expose().to_owned(), Lane::SignUp).await?;
-    let account: Account = db::run(pool, move |conn| {
+    // With mail, the address is proven by a mailed link; without, it cannot be, and counts.
+    let mails = notifier.mails();
+    let (account, link): (Account, _) = db::run(pool, move |conn| {
         let new = users::NewUser {
             email: email.as_str(),
             password_hash: &hash,
             is_admin: false,
             created_at: now,
+            email_verified_at: (!mails).then_some(now),
         };
-        // The account and the teams it was invited to, together.
+        // The account with its verification link, or with the teams it was invited to.
         let created = db::write_transaction(conn, |conn| {
             let user = users::insert(conn, &new)?;
-            teams::accept_invitations(conn, user.id, &user.email, now)?;
-            Ok(user)
+            let link = if mails {
+                Some(account_links::new_verification_in(conn, user.id, now)?)
+            } else {
+                teams::accept_invitations(conn, user.id, &user.email, now)?;
+                None
+            };
+            Ok((user, link))
         });
         match created {
-            Ok(user) => Ok(user.into()),
+            Ok((user, link)) => Ok((user.into(), link)),
             Err(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => {
                 Err(AccountError::EmailTaken)
             }
@@ -88,6 +105,9 @@ pub async fn sign_up(
         }
     })
     .await?;
+    if let Some(link) = link {
+        notifier.mail_account_link(account.email.clone(), link);
+    }
     let session = sessions::start(pool, account.id, origin, now).await?;
     Ok(SignedIn { account, session })
 }
@@ -101,7 +121,7 @@ pub struct LoginAttempt {
 
 /// The throttle key of an email as typed: what the account's failures are counted under,
 /// whether or not the account exists.
-fn account_key(typed: &str) -> String {
+pub fn account_key(typed: &str) -> String {
     typed
         .trim()
         .to_lowercase()
@@ -120,7 +140,7 @@ pub async fn log_in(
     throttles: &Throttles,
     attempt: LoginAttempt,
     now: chrono::NaiveDateTime,
-) -> Result<SignedIn, AccountError> {
+) -> Result<LoggedIn, AccountError> {
     let typed = account_key(&attempt.email);
     let for_account = throttles.password_account.reserve(&typed, now).await?;
     let for_address = match throttles
@@ -149,22 +169,40 @@ pub async fn log_in(
     // The right password proves the owner: the account's failures are forgotten.
     throttles.password_account.clear(&typed).await;
     for_address.release().await;
-    let actor = Actor::new(&account, attempt.origin.ip.clone());
+    if account.two_factor {
+        return Ok(LoggedIn::SecondFactorNeeded {
+            user_id: account.id,
+        });
+    }
+    record_sign_in(pool, &account, attempt.origin.ip.clone(), "Signed in", now).await?;
+    let session = sessions::start(pool, account.id, attempt.origin, now).await?;
+    Ok(LoggedIn::SignedIn(SignedIn { account, session }))
+}
+
+/// What a right password leads to.
+pub enum LoggedIn {
+    SignedIn(SignedIn),
+    /// The account has two-factor authentication: no session until a code is given.
+    SecondFactorNeeded {
+        user_id: i32,
+    },
+}
+
+/// Records a completed sign-in in the audit log.
+pub async fn record_sign_in(
+    pool: &DbPool,
+    account: &Account,
+    ip: Option<String>,
+    detail: &'static str,
+    now: chrono::NaiveDateTime,
+) -> Result<(), AccountError> {
+    let actor = Actor::new(account, ip);
     db::run(pool, move |conn| {
-        audit::record(
-            conn,
-            &actor,
-            "account.signed_in",
-            None,
-            None,
-            "Signed in",
-            now,
-        )
-        .context("recording a sign-in")
+        audit::record(conn, &actor, "account.signed_in", None, None, detail, now)
+            .context("recording a sign-in")
     })
     .await?;
-    let session = sessions::start(pool, account.id, attempt.origin, now).await?;
-    Ok(SignedIn { account, session })
+    Ok(())
 }
 
 /// The account if `password` is its password; one bcrypt either way.
@@ -210,17 +248,7 @@ pub async fn change_password(
     now: chrono::NaiveDateTime,
 ) -> Result<(), AccountError> {
     let PasswordChange { current, new, ip } = change;
-    let key = account_key(&account.email);
-    let reservation = throttles.password_account.reserve(&key, now).await?;
-    let checked = check_password(pool, bcrypt, &account.email, current).await;
-    match checked {
-        Ok(Some(_)) => throttles.password_account.clear(&key).await,
-        Ok(None) => return Err(AccountError::InvalidCredentials),
-        Err(e) => {
-            reservation.release().await;
-            return Err(e);
-        }
-    }
+    check_own_password(pool, bcrypt, throttles, &account, current, now).await?;
     let hash = hashing::hash(bcrypt, new.expose().to_owned(), Lane::Interactive).await?;
     let actor = Actor::new(&account, ip);
     let (id, keep) = (account.id, account.session_id);
@@ -244,6 +272,31 @@ pub async fn change_password(
     Ok(())
 }
 
+/// Checks the signed-in account's own password, throttled like log-in under the same
+/// per-account allowance.
+pub async fn check_own_password(
+    pool: &DbPool,
+    bcrypt: &Bcrypt,
+    throttles: &Throttles,
+    account: &Account,
+    password: String,
+    now: chrono::NaiveDateTime,
+) -> Result<(), AccountError> {
+    let key = account_key(&account.email);
+    let reservation = throttles.password_account.reserve(&key, now).await?;
+    match check_password(pool, bcrypt, &account.email, password).await {
+        Ok(Some(_)) => {
+            throttles.password_account.clear(&key).await;
+            Ok(())
+        }
+        Ok(None) => Err(AccountError::InvalidCredentials),
+        Err(e) => {
+            reservation.release().await;
+            Err(e)
+        }
+    }
+}
+
 /// Creates an admin account, or makes an existing account an admin with the given password.
 /// Either way every session of the account ends: whoever was signed in with the old password
 /// is not signed in with the new one.
@@ -260,6 +313,11 @@ pub async fn create_admin(
             let user = match users::find_by_email(conn, email.as_str())? {
                 Some(user) => {
                     users::promote_to_admin(conn, user.id, &hash)?;
+                    // The operator at the terminal vouches for the address.
+                    if user.email_verified_at.is_none() {
+                        users::mark_email_verified(conn, user.id, now)?;
+                        teams::accept_invitations(conn, user.id, &user.email, now)?;
+                    }
                     db::sessions::delete_all_for_user(conn, user.id, None)?;
                     users::find(conn, user.id)?.ok_or(DieselError::NotFound)?
                 }
@@ -271,6 +329,8 @@ pub async fn create_admin(
                             password_hash: &hash,
                             is_admin: true,
                             created_at: now,
+                            // The operator at the terminal vouches for the address.
+                            email_verified_at: Some(now),
                         },
                     )?;
                     teams::accept_invitations(conn, user.id, &user.email, now)?;

@@ -1,6 +1,7 @@
 //! What Keyturn does, free of HTTP: each function takes domain types, runs its queries through
 //! `db`, and returns domain outcomes.
 
+pub mod account_links;
 pub mod accounts;
 pub mod apps;
 pub mod audit;
@@ -12,3 +13,4 @@ pub mod secrets;
 pub mod sessions;
 pub mod teams;
 pub mod tokens;
+pub mod two_factor;

@@ -9,6 +9,7 @@ use chrono::NaiveDateTime;
 
 const MAX_LIFETIME: &str = "policy.max_secret_lifetime_days";
 const WARNING: &str = "policy.expiry_warning_days";
+const REQUIRE_TWO_FACTOR: &str = "policy.require_two_factor";
 /// The audit log's name for a policy change.
 const CHANGED: &str = "policy.changed";
 
@@ -17,6 +18,8 @@ pub fn read_in(conn: &mut Conn) -> anyhow::Result<SecretPolicy> {
     let defaults = SecretPolicy::default();
     let max = server_settings::get(conn, MAX_LIFETIME).context("reading the secret policy")?;
     let warning = server_settings::get(conn, WARNING).context("reading the secret policy")?;
+    let two_factor =
+        server_settings::get(conn, REQUIRE_TWO_FACTOR).context("reading the account policy")?;
     // A stored maximum that does not parse is an error, never "no maximum".
     let max_lifetime_days = match max.as_deref().map(str::trim) {
         None | Some("") => None,
@@ -29,6 +32,7 @@ pub fn read_in(conn: &mut Conn) -> anyhow::Result<SecretPolicy> {
         warning_days: warning
             .and_then(|v| v.parse().ok())
             .unwrap_or(defaults.warning_days),
+        require_two_factor: two_factor.as_deref() == Some("true"),
     })
 }
 
@@ -61,13 +65,19 @@ pub async fn save(
                 .unwrap_or_default();
             server_settings::set(conn, MAX_LIFETIME, &max)?;
             server_settings::set(conn, WARNING, &policy.warning_days.to_string())?;
+            server_settings::set(
+                conn,
+                REQUIRE_TWO_FACTOR,
+                if policy.require_two_factor { "true" } else { "false" },
+            )?;
             let detail = format!(
-                "Secret policy: maximum lifetime {}, warn {} days before expiry",
+                "Secret policy: maximum lifetime {}, warn {} days before expiry; two-factor authentication {}",
                 policy
                     .max_lifetime_days
                     .map(|d| format!("{d} days"))
                     .unwrap_or_else(|| "none".into()),
-                policy.warning_days
+                policy.warning_days,
+                if policy.require_two_factor { "required" } else { "optional" },
             );
             audit::record(conn, &actor, CHANGED, None, None, &detail, now)
         })

@@ -43,6 +43,7 @@ pub fn signed_in_account(
     }
     Ok(Some(Account {
         session_id: Some(row.id),
+        authenticated_at: Some(row.authenticated_at.unwrap_or(row.created_at)),
         ..Account::from(user)
     }))
 }
@@ -92,6 +93,7 @@ pub async fn start(
                 last_seen_at: now,
                 ip: origin.ip.as_deref(),
                 user_agent: origin.user_agent.as_deref(),
+                authenticated_at: Some(now),
             },
         )
         .context("starting a session")

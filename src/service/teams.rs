@@ -229,7 +229,11 @@ pub async fn invite(
         if sent >= MAX_INVITATIONS_PER_DAY {
             return Err(TeamsError::DailyInvitationLimit);
         }
-        if let Some(account) = users::find_by_email(conn, address)? {
+        // An address nobody has proven yet is invited, not added: whoever signed up with it
+        // joins only once the mailed link proves the address is theirs.
+        let proven = users::find_by_email(conn, address)?
+            .filter(|account| account.email_verified_at.is_some());
+        if let Some(account) = proven {
             if !teams::add_member(conn, c.team.id, account.id, role, now)? {
                 return Err(TeamsError::AlreadyMember(address.to_owned()));
             }
@@ -446,8 +450,8 @@ pub async fn delete(
     .await
 }
 
-/// Accepts every invitation to the email of an account that has just been created; call it in
-/// the transaction that creates the account.
+/// Accepts every invitation to the email of an account whose address has just been proven (or
+/// that has just been created, when mail is not configured); call it in that transaction.
 pub fn accept_invitations(
     conn: &mut Conn,
     user_id: i32,

@@ -202,6 +202,7 @@ async fn sessions_survive_a_restart_because_the_generated_key_is_kept_in_the_dat
     let same_cookies = Browser {
         address: restarted,
         client: app.browser.client.clone(),
+        inbox: None,
     };
 
     let page = same_cookies.get_html("/apps").await;

@@ -151,6 +151,7 @@ async fn a_server_killed_under_write_load_restarts_with_every_acknowledged_chang
             let browser = Browser {
                 address,
                 client: cookies,
+                inbox: None,
             };
             let mut acknowledged = Vec::new();
             for (app_id, client_id) in apps.iter().cycle().take(28) {

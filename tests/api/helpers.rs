@@ -46,8 +46,13 @@ pub struct TestApp {
     pub browser: Browser,
     /// The server's clock: tests move it forward instead of sleeping.
     pub clock: Clock,
+    /// The mails the server sent, when it has mail (`spawn_mailing_app`).
+    pub inbox: Option<Inbox>,
     _database: TestDatabase,
 }
+
+/// What a test SMTP server received (`notifications::MailServer`).
+pub type Inbox = std::sync::Arc<std::sync::Mutex<Vec<String>>>;
 
 /// Which database the suite runs on: SQLite unless `KEYTURN_TEST_BACKEND=postgres`, which
 /// needs `KEYTURN_TEST_POSTGRES_URL` (scripts/postgres starts a cluster and prints it).
@@ -166,8 +171,26 @@ pub async fn spawn_app_with_clock(configure: impl FnOnce(&mut Settings), clock: 
         browser: Browser::new(&address),
         address,
         database_url: database.url.clone(),
+        inbox: None,
         _database: database,
     }
+}
+
+/// A server that mails through `mail`. Its browsers prove their address by the mailed link
+/// when they sign up with `signed_up`, as people do.
+pub async fn spawn_mailing_app(
+    mail: &crate::notifications::MailServer,
+    configure: impl FnOnce(&mut Settings),
+) -> TestApp {
+    let smtp = mail.url();
+    let mut app = spawn_app_with(move |s| {
+        s.smtp_url = Some(smtp.into());
+        configure(s);
+    })
+    .await;
+    app.inbox = Some(mail.inbox.clone());
+    app.browser.inbox = app.inbox.clone();
+    app
 }
 
 /// Starts a server and returns its base URL and port.
@@ -186,7 +209,9 @@ pub async fn start_server_with_clock(settings: Settings, clock: Clock) -> (Strin
 
 impl TestApp {
     pub fn new_browser(&self) -> Browser {
-        Browser::new(&self.address)
+        let mut browser = Browser::new(&self.address);
+        browser.inbox = self.inbox.clone();
+        browser
     }
 
     /// A client without cookies, as an OAuth client would be.
@@ -310,6 +335,8 @@ pub fn form_encode(value: &str) -> String {
 pub struct Browser {
     pub address: String,
     pub client: Client,
+    /// Where this person's mail arrives, when the server sends mail.
+    pub inbox: Option<Inbox>,
 }
 
 impl Browser {
@@ -321,6 +348,7 @@ impl Browser {
                 .redirect(reqwest::redirect::Policy::none())
                 .build()
                 .unwrap(),
+            inbox: None,
         }
     }
 
@@ -374,12 +402,45 @@ impl Browser {
         .await
     }
 
-    /// Signs up a new random developer and returns the email.
+    /// Signs up a new random developer and returns the email. On a server with mail, opens
+    /// the verification mail and proves the address.
     pub async fn signed_up(&self) -> String {
         let email = format!("dev{}@example.com", rand_suffix());
         let response = self.sign_up(&email, PASSWORD).await;
         assert_eq!(response.status(), StatusCode::SEE_OTHER);
+        if self.inbox.is_some() {
+            self.verify_email(&email).await;
+        }
         email
+    }
+
+    /// Takes the latest mail to `to` that mentions `about` out of the inbox, waiting for it.
+    pub async fn take_mail(&self, to: &str, about: &str) -> String {
+        let inbox = self.inbox.as_ref().expect("the server sends mail");
+        let is_it = |m: &String| m.contains(&format!("To: {to}")) && m.contains(about);
+        crate::notifications::eventually(about, || inbox.lock().unwrap().iter().any(is_it)).await;
+        let mut mails = inbox.lock().unwrap();
+        let at = mails.iter().rposition(is_it).unwrap();
+        mails.remove(at)
+    }
+
+    /// Opens the verification link mailed to `email` and presses its button.
+    pub async fn verify_email(&self, email: &str) {
+        let mail = self.take_mail(email, "/verify-email?token=").await;
+        let link = link_in(&mail, "/verify-email?token=");
+        let page = self.get_html(&link).await;
+        let token = input_value(&page, "token");
+        let response = self
+            .post(
+                "/verify-email",
+                &[("csrf_token", &csrf_token(&page)), ("token", &token)],
+            )
+            .await;
+        assert_eq!(
+            response.status(),
+            StatusCode::SEE_OTHER,
+            "verifying {email}"
+        );
     }
 
     /// Creates an app and returns its id.
@@ -424,7 +485,10 @@ impl Browser {
             ("request_nonce", nonce.as_str()),
         ];
         fields.extend_from_slice(extra);
-        let response = self.post(&format!("/apps/{app_id}/secrets"), &fields).await;
+        let mut response = self.post(&format!("/apps/{app_id}/secrets"), &fields).await;
+        if self.confirmed_access(&response).await {
+            response = self.post(&format!("/apps/{app_id}/secrets"), &fields).await;
+        }
         assert_eq!(response.status(), StatusCode::OK);
         element_text(&response.text().await.unwrap(), "new-secret")
     }
@@ -438,7 +502,34 @@ impl Browser {
             ("request_nonce", input_value(&page, "request_nonce")),
         ];
         let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        self.post(&format!("/apps/{app_id}/secrets"), &fields).await
+        let response = self.post(&format!("/apps/{app_id}/secrets"), &fields).await;
+        if self.confirmed_access(&response).await {
+            return self.post(&format!("/apps/{app_id}/secrets"), &fields).await;
+        }
+        response
+    }
+
+    /// When a sensitive action was sent to "Confirm access" (the session proved itself more
+    /// than 15 minutes ago), confirms with the password, as a person would, and says so.
+    pub async fn confirmed_access(&self, response: &Response) -> bool {
+        if response.status() != StatusCode::SEE_OTHER
+            || !location(response).starts_with("/account/confirm-access")
+        {
+            return false;
+        }
+        let confirmed = self
+            .submit(
+                &location(response),
+                "/account/confirm-access",
+                &[("password", PASSWORD)],
+            )
+            .await;
+        assert_eq!(
+            confirmed.status(),
+            StatusCode::SEE_OTHER,
+            "confirming access"
+        );
+        true
     }
 
     /// The revoke confirmation path of the row showing `secret`'s hint.
@@ -451,13 +542,22 @@ impl Browser {
     /// four characters, as the confirmation asks for a secret in recent use.
     pub async fn revoke_secret(&self, app_id: &str, secret: &str) -> Response {
         let path = self.revoke_path(app_id, secret).await;
-        self.submit(
-            &path,
-            &path,
-            &[("confirm_hint", &secret[secret.len() - 4..])],
-        )
-        .await
+        let fields = [("confirm_hint", &secret[secret.len() - 4..])];
+        let response = self.submit(&path, &path, &fields).await;
+        if self.confirmed_access(&response).await {
+            return self.submit(&path, &path, &fields).await;
+        }
+        response
     }
+}
+
+/// The path and query of the first link in `mail` whose path starts with `path`.
+pub fn link_in(mail: &str, path: &str) -> String {
+    let mail = mail.replace("=3D", "=");
+    let start = mail
+        .find(path)
+        .unwrap_or_else(|| panic!("no {path} link in {mail}"));
+    mail[start..].split_whitespace().next().unwrap().to_owned()
 }
 
 /// The `Location` header of a redirect.

@@ -3,7 +3,9 @@
 //! and a restart, and time-based notifications driven by the manual clock.
 
 use crate::faults::Process;
-use crate::helpers::{app_with_owner, csrf_token, spawn_app_with, Browser, TestApp, TestDatabase};
+use crate::helpers::{
+    app_with_owner, csrf_token, spawn_mailing_app, Browser, TestApp, TestDatabase,
+};
 use base64::Engine;
 use chrono::TimeDelta;
 use hmac::{Hmac, Mac};
@@ -240,12 +242,7 @@ pub async fn add_webhook(browser: &Browser, app_id: &str, url: &str) -> String {
 }
 
 async fn notifying_app(mail: &MailServer) -> TestApp {
-    let smtp = mail.url();
-    spawn_app_with(move |s| {
-        s.smtp_url = Some(smtp.into());
-        s.webhook_allow_private = true;
-    })
-    .await
+    spawn_mailing_app(mail, |s| s.webhook_allow_private = true).await
 }
 
 #[tokio::test]

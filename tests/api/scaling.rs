@@ -36,6 +36,7 @@ async fn two_instances_on_one_postgres_database_share_secrets_revocations_and_se
     let on_b = Browser {
         address: b.address.clone(),
         client: on_a.client.clone(),
+        inbox: None,
     };
     let my_apps = on_b.get("/apps").await;
     assert_eq!(my_apps.status(), StatusCode::OK, "B accepts A's session");
@@ -127,6 +128,7 @@ async fn three_instances_send_each_notification_once() {
         let on = Browser {
             address: instances[round % 3].address.clone(),
             client: browser.client.clone(),
+            inbox: None,
         };
         let secret = on.generate_secret(&app_id).await;
         assert_eq!(
@@ -165,6 +167,7 @@ async fn a_member_removed_on_one_instance_is_refused_by_the_other_at_once() {
     let member_on_b = Browser {
         address: b.address.clone(),
         client: member_on_a.client.clone(),
+        inbox: None,
     };
     // B has just shown the member the page (and keeps it in its cache).
     let page = member_on_b.get_html(&format!("/apps/{app_id}")).await;

@@ -379,6 +379,7 @@ fn insert_app_directly(conn: &mut keyturn::db::Conn) -> keyturn::db::apps::App {
             password_hash: "x",
             is_admin: false,
             created_at: now,
+            email_verified_at: Some(now),
         },
     )
     .unwrap();

@@ -1,14 +1,17 @@
 //! Sign up, log in, log out.
 
+use super::security::Refusal;
 use super::{html, see_other, Page, TimeView};
+use crate::domain::SecondFactorCode;
 use crate::domain::{Email, Password};
 use crate::http::csrf::NoFields;
 use crate::http::error::AppError;
 use crate::http::session::Flash;
 use crate::http::{client_ip, request_origin};
 use crate::http::{CsrfForm, CurrentUser, TypedSession};
-use crate::service::accounts::{self, AccountError, LoginAttempt, PasswordChange};
+use crate::service::accounts::{self, AccountError, LoggedIn, LoginAttempt, PasswordChange};
 use crate::service::sessions;
+use crate::service::two_factor;
 use crate::state::AppState;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -19,6 +22,9 @@ impl From<AccountError> for AppError {
     fn from(e: AccountError) -> Self {
         match e {
             AccountError::Unexpected(cause) => AppError::Unexpected(cause),
+            e @ (AccountError::Throttled(_) | AccountError::TooManyMails(_)) => {
+                AppError::TooManyRequests(e.to_string())
+            }
             other => AppError::BadRequest(other.to_string()),
         }
     }
@@ -69,7 +75,7 @@ pub struct AccountFields {
 /// `/\t/evil.example` would become `//evil.example`: control characters, whitespace and
 /// backslashes are refused anywhere, raw or percent-encoded, and the URL the browser would
 /// resolve must still be on our origin.
-fn safe_next(next: Option<String>) -> String {
+pub(super) fn safe_next(next: Option<String>) -> String {
     match next {
         Some(n) if is_local_path(&n) => n,
         _ => "/apps".to_owned(),
@@ -133,8 +139,8 @@ pub async fn signup(
         state.pool(),
         state.bcrypt(),
         state.throttles(),
-        email,
-        password,
+        state.notifier(),
+        (email, password),
         request_origin(&req),
         state.clock().now(),
     )
@@ -194,9 +200,13 @@ pub async fn login(
     )
     .await
     {
-        Ok(signed_in) => {
+        Ok(LoggedIn::SignedIn(signed_in)) => {
             session.log_in(&signed_in.account, &signed_in.session)?;
             Ok(see_other(&next))
+        }
+        Ok(LoggedIn::SecondFactorNeeded { user_id }) => {
+            session.begin_second_factor(user_id, now, &next)?;
+            Ok(see_other("/login/two-factor"))
         }
         Err(e @ (AccountError::InvalidCredentials | AccountError::Throttled(_))) => {
             let mut form = AccountForm::new(Page::new(&session)?, false, next);
@@ -210,6 +220,92 @@ pub async fn login(
             with_retry_after(html(status, &form)?, &e)
         }
         Err(e) => Err(e.into()),
+    }
+}
+
+/// How long after the password the second step of log-in waits for its code.
+const SECOND_STEP_WITHIN: chrono::TimeDelta = chrono::TimeDelta::minutes(10);
+
+#[derive(Template)]
+#[template(path = "login_two_factor.html")]
+struct SecondStep {
+    page: Page,
+    action: &'static str,
+    error: Option<String>,
+}
+
+/// `GET /login/two-factor`: the second step of log-in, after a right password.
+pub async fn second_step_form(
+    session: TypedSession,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, AppError> {
+    let now = state.clock().now();
+    if session
+        .pending_second_factor(now, SECOND_STEP_WITHIN)
+        .is_none()
+    {
+        return Ok(see_other("/login"));
+    }
+    let form = SecondStep {
+        page: Page::new(&session)?,
+        action: "/login/two-factor",
+        error: None,
+    };
+    html(StatusCode::OK, &form)
+}
+
+#[derive(Deserialize)]
+pub struct SecondStepFields {
+    #[serde(default)]
+    code: String,
+}
+
+/// `POST /login/two-factor`: an authenticator code or a recovery code completes the log-in.
+pub async fn second_step(
+    req: HttpRequest,
+    session: TypedSession,
+    state: web::Data<AppState>,
+    CsrfForm(fields): CsrfForm<SecondStepFields>,
+) -> Result<HttpResponse, AppError> {
+    let now = state.clock().now();
+    let Some((user_id, next)) = session.pending_second_factor(now, SECOND_STEP_WITHIN) else {
+        session.set_flash(Flash::error(
+            "The log-in took too long. Enter your email and password again.",
+        ))?;
+        return Ok(see_other("/login"));
+    };
+    let reshow = |error: String, status| -> Result<HttpResponse, AppError> {
+        let form = SecondStep {
+            page: Page::new(&session)?,
+            action: "/login/two-factor",
+            error: Some(error),
+        };
+        html(status, &form)
+    };
+    let code = match SecondFactorCode::parse(&fields.code) {
+        Ok(code) => code,
+        Err(message) => return reshow(message.to_owned(), StatusCode::BAD_REQUEST),
+    };
+    let signed_in = two_factor::log_in_with_code(
+        state.pool(),
+        state.authenticator_keys(),
+        state.throttles(),
+        user_id,
+        code,
+        request_origin(&req),
+        now,
+    )
+    .await;
+    match signed_in {
+        Ok(signed_in) => {
+            session.log_in(&signed_in.account, &signed_in.session)?;
+            Ok(see_other(&next))
+        }
+        Err(e) => {
+            let refusal = Refusal::of(e)?;
+            let page = reshow(refusal.message.clone(), refusal.status)?;
+            Ok(refusal.finish(page))
+        }
     }
 }
 

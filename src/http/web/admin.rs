@@ -2,7 +2,11 @@
 //! secrets view, CSV export, and revoking any secret.
 
 use super::access::path_id;
-use super::secrets::{revoke_confirmed, status_words, ConfirmRevoke, RevokeFields, SecretView};
+use super::secrets::{
+    revoke_confirmed, revoke_return_path, status_words, ConfirmRevoke, RevokeChoices, RevokeFields,
+    SecretView,
+};
+use super::security::require_recent_authentication;
 use super::{html, html_sized, Page, TimeView};
 use crate::db::admin::{AdminFilter, AdminRow, AdminSort, OwnerFilter, StatusFilter, UnusedFilter};
 use crate::db::{apps::App, secrets::SecretRow};
@@ -464,14 +468,17 @@ pub async fn confirm_revoke(
     _: AdminUser,
     session: TypedSession,
     state: web::Data<AppState>,
+    chosen: web::Query<RevokeChoices>,
 ) -> Result<HttpResponse, AppError> {
     let (app, row) = any_secret(&state, &req).await?;
+    let mut secret = admin_view(row, state.clock().now());
+    secret.revoke_tokens = chosen.revoke_tokens.is_some();
     html(
         StatusCode::OK,
         &ConfirmRevoke {
             page: Page::new(&session)?,
             name: app.name,
-            secret: admin_view(row, state.clock().now()),
+            secret,
             hint_error: None,
         },
     )
@@ -486,6 +493,7 @@ pub async fn revoke(
 ) -> Result<HttpResponse, AppError> {
     let (app, row) = any_secret(&state, &req).await?;
     let view = admin_view(row, state.clock().now());
+    require_recent_authentication(&state, &admin, revoke_return_path(&view, &fields))?;
     let actor = Actor::new(&admin, client_ip(&req));
     revoke_confirmed(&state, &session, app, view, fields, actor).await
 }

@@ -1,5 +1,6 @@
 //! "My Apps", registering an app, and the app page with its secrets.
 
+use super::account_links::VERIFY_EMAIL_FIRST;
 use super::webhooks::WebhooksView;
 use super::{html, see_other, Page, TimeView};
 use crate::db::apps::AppSummary;
@@ -164,6 +165,9 @@ pub async fn new_form(
     state: web::Data<AppState>,
     query: web::Query<NewAppQuery>,
 ) -> Result<HttpResponse, AppError> {
+    if !user.email_verified {
+        return Err(AppError::Forbidden(VERIFY_EMAIL_FIRST));
+    }
     let chosen = query.into_inner().team.unwrap_or_default();
     html(
         StatusCode::OK,
@@ -208,6 +212,9 @@ pub async fn create(
     state: web::Data<AppState>,
     CsrfForm(fields): CsrfForm<NewAppFields>,
 ) -> Result<HttpResponse, AppError> {
+    if !user.email_verified {
+        return Err(AppError::Forbidden(VERIFY_EMAIL_FIRST));
+    }
     let owners = owner_choices(&state, user.id, true, &fields.owner).await?;
     let (name, redirect_uris, owner) = match (
         AppName::parse(&fields.name),

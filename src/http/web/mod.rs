@@ -1,12 +1,14 @@
 //! The browser side: server-rendered pages, one module per area.
 
 pub mod access;
+pub mod account_links;
 pub mod accounts;
 pub mod admin;
 pub mod apps;
 pub mod authorized;
 pub mod policy;
 pub mod secrets;
+pub mod security;
 pub mod team_members;
 pub mod teams;
 pub mod webhooks;
@@ -30,6 +32,8 @@ pub struct Page {
     pub is_admin: bool,
     pub csrf_token: String,
     pub flash: Option<Flash>,
+    /// Shows the banner asking to verify the address.
+    pub email_unverified: bool,
 }
 
 impl Page {
@@ -39,6 +43,7 @@ impl Page {
             is_admin: session.is_admin(),
             csrf_token: session.csrf_token()?,
             flash: session.take_flash(),
+            email_unverified: session.user_id().is_some() && session.email_unverified(),
         })
     }
 }
@@ -153,6 +158,7 @@ pub fn error_page<B>(res: ServiceResponse<B>) -> actix_web::Result<ErrorHandlerR
         is_admin: session.is_admin(),
         csrf_token: session.existing_csrf_token().unwrap_or_default(),
         flash: None,
+        email_unverified: false,
     };
     let body = ErrorPage {
         page,

@@ -1,4 +1,5 @@
-//! `/admin/policy`: the maximum secret lifetime and the warning period.
+//! `/admin/policy`: the maximum secret lifetime, the warning period, and whether two-factor
+//! authentication is required.
 
 use super::{html, see_other, Page, TimeView};
 use crate::domain::SecretPolicy;
@@ -20,6 +21,7 @@ struct PolicyPage {
     page: Page,
     max_lifetime_days: String,
     warning_days: String,
+    require_two_factor: bool,
     error: Option<String>,
     changes: Vec<PolicyChange>,
 }
@@ -55,11 +57,12 @@ async fn render(
             detail: e.detail,
         })
         .collect();
-    let (status, max_lifetime_days, warning_days, error) = match refused {
+    let (status, max_lifetime_days, warning_days, require_two_factor, error) = match refused {
         Some((typed, message)) => (
             StatusCode::BAD_REQUEST,
             typed.max_lifetime_days,
             typed.warning_days,
+            typed.require_two_factor.is_some(),
             Some(message.to_owned()),
         ),
         None => (
@@ -69,6 +72,7 @@ async fn render(
                 .map(|d| d.to_string())
                 .unwrap_or_default(),
             current.warning_days.to_string(),
+            current.require_two_factor,
             None,
         ),
     };
@@ -78,6 +82,7 @@ async fn render(
             page: Page::new(session)?,
             max_lifetime_days,
             warning_days,
+            require_two_factor,
             error,
             changes,
         },
@@ -90,6 +95,8 @@ pub struct PolicyFields {
     max_lifetime_days: String,
     #[serde(default)]
     warning_days: String,
+    /// A checkbox: present when ticked.
+    require_two_factor: Option<String>,
 }
 
 pub async fn save(
@@ -99,7 +106,11 @@ pub async fn save(
     state: web::Data<AppState>,
     CsrfForm(fields): CsrfForm<PolicyFields>,
 ) -> Result<HttpResponse, AppError> {
-    let parsed = SecretPolicy::parse(&fields.max_lifetime_days, &fields.warning_days);
+    let parsed = SecretPolicy::parse(
+        &fields.max_lifetime_days,
+        &fields.warning_days,
+        fields.require_two_factor.is_some(),
+    );
     let new_policy = match parsed {
         Ok(new_policy) => new_policy,
         Err(message) => return render(&state, &session, Some((fields, message))).await,

@@ -2,6 +2,8 @@
 //! change behind a confirmation step.
 
 use super::access::{EditForm, EditableApp, EditableSecret, VisibleSecret};
+use super::account_links::VERIFY_EMAIL_FIRST;
+use super::security::require_recent_authentication;
 use super::{html, see_other, Page, TimeView};
 use crate::db::apps::App;
 use crate::db::secrets::SecretRow;
@@ -77,6 +79,8 @@ pub struct SecretView {
     pub revoke_path: String,
     /// Where "Cancel" on its revoke confirmation goes.
     pub back_path: String,
+    /// "Also revoke tokens" starts ticked: the choice made before confirming access.
+    pub revoke_tokens: bool,
 }
 
 impl SecretView {
@@ -108,6 +112,7 @@ impl SecretView {
             detail_path: format!("{app_path}/secrets/{}", row.id),
             revoke_path,
             back_path: app_path.to_owned(),
+            revoke_tokens: false,
         }
     }
 
@@ -191,31 +196,70 @@ struct ConfirmGenerate {
     generate: GenerateForm,
 }
 
+/// `GET /apps/{id}/secrets/new`, with the choices already made when the user comes back from
+/// confirming access (`?label=...&old_secret=...&expires_after=...`).
 pub async fn confirm_generate(
     EditableApp { app, .. }: EditableApp,
     session: TypedSession,
     state: web::Data<AppState>,
+    chosen: web::Query<GenerateChoices>,
 ) -> Result<HttpResponse, AppError> {
     let live_count = secrets::count_active(state.pool(), app.id, state.clock().now()).await?;
     let policy = policy::current(state.pool()).await?;
+    let mut generate = GenerateForm::new(live_count, &policy);
+    generate.choose(chosen.into_inner());
     html(
         StatusCode::OK,
         &ConfirmGenerate {
             page: Page::new(&session)?,
             app_id: app.id,
             name: app.name,
-            generate: GenerateForm::new(live_count, &policy),
+            generate,
         },
     )
+}
+
+/// The choices of the generate form, as a query string or form fields.
+#[derive(Deserialize, serde::Serialize, Default)]
+pub struct GenerateChoices {
+    #[serde(default)]
+    label: String,
+    old_secret: Option<String>,
+    expires_after: Option<String>,
+}
+
+impl GenerateForm {
+    /// Ticks what was chosen before; anything not offered keeps the default.
+    fn choose(&mut self, chosen: GenerateChoices) {
+        if SecretLabel::parse(&chosen.label).is_ok() {
+            self.label = chosen.label;
+        }
+        let offered = |value: &Option<String>, values: &[&str]| {
+            value
+                .as_deref()
+                .filter(|v| values.contains(v))
+                .map(str::to_owned)
+        };
+        let lifetimes: Vec<&str> = self.lifetime_options.iter().map(|o| o.value).collect();
+        if let Some(value) = offered(&chosen.expires_after, &lifetimes) {
+            for option in &mut self.lifetime_options {
+                option.checked = option.value == value;
+            }
+        }
+        let schedules: Vec<&str> = self.schedule_options.iter().map(|o| o.value).collect();
+        if let Some(value) = offered(&chosen.old_secret, &schedules) {
+            for option in &mut self.schedule_options {
+                option.checked = option.value == value;
+            }
+        }
+    }
 }
 
 #[derive(Deserialize)]
 pub struct GenerateFields {
     request_nonce: Option<String>,
-    #[serde(default)]
-    label: String,
-    old_secret: Option<String>,
-    expires_after: Option<String>,
+    #[serde(flatten)]
+    choices: GenerateChoices,
 }
 
 #[derive(Template)]
@@ -241,7 +285,25 @@ pub async fn generate(
     session: TypedSession,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
-    let request_nonce = match fields.request_nonce.filter(|n| !n.is_empty()) {
+    if !user.email_verified {
+        return Err(AppError::Forbidden(VERIFY_EMAIL_FIRST));
+    }
+    let GenerateFields {
+        request_nonce,
+        choices,
+    } = fields;
+    let back = format!(
+        "/apps/{}/secrets/new?{}",
+        app.id,
+        serde_urlencoded::to_string(&choices).unwrap_or_default()
+    );
+    require_recent_authentication(&state, &user, back)?;
+    let GenerateChoices {
+        label: typed_label,
+        old_secret,
+        expires_after,
+    } = choices;
+    let request_nonce = match request_nonce.filter(|n| !n.is_empty()) {
         Some(n) if n.len() <= 64 && n.bytes().all(|b| b.is_ascii_alphanumeric()) => Some(n),
         Some(_) => {
             return Err(AppError::BadRequest(
@@ -250,16 +312,16 @@ pub async fn generate(
         }
         None => None,
     };
-    let old_secret = OldSecretSchedule::parse(fields.old_secret.as_deref())
+    let old_secret = OldSecretSchedule::parse(old_secret.as_deref())
         .ok_or_else(|| AppError::BadRequest("Choose when to revoke the old secret.".into()))?;
-    let lifetime = match fields.expires_after.as_deref() {
+    let lifetime = match expires_after.as_deref() {
         None | Some("") => None,
         Some(raw) => Some(
             SecretLifetime::parse(raw)
                 .ok_or_else(|| AppError::BadRequest("Choose when the secret expires.".into()))?,
         ),
     };
-    let label = match SecretLabel::parse(&fields.label) {
+    let label = match SecretLabel::parse(&typed_label) {
         Ok(label) => label,
         Err(message) => {
             let live_count =
@@ -267,7 +329,7 @@ pub async fn generate(
             let policy = policy::current(state.pool()).await?;
             let mut generate = GenerateForm::new(live_count, &policy);
             generate.request_nonce = request_nonce.unwrap_or(generate.request_nonce);
-            generate.label = fields.label;
+            generate.label = typed_label;
             generate.label_error = Some(message.to_owned());
             let form = ConfirmGenerate {
                 page: Page::new(&session)?,
@@ -332,22 +394,40 @@ pub struct ConfirmRevoke {
     pub hint_error: Option<String>,
 }
 
+/// `GET /apps/{id}/secrets/{secret_id}/revoke`; `?revoke_tokens=on` ticks "Also revoke
+/// tokens" (the choice made before confirming access).
 pub async fn confirm_revoke(
     EditableSecret {
         app, secret: row, ..
     }: EditableSecret,
     session: TypedSession,
     state: web::Data<AppState>,
+    chosen: web::Query<RevokeChoices>,
 ) -> Result<HttpResponse, AppError> {
+    let mut secret = SecretView::for_owner(row, None, state.clock().now());
+    secret.revoke_tokens = chosen.revoke_tokens.is_some();
     html(
         StatusCode::OK,
         &ConfirmRevoke {
             page: Page::new(&session)?,
             name: app.name,
-            secret: SecretView::for_owner(row, None, state.clock().now()),
+            secret,
             hint_error: None,
         },
     )
+}
+
+#[derive(Deserialize)]
+pub struct RevokeChoices {
+    pub revoke_tokens: Option<String>,
+}
+
+/// Where a revocation continues after confirming access: its confirmation, as chosen.
+pub fn revoke_return_path(view: &SecretView, fields: &RevokeFields) -> String {
+    match fields.revoke_tokens {
+        Some(_) => format!("{}?revoke_tokens=on", view.revoke_path),
+        None => view.revoke_path.clone(),
+    }
 }
 
 #[derive(Deserialize)]
@@ -435,6 +515,7 @@ pub async fn revoke(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
     let view = SecretView::for_owner(row, None, state.clock().now());
+    require_recent_authentication(&state, &user, revoke_return_path(&view, &fields))?;
     let actor = Actor::new(&user, client_ip(&req));
     revoke_confirmed(&state, &session, app, view, fields, actor).await
 }

@@ -1,11 +1,13 @@
 //! What a notification says: the webhook body and the mail's subject and text. Neither ever
-//! holds a secret: hints and labels at most.
+//! holds a secret (hints and labels at most); only the mails of single-use account links carry
+//! a link that acts by itself.
 
 use super::events::{
     REVOCATION_REMINDER, ROTATION_COMPLETED, SECRET_CREATED, SECRET_EXPIRED, SECRET_EXPIRING,
     SECRET_REVOKED,
 };
 use crate::db::notifications::EventRow;
+use crate::service::account_links::MailedLink;
 use serde_json::{json, Value};
 
 /// Whether the event goes to the app's webhooks.
@@ -124,4 +126,29 @@ pub fn invitation(team_name: &str, role: &str, signup_page: &str) -> (String, St
              If you did not expect this, you can ignore this mail.\n"
         ),
     )
+}
+
+/// The mail that carries a single-use link: the only kind of mail whose content signs in.
+pub fn account_link(link: &MailedLink, url: &str) -> (String, String) {
+    match link {
+        MailedLink::VerifyEmail(_) => (
+            "Verify your email address for Keyturn".to_owned(),
+            format!(
+                "Open this link to verify the address of your Keyturn account:\n{url}\n\n\
+                 It works once, for 24 hours. Until then your account cannot create apps or \
+                 secrets, or join teams.\n\n\
+                 If you did not sign up for Keyturn, ignore this mail.\n"
+            ),
+        ),
+        MailedLink::ResetPassword(_) => (
+            "Reset your Keyturn password".to_owned(),
+            format!(
+                "Somebody asked to reset the password of your Keyturn account. Open this link \
+                 to choose a new one:\n{url}\n\n\
+                 It works once, for 1 hour. Choosing a new password ends every session of the \
+                 account.\n\n\
+                 If it was not you, ignore this mail: your password stays as it is.\n"
+            ),
+        ),
+    }
 }

@@ -12,6 +12,7 @@ use crate::domain::WebhookKeys;
 use crate::infra::clock::Clock;
 use crate::infra::mail::Mailer;
 use crate::infra::webhook_client;
+use crate::service::account_links::MailedLink;
 use crate::service::policy;
 use chrono::{NaiveDateTime, TimeDelta};
 use std::sync::{Arc, Weak};
@@ -66,11 +67,31 @@ impl Notifier {
     /// retried (the outbox's events belong to apps): a failure is logged, and the invitation
     /// stands either way.
     pub fn mail_invitation(self: &Arc<Self>, to: String, team_name: &str, role: &str) {
+        let signup_page = format!("{}/signup", self.public_url);
+        let (subject, body) = messages::invitation(team_name, role, &signup_page);
+        self.mail_now(to, subject, body);
+    }
+
+    /// Whether mail is configured (`KEYTURN_SMTP_URL`): without it, addresses cannot be proven
+    /// and count as verified.
+    pub fn mails(&self) -> bool {
+        self.mailer.is_some()
+    }
+
+    /// Mails a single-use link of an account (verify the address, reset the password) to
+    /// `path?token=...` on this server, in the background. Never through the outbox, which
+    /// would keep the link in the database; a lost mail is sent again on request.
+    pub fn mail_account_link(self: &Arc<Self>, to: String, link: MailedLink) {
+        let url = format!("{}{}", self.public_url, link.path());
+        let (subject, body) = messages::account_link(&link, &url);
+        self.mail_now(to, subject, body);
+    }
+
+    /// Sends a mail in the background, if mail is configured; a failure is logged.
+    fn mail_now(self: &Arc<Self>, to: String, subject: String, body: String) {
         if self.mailer.is_none() {
             return;
         }
-        let signup_page = format!("{}/signup", self.public_url);
-        let (subject, body) = messages::invitation(team_name, role, &signup_page);
         let notifier = Arc::clone(self);
         tokio::spawn(async move {
             if let Some(mailer) = &notifier.mailer {

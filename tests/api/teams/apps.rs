@@ -1,7 +1,7 @@
 //! Team apps: Move to team, My Apps groups, the admin review and mail.
 
 use super::{create_team, create_team_app, crew, inner, token};
-use crate::helpers::{spawn_app, spawn_app_with};
+use crate::helpers::{spawn_app, spawn_mailing_app};
 use crate::notifications::{eventually, MailServer};
 use reqwest::StatusCode;
 
@@ -158,8 +158,7 @@ async fn the_admin_review_shows_and_filters_team_owners() {
 #[tokio::test]
 async fn mail_about_a_team_app_goes_to_its_owners_and_developers() {
     let mail = MailServer::start().await;
-    let smtp = mail.url();
-    let app = spawn_app_with(|s| s.smtp_url = Some(smtp.into())).await;
+    let app = spawn_mailing_app(&mail, |_| {}).await;
     let c = crew(&app).await;
     let team_app = create_team_app(&c.owner, &c.team, "Notified").await;
     let secret = c.developer.generate_secret(&team_app).await;

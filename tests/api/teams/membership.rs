@@ -2,7 +2,8 @@
 
 use super::{create_team, create_team_app, crew, inner, invite, member_id, token};
 use crate::helpers::{
-    csrf_token, element_text, location, secret_row, spawn_app, spawn_app_with, PASSWORD,
+    csrf_token, element_text, location, secret_row, spawn_app, spawn_app_with, spawn_mailing_app,
+    PASSWORD,
 };
 use crate::notifications::{eventually, MailServer};
 use reqwest::StatusCode;
@@ -180,8 +181,7 @@ async fn a_team_always_keeps_an_owner() {
 #[tokio::test]
 async fn an_invitation_to_an_unknown_email_is_accepted_on_sign_up() {
     let mail = MailServer::start().await;
-    let smtp = mail.url();
-    let app = spawn_app_with(|s| s.smtp_url = Some(smtp.into())).await;
+    let app = spawn_mailing_app(&mail, |_| {}).await;
     let owner = app.new_browser();
     owner.signed_up().await;
     let team = create_team(&owner, "Growth").await;
@@ -210,10 +210,19 @@ async fn an_invitation_to_an_unknown_email_is_accepted_on_sign_up() {
     })
     .await;
 
-    // Signing up with that email (in any case) joins the team, as the invited role.
+    // Signing up with that email (in any case) joins the team, as the invited role, once the
+    // mailed link proves the address: before that, whoever signed up is not a member.
     let newcomer = app.new_browser();
     let response = newcomer.sign_up("NEW@example.com", PASSWORD).await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let before = newcomer.get(&format!("/teams/{team}")).await;
+    assert_eq!(before.status(), StatusCode::NOT_FOUND);
+    assert!(inner(
+        &owner.get_html(&format!("/teams/{team}")).await,
+        "invitations"
+    )
+    .contains("new@example.com as Viewer"));
+    newcomer.verify_email("new@example.com").await;
     let page = newcomer.get_html(&format!("/teams/{team}")).await;
     assert_eq!(element_text(&page, "my-role"), "Viewer");
     let owners_view = owner.get_html(&format!("/teams/{team}")).await;
