@@ -3,6 +3,7 @@
 
 pub mod access;
 mod account;
+mod account_link;
 mod app;
 mod client_token;
 mod opaque;
@@ -18,6 +19,7 @@ mod two_factor;
 mod webhook;
 
 pub use account::{Account, Email, Password};
+pub use account_link::MailedLink;
 pub use app::{AppName, ClientId, RedirectUris};
 pub use client_token::{ClientTokenClaims, TokenKey};
 pub use opaque::{OpaqueToken, TokenKind};

@@ -3,10 +3,10 @@
 //! conditional update (`db::account_links::consume`).
 
 use crate::db::{self, account_links, users, DbPool};
-use crate::domain::{Account, Email, OpaqueToken, Password, RequestOrigin, TokenKind};
+use crate::domain::{Account, Email, MailedLink, OpaqueToken, Password, RequestOrigin, TokenKind};
 use crate::infra::hashing::{self, Bcrypt, Lane};
 use crate::infra::throttle::{ThrottleError, Throttles};
-use crate::service::accounts::{account_key, AccountError};
+use crate::service::accounts::{account_key, new_verification_in, AccountError};
 use crate::service::audit::{self, Actor};
 use crate::service::notifications::Notifier;
 use crate::service::teams;
@@ -14,53 +14,14 @@ use anyhow::Context;
 use chrono::{NaiveDateTime, TimeDelta};
 use std::sync::Arc;
 
-/// How long a verification link works.
-pub const VERIFY_EMAIL_TTL: TimeDelta = TimeDelta::hours(24);
 /// How long a password reset link works.
 pub const RESET_PASSWORD_TTL: TimeDelta = TimeDelta::hours(1);
-
-/// A link about to be mailed, with its token in plaintext (it exists only in the mail).
-pub enum MailedLink {
-    VerifyEmail(OpaqueToken),
-    ResetPassword(OpaqueToken),
-}
-
-impl MailedLink {
-    /// The path on this server the link opens.
-    pub fn path(&self) -> String {
-        match self {
-            MailedLink::VerifyEmail(token) => format!("/verify-email?token={}", token.expose()),
-            MailedLink::ResetPassword(token) => {
-                format!("/reset-password?token={}", token.expose())
-            }
-        }
-    }
-}
 
 fn too_many_mails(e: ThrottleError) -> AccountError {
     match e {
         ThrottleError::Exceeded(wait) => AccountError::TooManyMails(wait),
         ThrottleError::Unexpected(e) => AccountError::Unexpected(e),
     }
-}
-
-/// Records a new verification link for the account (withdrawing earlier ones); on the caller's
-/// connection, so sign-up records it with the account.
-pub fn new_verification_in(
-    conn: &mut db::Conn,
-    user_id: i32,
-    now: NaiveDateTime,
-) -> diesel::QueryResult<MailedLink> {
-    let token = OpaqueToken::generate(TokenKind::AccountLink);
-    account_links::replace(
-        conn,
-        user_id,
-        account_links::VERIFY_EMAIL,
-        &token.hash(),
-        now,
-        now + VERIFY_EMAIL_TTL,
-    )?;
-    Ok(MailedLink::VerifyEmail(token))
 }
 
 /// "Resend verification email": a fresh link (the earlier ones stop working), throttled per

@@ -1,10 +1,9 @@
 //! Signing up, logging in, and creating admins.
 
 use crate::db::{self, users, DbPool};
-use crate::domain::{Account, Email, OpaqueToken, Password, RequestOrigin};
+use crate::domain::{Account, Email, MailedLink, OpaqueToken, Password, RequestOrigin, TokenKind};
 use crate::infra::hashing::{self, Bcrypt, Lane};
 use crate::infra::throttle::{ThrottleError, Throttles};
-use crate::service::account_links;
 use crate::service::audit::{self, Actor};
 use crate::service::notifications::Notifier;
 use crate::service::{sessions, teams};
@@ -89,7 +88,7 @@ pub async fn sign_up(
         let created = db::write_transaction(conn, |conn| {
             let user = users::insert(conn, &new)?;
             let link = if mails {
-                Some(account_links::new_verification_in(conn, user.id, now)?)
+                Some(new_verification_in(conn, user.id, now)?)
             } else {
                 teams::accept_invitations(conn, user.id, &user.email, now)?;
                 None
@@ -110,6 +109,28 @@ pub async fn sign_up(
     }
     let session = sessions::start(pool, account.id, origin, now).await?;
     Ok(SignedIn { account, session })
+}
+
+/// How long a verification link works.
+pub const VERIFY_EMAIL_TTL: chrono::TimeDelta = chrono::TimeDelta::hours(24);
+
+/// Records a new verification link for the account (withdrawing earlier ones); on the caller's
+/// connection, so sign-up records it with the account.
+pub fn new_verification_in(
+    conn: &mut db::Conn,
+    user_id: i32,
+    now: chrono::NaiveDateTime,
+) -> diesel::QueryResult<MailedLink> {
+    let token = OpaqueToken::generate(TokenKind::AccountLink);
+    db::account_links::replace(
+        conn,
+        user_id,
+        db::account_links::VERIFY_EMAIL,
+        &token.hash(),
+        now,
+        now + VERIFY_EMAIL_TTL,
+    )?;
+    Ok(MailedLink::VerifyEmail(token))
 }
 
 /// A login attempt: what was typed, and from where.

@@ -1,6 +1,5 @@
 //! Sign up, log in, log out.
 
-use super::security::Refusal;
 use super::{html, see_other, Page, TimeView};
 use crate::domain::SecondFactorCode;
 use crate::domain::{Email, Password};
@@ -306,6 +305,46 @@ pub async fn second_step(
             let page = reshow(refusal.message.clone(), refusal.status)?;
             Ok(refusal.finish(page))
         }
+    }
+}
+
+/// A refused password or code as the form shows it: status, message, and the wait of a
+/// throttled one. Anything else is the page's error.
+pub(super) struct Refusal {
+    pub status: StatusCode,
+    pub message: String,
+    pub retry_after: Option<i64>,
+}
+
+impl Refusal {
+    pub(super) fn of(e: AccountError) -> Result<Refusal, AppError> {
+        let (status, retry_after) = match &e {
+            AccountError::InvalidCode | AccountError::InvalidCredentials => {
+                (StatusCode::UNAUTHORIZED, None)
+            }
+            AccountError::Throttled(wait) => (StatusCode::TOO_MANY_REQUESTS, Some(*wait)),
+            _ => return Err(e.into()),
+        };
+        let message = match e {
+            AccountError::InvalidCredentials => "The password is not correct.".to_owned(),
+            other => other.to_string(),
+        };
+        Ok(Refusal {
+            status,
+            message,
+            retry_after,
+        })
+    }
+
+    /// Adds `Retry-After` to the re-shown form of a throttled attempt.
+    pub(super) fn finish(&self, mut response: HttpResponse) -> HttpResponse {
+        if let Some(wait) = self.retry_after {
+            response.headers_mut().insert(
+                actix_web::http::header::RETRY_AFTER,
+                actix_web::http::header::HeaderValue::from(wait),
+            );
+        }
+        response
     }
 }
 

@@ -1,7 +1,7 @@
 //! `/account/security`: two-factor authentication (authenticator app, recovery codes) and
 //! "Confirm access", the re-authentication sensitive actions ask for.
 
-use super::accounts::safe_next;
+use super::accounts::{safe_next, Refusal};
 use super::{html, see_other, Page, TimeView};
 use crate::domain::{Account, SecondFactorCode, TotpCode};
 use crate::http::client_ip;
@@ -9,7 +9,6 @@ use crate::http::csrf::NoFields;
 use crate::http::error::AppError;
 use crate::http::session::Flash;
 use crate::http::{CsrfForm, CurrentUser, TypedSession};
-use crate::service::accounts::AccountError;
 use crate::service::two_factor::{self, Proof, TurnOff};
 use crate::state::AppState;
 use actix_web::http::{header, StatusCode};
@@ -177,45 +176,6 @@ pub async fn confirm_authenticator(
             .await?;
             Ok(refusal.finish(page))
         }
-    }
-}
-
-/// A refused password or code as the form shows it: status, message, and the wait of a
-/// throttled one. Anything else is the page's error.
-pub(super) struct Refusal {
-    pub status: StatusCode,
-    pub message: String,
-    pub retry_after: Option<i64>,
-}
-
-impl Refusal {
-    pub(super) fn of(e: AccountError) -> Result<Refusal, AppError> {
-        let (status, retry_after) = match &e {
-            AccountError::InvalidCode | AccountError::InvalidCredentials => {
-                (StatusCode::UNAUTHORIZED, None)
-            }
-            AccountError::Throttled(wait) => (StatusCode::TOO_MANY_REQUESTS, Some(*wait)),
-            _ => return Err(e.into()),
-        };
-        let message = match e {
-            AccountError::InvalidCredentials => "The password is not correct.".to_owned(),
-            other => other.to_string(),
-        };
-        Ok(Refusal {
-            status,
-            message,
-            retry_after,
-        })
-    }
-
-    /// Adds `Retry-After` to the re-shown form of a throttled attempt.
-    pub(super) fn finish(&self, mut response: HttpResponse) -> HttpResponse {
-        if let Some(wait) = self.retry_after {
-            response
-                .headers_mut()
-                .insert(header::RETRY_AFTER, header::HeaderValue::from(wait));
-        }
-        response
     }
 }
 

@@ -7,7 +7,7 @@ use super::events::{
     SECRET_REVOKED,
 };
 use crate::db::notifications::EventRow;
-use crate::service::account_links::MailedLink;
+use crate::domain::MailedLink;
 use serde_json::{json, Value};
 
 /// Whether the event goes to the app's webhooks.
