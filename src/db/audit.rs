@@ -48,6 +48,21 @@ pub fn recent_for_app(conn: &mut Conn, app_id: i32, limit: i64) -> QueryResult<V
         .load(conn)
 }
 
+/// What was done to the account itself (sign-ins, second factors, passwords), newest first.
+pub fn recent_for_account(
+    conn: &mut Conn,
+    user_id: i32,
+    limit: i64,
+) -> QueryResult<Vec<AuditEvent>> {
+    audit_events::table
+        .filter(audit_events::actor_id.eq(user_id))
+        .filter(audit_events::action.like("account.%"))
+        .order(audit_events::id.desc())
+        .limit(limit)
+        .select(AuditEvent::as_select())
+        .load(conn)
+}
+
 /// The latest events of one kind, newest first (for changes that belong to no app).
 pub fn recent_of_kind(conn: &mut Conn, action: &str, limit: i64) -> QueryResult<Vec<AuditEvent>> {
     audit_events::table

@@ -109,4 +109,11 @@ impl CachedPolicy {
         }
         Ok(policy)
     }
+
+    /// Reads the policy again at the next use: the instance that saved it applies it at once.
+    pub fn forget(&self) {
+        if let Ok(mut cached) = self.0.lock() {
+            *cached = None;
+        }
+    }
 }

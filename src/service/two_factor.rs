@@ -33,6 +33,8 @@ pub struct SecurityOverview {
     pub two_factor_since: Option<NaiveDateTime>,
     pub has_authenticator: bool,
     pub recovery_codes_left: i64,
+    /// The account's latest security events (sign-ins, factors, passwords).
+    pub activity: Vec<db::audit::AuditEvent>,
 }
 
 pub async fn overview(pool: &DbPool, user_id: i32) -> anyhow::Result<SecurityOverview> {
@@ -42,6 +44,7 @@ pub async fn overview(pool: &DbPool, user_id: i32) -> anyhow::Result<SecurityOve
             two_factor_since: row.two_factor_since,
             has_authenticator: row.totp_seed.is_some(),
             recovery_codes_left: two_factor::recovery_codes_left(conn, user_id)?,
+            activity: db::audit::recent_for_account(conn, user_id, 20)?,
         })
     })
     .await

@@ -493,8 +493,17 @@ impl Browser {
         element_text(&response.text().await.unwrap(), "new-secret")
     }
 
-    /// Loads the confirmation page and presses "Confirm".
+    /// Loads the confirmation page and presses "Confirm", confirming access when asked.
     pub async fn confirm_generate(&self, app_id: &str) -> Response {
+        let response = self.press_confirm_generate(app_id).await;
+        if self.confirmed_access(&response).await {
+            return self.press_confirm_generate(app_id).await;
+        }
+        response
+    }
+
+    /// Loads the confirmation page and presses "Confirm": the answer as it comes.
+    pub async fn press_confirm_generate(&self, app_id: &str) -> Response {
         let page = self.get_html(&format!("/apps/{app_id}/secrets/new")).await;
         assert!(page.contains(">Confirm</button>"), "{page}");
         let fields = [
@@ -502,11 +511,7 @@ impl Browser {
             ("request_nonce", input_value(&page, "request_nonce")),
         ];
         let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        let response = self.post(&format!("/apps/{app_id}/secrets"), &fields).await;
-        if self.confirmed_access(&response).await {
-            return self.post(&format!("/apps/{app_id}/secrets"), &fields).await;
-        }
-        response
+        self.post(&format!("/apps/{app_id}/secrets"), &fields).await
     }
 
     /// When a sensitive action was sent to "Confirm access" (the session proved itself more

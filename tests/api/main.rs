@@ -23,6 +23,7 @@ mod races;
 mod rotation;
 mod scaling;
 mod secrets;
+mod security;
 mod sessions;
 mod teams;
 mod throttling;

@@ -117,6 +117,7 @@ pub async fn save(
     };
     let actor = Actor::new(&admin, client_ip(&req));
     policy::save(state.pool(), new_policy, actor, state.clock().now()).await?;
+    state.policy().forget();
     session.set_flash(Flash::success("Policy saved."))?;
     Ok(see_other("/admin/policy"))
 }

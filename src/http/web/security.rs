@@ -40,6 +40,14 @@ struct SecurityPage {
     has_authenticator: bool,
     recovery_codes_left: i64,
     turn_off_error: Option<String>,
+    activity: Vec<ActivityView>,
+}
+
+/// One line of the account's security activity.
+struct ActivityView {
+    at: TimeView,
+    detail: String,
+    address: String,
 }
 
 /// `GET /account/security`.
@@ -70,6 +78,15 @@ async fn render(
         has_authenticator: overview.has_authenticator,
         recovery_codes_left: overview.recovery_codes_left,
         turn_off_error,
+        activity: overview
+            .activity
+            .into_iter()
+            .map(|e| ActivityView {
+                at: TimeView::new(e.at, now),
+                detail: e.detail,
+                address: e.ip.unwrap_or_else(|| "unknown address".into()),
+            })
+            .collect(),
     };
     html(status, &page)
 }
