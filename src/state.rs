@@ -13,6 +13,7 @@ use crate::infra::mail::Mailer;
 use crate::infra::throttle::Throttles;
 use crate::service::apps::AppPages;
 use crate::service::notifications::Notifier;
+use crate::service::passkeys::Passkeys;
 use crate::service::policy::CachedPolicy;
 use crate::service::review::ReviewCache;
 use crate::service::secrets::SecretChecks;
@@ -42,6 +43,7 @@ pub struct AppState {
     notifier: Arc<Notifier>,
     policy: CachedPolicy,
     authenticator_keys: AuthenticatorKeys,
+    passkeys: Passkeys,
 }
 
 impl AppState {
@@ -82,6 +84,7 @@ impl AppState {
             notifier,
             policy: CachedPolicy::default(),
             authenticator_keys: AuthenticatorKeys::derive(master_key),
+            passkeys: Passkeys::new(public_url, master_key),
             bcrypt: Bcrypt::new(settings.bcrypt_cost),
             public_origin: url::Url::parse(public_url)
                 .context("KEYTURN_PUBLIC_URL is not a URL")?
@@ -191,6 +194,11 @@ impl AppState {
     /// Derives each account's authenticator-app key.
     pub fn authenticator_keys(&self) -> &AuthenticatorKeys {
         &self.authenticator_keys
+    }
+
+    /// This server as a WebAuthn relying party.
+    pub fn passkeys(&self) -> &Passkeys {
+        &self.passkeys
     }
 
     /// How long a browser session may sit unused, and how long it may live however busy.

@@ -51,3 +51,81 @@
     if (selectable) { selectAll(selectable); }
   });
 })();
+
+// Passkeys: a form marked data-passkey asks its data-options URL for a WebAuthn challenge, lets
+// the browser talk to the authenticator, and posts the answer in its hidden fields.
+(function () {
+  "use strict";
+  function toBytes(text) {
+    var b64 = text.replace(/-/g, "+").replace(/_/g, "/");
+    while (b64.length % 4) { b64 += "="; }
+    var raw = atob(b64);
+    var bytes = new Uint8Array(raw.length);
+    for (var i = 0; i < raw.length; i++) { bytes[i] = raw.charCodeAt(i); }
+    return bytes.buffer;
+  }
+  function toText(buffer) {
+    var bytes = new Uint8Array(buffer);
+    var raw = "";
+    for (var i = 0; i < bytes.length; i++) { raw += String.fromCharCode(bytes[i]); }
+    return btoa(raw).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  }
+  function answer(credential) {
+    var r = credential.response;
+    var response = r.attestationObject
+      ? { attestationObject: toText(r.attestationObject), clientDataJSON: toText(r.clientDataJSON) }
+      : {
+          authenticatorData: toText(r.authenticatorData),
+          clientDataJSON: toText(r.clientDataJSON),
+          signature: toText(r.signature),
+          userHandle: r.userHandle ? toText(r.userHandle) : null
+        };
+    return JSON.stringify({
+      id: credential.id,
+      rawId: toText(credential.rawId),
+      type: credential.type,
+      response: response,
+      extensions: credential.getClientExtensionResults ? credential.getClientExtensionResults() : {}
+    });
+  }
+  document.addEventListener("submit", function (event) {
+    var form = event.target.closest("form[data-passkey]");
+    if (!form) { return; }
+    event.preventDefault();
+    var error = form.querySelector("[data-passkey-error]");
+    var fail = function (message) {
+      if (error) { error.textContent = message; error.hidden = false; }
+    };
+    if (!window.PublicKeyCredential) { fail("This browser does not support passkeys."); return; }
+    var emailFrom = form.getAttribute("data-email-from");
+    if (emailFrom) { form.elements.email.value = document.getElementById(emailFrom).value; }
+    fetch(form.getAttribute("data-options"), {
+      method: "POST",
+      body: new URLSearchParams(new FormData(form)),
+      credentials: "same-origin"
+    }).then(function (response) {
+      if (response.redirected) { window.location = response.url; return null; }
+      if (!response.ok) { throw new Error("Passkeys are not available right now."); }
+      return response.json();
+    }).then(function (started) {
+      if (!started) { return null; }
+      var options = started.options.publicKey;
+      options.challenge = toBytes(options.challenge);
+      (options.allowCredentials || []).concat(options.excludeCredentials || []).forEach(function (c) {
+        c.id = toBytes(c.id);
+      });
+      var ceremony;
+      if (form.getAttribute("data-passkey") === "register") {
+        options.user.id = toBytes(options.user.id);
+        ceremony = navigator.credentials.create({ publicKey: options });
+      } else {
+        ceremony = navigator.credentials.get({ publicKey: options });
+      }
+      return ceremony.then(function (credential) {
+        form.elements.handle.value = started.handle;
+        form.elements.credential.value = answer(credential);
+        form.submit();
+      });
+    }).catch(function (e) { fail(e && e.message ? e.message : "The passkey did not answer."); });
+  });
+})();

@@ -22,6 +22,7 @@ pub mod apps;
 pub mod audit;
 pub mod grants;
 pub mod notifications;
+pub mod passkeys;
 pub mod schema;
 pub mod secrets;
 pub mod server_settings;

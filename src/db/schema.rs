@@ -183,6 +183,30 @@ diesel::table! {
 }
 
 diesel::table! {
+    passkeys (id) {
+        id -> Integer,
+        user_id -> Integer,
+        name -> Text,
+        credential_id -> Text,
+        credential -> Text,
+        user_handle -> Text,
+        created_at -> Timestamp,
+        last_used_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    webauthn_challenges (id) {
+        id -> Integer,
+        handle_hash -> Text,
+        user_id -> Nullable<Integer>,
+        purpose -> Text,
+        state -> Text,
+        expires_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     recovery_codes (id) {
         id -> Integer,
         user_id -> Integer,
@@ -288,6 +312,8 @@ diesel::joinable!(webhooks -> apps (app_id));
 
 diesel::joinable!(account_links -> users (user_id));
 diesel::joinable!(recovery_codes -> users (user_id));
+diesel::joinable!(passkeys -> users (user_id));
+diesel::joinable!(webauthn_challenges -> users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     access_tokens,
@@ -299,6 +325,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     deliveries,
     events,
     grants,
+    passkeys,
     recovery_codes,
     refresh_tokens,
     review_generation,
@@ -311,5 +338,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     team_members,
     teams,
     users,
+    webauthn_challenges,
     webhooks,
 );

@@ -30,5 +30,7 @@ pub(crate) use random::random_base62;
 pub use scope::{Scope, Scopes};
 pub use secret::{ClientSecret, OldSecretSchedule, SecretHint, SecretLabel, SecretStatus};
 pub use team::{TeamName, TeamRole};
-pub use two_factor::{Authenticator, AuthenticatorKeys, RecoveryCode, SecondFactorCode, TotpCode};
+pub use two_factor::{
+    Authenticator, AuthenticatorKeys, PasskeyName, RecoveryCode, SecondFactorCode, TotpCode,
+};
 pub use webhook::{WebhookKey, WebhookKeys};

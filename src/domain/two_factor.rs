@@ -223,3 +223,30 @@ mod tests {
         assert!(SecondFactorCode::parse("123 456").is_ok());
     }
 }
+
+/// What a passkey is called on the Security page ("Work laptop"): 1 to 40 visible characters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PasskeyName(String);
+
+impl PasskeyName {
+    pub fn parse(raw: &str) -> Result<Self, &'static str> {
+        let name = raw.trim();
+        if name.is_empty() {
+            Err("Enter a name for the passkey, such as Work laptop.")
+        } else if name.chars().count() > 40 {
+            Err("The passkey's name must be at most 40 characters.")
+        } else if name
+            .chars()
+            .any(|c| c.is_control() || super::text::is_invisible(c))
+            || !super::text::has_visible(name)
+        {
+            Err("The passkey's name must not contain control or invisible characters.")
+        } else {
+            Ok(PasskeyName(name.to_owned()))
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}

@@ -21,6 +21,8 @@ pub enum AppError {
     PayloadTooLarge(&'static str),
     #[error("{0}")]
     TooManyRequests(String),
+    #[error("{0}")]
+    Unauthorized(String),
     #[error("You need to log in to see this page.")]
     LoginRequired { next: String },
     /// A sensitive action after the session's 15 minutes: confirm access, then go to `next`.
@@ -46,6 +48,7 @@ impl ResponseError for AppError {
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
             AppError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
+            AppError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             AppError::LoginRequired { .. }
             | AppError::ReauthenticationRequired { .. }
             | AppError::TwoFactorRequired => StatusCode::SEE_OTHER,

@@ -41,6 +41,19 @@ pub fn browser(cfg: &mut web::ServiceConfig) {
             web::post().to(pages::accounts::second_step),
         )
         .route(
+            "/login/two-factor/passkey/options",
+            web::post().to(pages::passkeys::second_factor_options),
+        )
+        .route(
+            "/login/two-factor/passkey",
+            web::post().to(pages::passkeys::second_factor),
+        )
+        .route(
+            "/login/passkey/options",
+            web::post().to(pages::passkeys::sign_in_options),
+        )
+        .route("/login/passkey", web::post().to(pages::passkeys::sign_in))
+        .route(
             "/forgot-password",
             web::get().to(pages::account_links::forgot_form),
         )
@@ -84,6 +97,18 @@ pub fn browser(cfg: &mut web::ServiceConfig) {
         .route(
             "/account/security/two-factor/disable",
             web::post().to(pages::security::turn_off),
+        )
+        .route(
+            "/account/security/passkeys/options",
+            web::post().to(pages::passkeys::registration_options),
+        )
+        .route(
+            "/account/security/passkeys",
+            web::post().to(pages::passkeys::add),
+        )
+        .route(
+            "/account/security/passkeys/{passkey_id}/remove",
+            web::post().to(pages::passkeys::remove),
         )
         .route(
             "/account/confirm-access",

@@ -1,5 +1,5 @@
-//! Housekeeping, once a minute: expired tokens, ended sessions, old throttle counts and
-//! notifications delivered long ago are deleted, so the tables stay the size of what is live.
+//! Housekeeping, once a minute: expired tokens, ended sessions, old throttle counts, mailed
+//! links and unfinished passkey ceremonies, and notifications delivered long ago are deleted, so the tables stay the size of what is live.
 
 use crate::db::{self, writer::Writer};
 use crate::infra::throttle;
@@ -19,6 +19,10 @@ pub fn purge_once(writer: &Writer, timeouts: Timeouts, now: NaiveDateTime) {
         db::sessions::purge_expired(conn, now - timeouts.idle, now - timeouts.max_age)?;
         // Deliveries are listed on the app page for a while, then go.
         db::notifications::purge(conn, now - NOTIFICATIONS_KEPT)?;
+        // Mailed links a day after they ended (a used one says "does not work" meanwhile),
+        // and WebAuthn ceremonies never finished.
+        db::account_links::purge_expired(conn, now - chrono::TimeDelta::days(1))?;
+        db::passkeys::purge_expired_challenges(conn, now)?;
         db::throttle::purge(conn, now - throttle::WINDOW)
     });
     if let Err(e) = purged {

@@ -7,6 +7,7 @@ pub mod apps;
 pub mod audit;
 pub mod maintenance;
 pub mod notifications;
+pub mod passkeys;
 pub mod policy;
 pub mod review;
 pub mod secrets;

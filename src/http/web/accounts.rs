@@ -39,6 +39,7 @@ pub struct AccountForm {
     email_error: Option<String>,
     password_error: Option<String>,
     form_error: Option<String>,
+    passkeys_offered: bool,
 }
 
 impl AccountForm {
@@ -51,6 +52,7 @@ impl AccountForm {
             email_error: None,
             password_error: None,
             form_error: None,
+            passkeys_offered: false,
         }
     }
 }
@@ -167,13 +169,15 @@ pub async fn signup(
 
 pub async fn login_form(
     session: TypedSession,
+    state: web::Data<AppState>,
     query: web::Query<NextQuery>,
 ) -> Result<HttpResponse, AppError> {
-    let form = AccountForm::new(
+    let mut form = AccountForm::new(
         Page::new(&session)?,
         false,
         safe_next(query.into_inner().next),
     );
+    form.passkeys_offered = state.passkeys().available();
     html(StatusCode::OK, &form)
 }
 
@@ -209,6 +213,7 @@ pub async fn login(
         }
         Err(e @ (AccountError::InvalidCredentials | AccountError::Throttled(_))) => {
             let mut form = AccountForm::new(Page::new(&session)?, false, next);
+            form.passkeys_offered = state.passkeys().available();
             form.email = fields.email;
             form.form_error = Some(e.to_string());
             let status = if matches!(e, AccountError::Throttled(_)) {
@@ -223,14 +228,34 @@ pub async fn login(
 }
 
 /// How long after the password the second step of log-in waits for its code.
-const SECOND_STEP_WITHIN: chrono::TimeDelta = chrono::TimeDelta::minutes(10);
+pub(super) const SECOND_STEP_WITHIN: chrono::TimeDelta = chrono::TimeDelta::minutes(10);
 
 #[derive(Template)]
 #[template(path = "login_two_factor.html")]
 struct SecondStep {
     page: Page,
-    action: &'static str,
+    /// Offers "Use a passkey": the account has one.
+    passkey: bool,
     error: Option<String>,
+}
+
+impl SecondStep {
+    async fn new(
+        state: &AppState,
+        session: &TypedSession,
+        user_id: i32,
+        error: Option<String>,
+    ) -> Result<Self, AppError> {
+        let passkey = state.passkeys().available()
+            && !crate::service::passkeys::list(state.pool(), user_id)
+                .await?
+                .is_empty();
+        Ok(SecondStep {
+            page: Page::new(session)?,
+            passkey,
+            error,
+        })
+    }
 }
 
 /// `GET /login/two-factor`: the second step of log-in, after a right password.
@@ -239,17 +264,10 @@ pub async fn second_step_form(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
     let now = state.clock().now();
-    if session
-        .pending_second_factor(now, SECOND_STEP_WITHIN)
-        .is_none()
-    {
+    let Some((user_id, _)) = session.pending_second_factor(now, SECOND_STEP_WITHIN) else {
         return Ok(see_other("/login"));
-    }
-    let form = SecondStep {
-        page: Page::new(&session)?,
-        action: "/login/two-factor",
-        error: None,
     };
+    let form = SecondStep::new(&state, &session, user_id, None).await?;
     html(StatusCode::OK, &form)
 }
 
@@ -273,17 +291,12 @@ pub async fn second_step(
         ))?;
         return Ok(see_other("/login"));
     };
-    let reshow = |error: String, status| -> Result<HttpResponse, AppError> {
-        let form = SecondStep {
-            page: Page::new(&session)?,
-            action: "/login/two-factor",
-            error: Some(error),
-        };
-        html(status, &form)
-    };
     let code = match SecondFactorCode::parse(&fields.code) {
         Ok(code) => code,
-        Err(message) => return reshow(message.to_owned(), StatusCode::BAD_REQUEST),
+        Err(message) => {
+            let form = SecondStep::new(&state, &session, user_id, Some(message.into())).await?;
+            return html(StatusCode::BAD_REQUEST, &form);
+        }
     };
     let signed_in = two_factor::log_in_with_code(
         state.pool(),
@@ -302,8 +315,9 @@ pub async fn second_step(
         }
         Err(e) => {
             let refusal = Refusal::of(e)?;
-            let page = reshow(refusal.message.clone(), refusal.status)?;
-            Ok(refusal.finish(page))
+            let error = Some(refusal.message.clone());
+            let form = SecondStep::new(&state, &session, user_id, error).await?;
+            Ok(refusal.finish(html(refusal.status, &form)?))
         }
     }
 }

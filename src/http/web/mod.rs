@@ -6,6 +6,7 @@ pub mod accounts;
 pub mod admin;
 pub mod apps;
 pub mod authorized;
+pub mod passkeys;
 pub mod policy;
 pub mod secrets;
 pub mod security;

@@ -41,6 +41,16 @@ struct SecurityPage {
     recovery_codes_left: i64,
     turn_off_error: Option<String>,
     activity: Vec<ActivityView>,
+    passkeys_offered: bool,
+    passkeys: Vec<PasskeyView>,
+}
+
+/// One passkey on the Security page.
+struct PasskeyView {
+    id: i32,
+    name: String,
+    added: TimeView,
+    last_used: Option<TimeView>,
 }
 
 /// One line of the account's security activity.
@@ -69,6 +79,16 @@ async fn render(
     let now = state.clock().now();
     let overview = two_factor::overview(state.pool(), user.id).await?;
     let required = state.policy().get(state.pool()).await?.require_two_factor;
+    let passkeys = crate::service::passkeys::list(state.pool(), user.id)
+        .await?
+        .into_iter()
+        .map(|p| PasskeyView {
+            id: p.id,
+            name: p.name,
+            added: TimeView::new(p.created_at, now),
+            last_used: p.last_used_at.map(|t| TimeView::new(t, now)),
+        })
+        .collect();
     let page = SecurityPage {
         page: Page::new(session)?,
         email: user.email.clone(),
@@ -87,6 +107,8 @@ async fn render(
                 address: e.ip.unwrap_or_else(|| "unknown address".into()),
             })
             .collect(),
+        passkeys_offered: state.passkeys().available(),
+        passkeys,
     };
     html(status, &page)
 }

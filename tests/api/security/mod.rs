@@ -2,6 +2,7 @@
 //! access before sensitive actions, and the admin's two-factor requirement.
 
 mod email;
+mod passkeys;
 mod reauthentication;
 mod two_factor;
 
