@@ -530,6 +530,49 @@ async fn the_readme_screenshots_and_a_360_pixel_wide_screen() {
         wait_for(&browser, Locator::Id("members")).await;
         shoot(&browser, "team").await;
 
+        // Account security: confirm access, set up an authenticator app, then log in again
+        // through the second step.
+        browser
+            .goto(&format!(
+                "{base}/account/confirm-access?next=/account/security/authenticator"
+            ))
+            .await
+            .unwrap();
+        type_into(&browser, "Password", PASSWORD).await;
+        press(&browser, "Confirm").await;
+        let key = text_of(&browser, "#setup-key").await;
+        shoot(&browser, "authenticator-setup").await;
+        type_into(
+            &browser,
+            "Authentication code",
+            &crate::security::code_at(&key, &app),
+        )
+        .await;
+        press(&browser, "Confirm and turn on").await;
+        wait_for(&browser, Locator::Id("recovery-codes")).await;
+        browser
+            .goto(&format!("{base}/account/security"))
+            .await
+            .unwrap();
+        wait_for(&browser, Locator::Id("security-activity")).await;
+        shoot(&browser, "security").await;
+        press(&browser, "Log out").await;
+        wait_for_heading(&browser, "Log in to Keyturn").await;
+        type_into(&browser, "Email", "ada@example.com").await;
+        type_into(&browser, "Password", PASSWORD).await;
+        press(&browser, "Log in").await;
+        wait_for_heading(&browser, "Two-factor authentication").await;
+        shoot(&browser, "login-two-factor").await;
+        crate::security::next_step(&app);
+        type_into(
+            &browser,
+            "Authentication code",
+            &crate::security::code_at(&key, &app),
+        )
+        .await;
+        press(&browser, "Verify").await;
+        wait_for_heading(&browser, "My Apps").await;
+
         // WCAG AA: every visible piece of text against its background, on the busiest page.
         browser.goto(&app_url).await.unwrap();
         wait_for(&browser, Locator::Id("client-id")).await;
@@ -546,6 +589,7 @@ async fn the_readme_screenshots_and_a_360_pixel_wide_screen() {
             app_url.replace(base.as_str(), ""),
             "/apps/new".to_owned(),
             team_url.replace(base.as_str(), ""),
+            "/account/security".to_owned(),
         ] {
             browser.goto(&format!("{base}{path}")).await.unwrap();
             wait_for(&browser, Locator::Css("main")).await;

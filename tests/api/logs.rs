@@ -61,10 +61,24 @@ async fn the_request_log_names_the_method_and_the_client_address() {
 /// Every kind of traffic the product has, then a search for every plaintext it saw.
 #[tokio::test]
 async fn no_plaintext_secret_token_or_password_reaches_the_logs_or_the_database() {
-    let app = spawn_app_with(|s| s.public_url = None).await;
+    let mail = crate::notifications::MailServer::start().await;
+    let app = crate::helpers::spawn_mailing_app(&mail, |s| s.public_url = None).await;
     let password = "a password only this test uses";
     let dev = app.new_browser();
     dev.sign_up("scan@example.com", password).await;
+    // The mailed links, the authenticator's key and the recovery codes are secrets too.
+    let verification = dev
+        .take_mail("scan@example.com", "/verify-email?token=")
+        .await;
+    let verification = crate::helpers::link_in(&verification, "/verify-email?token=");
+    let page = dev.get_html(&verification).await;
+    let link_token = crate::helpers::input_value(&page, "token");
+    dev.post(
+        "/verify-email",
+        &[("csrf_token", &csrf_token(&page)), ("token", &link_token)],
+    )
+    .await;
+    let (setup_key, recovery_codes) = crate::security::turn_on_authenticator(&app, &dev).await;
     let app_id = dev.create_app("Scanned").await;
     let client_id = dev.client_id(&app_id).await;
     let first = dev
@@ -73,7 +87,17 @@ async fn no_plaintext_secret_token_or_password_reaches_the_logs_or_the_database(
     let second = dev
         .generate_secret_with(&app_id, &[("old_secret", "1h")])
         .await;
-    let mut plaintexts = vec![password.to_owned(), first.clone(), second.clone()];
+    let mut plaintexts = vec![
+        password.to_owned(),
+        first.clone(),
+        second.clone(),
+        link_token,
+        setup_key.replace(' ', ""),
+    ];
+    for code in recovery_codes {
+        plaintexts.push(code.replace('-', ""));
+        plaintexts.push(code);
+    }
     for (id, secret) in [(&client_id, &first), (&client_id, &second)] {
         let token: serde_json::Value = app.token_basic(id, secret).await.json().await.unwrap();
         plaintexts.push(token["access_token"].as_str().unwrap().to_owned());
@@ -168,6 +192,34 @@ async fn no_plaintext_secret_token_or_password_reaches_the_logs_or_the_database(
     )
     .await;
     plaintexts.push("another password for the scan".into());
+    user.submit(
+        "/forgot-password",
+        "/forgot-password",
+        &[("email", "owner@example.com")],
+    )
+    .await;
+    let reset = user
+        .take_mail("owner@example.com", "/reset-password?token=")
+        .await;
+    let reset = crate::helpers::link_in(&reset, "/reset-password?token=");
+    let reset_token = url::Url::parse(&format!("http://x{reset}"))
+        .unwrap()
+        .query_pairs()
+        .next()
+        .unwrap()
+        .1
+        .into_owned();
+    user.submit(
+        &reset,
+        "/reset-password",
+        &[
+            ("token", &reset_token),
+            ("new_password", "a reset password for the scan"),
+        ],
+    )
+    .await;
+    plaintexts.push(reset_token);
+    plaintexts.push("a reset password for the scan".into());
     dev.revoke_secret(&app_id, &first).await;
 
     let logs = captured_logs();
