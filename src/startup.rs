@@ -61,6 +61,10 @@ impl Application {
             session_key.master(),
             clock,
         )?);
+        if !state.notifier().mails() {
+            let now = state.clock().now();
+            crate::service::accounts::verify_all_without_mail(&pool, now).await?;
+        }
         spawn_maintenance(state.clone())?;
         Notifier::spawn(state.notifier());
         let server = http_server(

@@ -164,7 +164,6 @@ diesel::table! {
         session_epoch -> Integer,
         email_verified_at -> Nullable<Timestamp>,
         totp_seed -> Nullable<Text>,
-        totp_pending_seed -> Nullable<Text>,
         totp_last_step -> Nullable<BigInt>,
         two_factor_since -> Nullable<Timestamp>,
     }

@@ -1,17 +1,17 @@
-//! Two-factor state of accounts: the authenticator seeds on `users`, and `recovery_codes`.
+//! Two-factor state of accounts: the authenticator seed on `users`, and `recovery_codes`.
 //! Accepting a code is one conditional update, so a code raced from two places, or replayed on
 //! another instance, is accepted once.
 
-use super::schema::{recovery_codes, users};
+use super::schema::{passkeys, recovery_codes, users};
 use super::Conn;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-#[derive(Debug, Clone, Queryable, Selectable)]
+/// No `Debug`: the seed, with the server key, makes codes.
+#[derive(Clone, Queryable, Selectable)]
 #[diesel(table_name = users)]
 pub struct TwoFactorRow {
     pub totp_seed: Option<String>,
-    pub totp_pending_seed: Option<String>,
     pub two_factor_since: Option<NaiveDateTime>,
 }
 
@@ -23,39 +23,29 @@ pub fn find(conn: &mut Conn, user_id: i32) -> QueryResult<Option<TwoFactorRow>> 
         .optional()
 }
 
-/// Keeps a new authenticator seed until its first code confirms it.
-pub fn set_pending_seed(conn: &mut Conn, user_id: i32, seed: &str) -> QueryResult<()> {
-    diesel::update(users::table.find(user_id))
-        .set(users::totp_pending_seed.eq(seed))
-        .execute(conn)
-        .map(drop)
-}
-
-/// Makes the pending seed the account's authenticator, its confirming step already used, and
-/// turns two-factor authentication on if it was off. `false` if the pending seed changed
-/// meanwhile (another tab started over).
-pub fn confirm_seed(
+/// Makes `seed` the account's authenticator, its confirming step already used, and turns
+/// two-factor authentication on if it was off. `true` if it was off.
+pub fn set_authenticator(
     conn: &mut Conn,
     user_id: i32,
     seed: &str,
     step: i64,
     now: NaiveDateTime,
 ) -> QueryResult<bool> {
-    let since = users::table
-        .find(user_id)
-        .select(users::two_factor_since)
-        .first::<Option<NaiveDateTime>>(conn)?;
+    diesel::update(users::table.find(user_id))
+        .set((users::totp_seed.eq(seed), users::totp_last_step.eq(step)))
+        .execute(conn)?;
+    turn_on(conn, user_id, now)
+}
+
+/// Turns two-factor authentication on if it is off; `true` if it was off.
+pub fn turn_on(conn: &mut Conn, user_id: i32, now: NaiveDateTime) -> QueryResult<bool> {
     diesel::update(
         users::table
             .find(user_id)
-            .filter(users::totp_pending_seed.eq(seed)),
+            .filter(users::two_factor_since.is_null()),
     )
-    .set((
-        users::totp_seed.eq(seed),
-        users::totp_pending_seed.eq(None::<String>),
-        users::totp_last_step.eq(step),
-        users::two_factor_since.eq(since.unwrap_or(now)),
-    ))
+    .set(users::two_factor_since.eq(now))
     .execute(conn)
     .map(|n| n == 1)
 }
@@ -75,15 +65,15 @@ pub fn accept_step(conn: &mut Conn, user_id: i32, step: i64) -> QueryResult<bool
     .map(|n| n == 1)
 }
 
-/// Turns two-factor authentication off: no authenticator, no recovery codes.
+/// Turns two-factor authentication off: no authenticator, no passkeys, no recovery codes.
 pub fn turn_off(conn: &mut Conn, user_id: i32) -> QueryResult<()> {
     diesel::update(users::table.find(user_id))
         .set((
             users::totp_seed.eq(None::<String>),
-            users::totp_pending_seed.eq(None::<String>),
             users::two_factor_since.eq(None::<NaiveDateTime>),
         ))
         .execute(conn)?;
+    diesel::delete(passkeys::table.filter(passkeys::user_id.eq(user_id))).execute(conn)?;
     diesel::delete(recovery_codes::table.filter(recovery_codes::user_id.eq(user_id)))
         .execute(conn)
         .map(drop)

@@ -96,3 +96,11 @@ pub fn mark_email_verified(conn: &mut Conn, id: i32, now: NaiveDateTime) -> Quer
     .execute(conn)
     .map(drop)
 }
+
+/// The accounts whose address is not proven.
+pub fn unverified(conn: &mut Conn) -> QueryResult<Vec<User>> {
+    users::table
+        .filter(users::email_verified_at.is_null())
+        .select(User::as_select())
+        .load(conn)
+}

@@ -54,6 +54,9 @@ impl TypedSession {
     const PENDING_USER: &'static str = "pending_user";
     const PENDING_SINCE: &'static str = "pending_since";
     const PENDING_NEXT: &'static str = "pending_next";
+    /// The seed of the authenticator app this browser is setting up (see
+    /// `service::two_factor::new_authenticator`).
+    const AUTHENTICATOR_SEED: &'static str = "authenticator_seed";
 
     pub fn from_session(session: Session) -> Self {
         TypedSession(session)
@@ -104,6 +107,19 @@ impl TypedSession {
         (0..within.num_seconds())
             .contains(&age)
             .then_some((user_id, next))
+    }
+
+    /// The seed of the authenticator app being set up in this browser.
+    pub fn authenticator_seed(&self) -> Option<String> {
+        self.0.get(Self::AUTHENTICATOR_SEED).ok().flatten()
+    }
+
+    pub fn set_authenticator_seed(&self, seed: &str) -> Result<(), AppError> {
+        self.insert(Self::AUTHENTICATOR_SEED, seed)
+    }
+
+    pub fn forget_authenticator_seed(&self) {
+        self.0.remove(Self::AUTHENTICATOR_SEED);
     }
 
     /// Whether the banner asking to verify the address shows.

@@ -210,6 +210,8 @@ pub struct Throttles {
     pub mail_account: Throttle,
     /// Password reset requests per client address.
     pub mail_address: Throttle,
+    /// Passkey log-ins started per client address (each stores a challenge).
+    pub passkey_address: Throttle,
 }
 
 /// The window every throttle counts in.
@@ -232,6 +234,7 @@ impl Throttles {
             // A person needs a mail or two; these only keep mailboxes from being flooded.
             mail_account: make("mail_account", limit.div_ceil(2)),
             mail_address: make("mail_address", limit * 5),
+            passkey_address: make("passkey_address", limit * 5),
         }
     }
 }

@@ -43,7 +43,8 @@ pub async fn resend_verification(
         .map_err(too_many_mails)?;
     let user_id = account.id;
     let link = db::run(pool, move |conn| {
-        new_verification_in(conn, user_id, now).context("recording a verification link")
+        db::write_transaction(conn, |conn| new_verification_in(conn, user_id, now))
+            .context("recording a verification link")
     })
     .await?;
     notifier.mail_account_link(account.email.clone(), link);
@@ -100,8 +101,8 @@ fn prove_address(
 }
 
 /// "Forgot password?": mails a reset link if an account has this address. The answer is the
-/// same either way; requests are counted per address and per email typed, whether or not it
-/// has an account.
+/// same, and as quick, either way; requests are counted per address and per email typed,
+/// whether or not it has an account.
 pub async fn forgot_password(
     pool: &DbPool,
     throttles: &Throttles,
@@ -123,26 +124,34 @@ pub async fn forgot_password(
     let Ok(email) = Email::parse(typed) else {
         return Ok(());
     };
-    let link = db::run(pool, move |conn| {
-        let Some(user) = users::find_by_email(conn, email.as_str())? else {
-            return Ok(None);
-        };
-        let token = OpaqueToken::generate(TokenKind::AccountLink);
-        account_links::replace(
-            conn,
-            user.id,
-            account_links::RESET_PASSWORD,
-            &token.hash(),
-            now,
-            now + RESET_PASSWORD_TTL,
-        )?;
-        Ok::<_, anyhow::Error>(Some((user.email, MailedLink::ResetPassword(token))))
-    })
-    .await
-    .context("recording a password reset link")?;
-    if let Some((to, link)) = link {
-        notifier.mail_account_link(to, link);
-    }
+    // Looked up and mailed after the answer, so the answer takes as long whether or not an
+    // account has the address.
+    let (pool, notifier) = (pool.clone(), Arc::clone(notifier));
+    tokio::spawn(async move {
+        let link = db::run(&pool, move |conn| {
+            let Some(user) = users::find_by_email(conn, email.as_str())? else {
+                return Ok(None);
+            };
+            let token = OpaqueToken::generate(TokenKind::AccountLink);
+            db::write_transaction(conn, |conn| {
+                account_links::replace(
+                    conn,
+                    user.id,
+                    account_links::RESET_PASSWORD,
+                    &token.hash(),
+                    now,
+                    now + RESET_PASSWORD_TTL,
+                )
+            })?;
+            anyhow::Ok(Some((user.email, MailedLink::ResetPassword(token))))
+        })
+        .await;
+        match link {
+            Ok(Some((to, link))) => notifier.mail_account_link(to, link),
+            Ok(None) => {}
+            Err(e) => tracing::warn!(error = format!("{e:#}"), "recording a reset link failed"),
+        }
+    });
     Ok(())
 }
 

@@ -5,6 +5,7 @@
 use crate::db::{self, passkeys, users, DbPool};
 use crate::domain::{random_base62, Account, Email, OpaqueToken, PasskeyName};
 use crate::service::audit::{self, Actor};
+use crate::service::two_factor;
 use anyhow::Context;
 use chrono::{NaiveDateTime, TimeDelta};
 use hmac::{Hmac, Mac};
@@ -207,7 +208,8 @@ pub async fn start_registration(
 }
 
 /// Finishes a registration with the browser's answer (`credential`, JSON) and records the
-/// passkey under `name`.
+/// passkey under `name`. A first passkey turns two-factor authentication on: the recovery
+/// codes it then creates are returned, to be shown once.
 pub async fn finish_registration(
     relying_party: &Passkeys,
     pool: &DbPool,
@@ -216,7 +218,7 @@ pub async fn finish_registration(
     name: PasskeyName,
     ip: Option<String>,
     now: NaiveDateTime,
-) -> Result<(), PasskeyError> {
+) -> Result<Option<Vec<String>>, PasskeyError> {
     let webauthn = relying_party.webauthn()?;
     let (owner, state) = take(pool, handle, Ceremony::Register, now).await?;
     if owner != Some(account.id) {
@@ -232,7 +234,9 @@ pub async fn finish_registration(
     let credential_id = credential_key(passkey.cred_id().as_ref());
     let stored = serde_json::to_string(&passkey).context("storing a passkey")?;
     let (user_id, actor) = (account.id, Actor::new(account, ip));
-    db::run(pool, move |conn| {
+    let codes = two_factor::new_codes();
+    let hashes: Vec<String> = codes.iter().map(|(_, code)| code.hash()).collect();
+    let turned_on = db::run(pool, move |conn| {
         db::write_transaction(conn, |conn| {
             passkeys::insert(
                 conn,
@@ -245,6 +249,10 @@ pub async fn finish_registration(
                     created_at: now,
                 },
             )?;
+            let turned_on = db::two_factor::turn_on(conn, user_id, now)?;
+            if turned_on {
+                db::two_factor::replace_recovery_codes(conn, user_id, &hashes, now)?;
+            }
             audit::record(
                 conn,
                 &actor,
@@ -253,7 +261,8 @@ pub async fn finish_registration(
                 None,
                 &format!("Added the passkey {}", name.as_str()),
                 now,
-            )
+            )?;
+            Ok(turned_on)
         })
         .map_err(|e| match e {
             // The same authenticator twice.
@@ -266,7 +275,8 @@ pub async fn finish_registration(
             }
         })
     })
-    .await
+    .await?;
+    Ok(turned_on.then(|| two_factor::shown(codes)))
 }
 
 /// Starts a log-in with a passkey of the account with `email` (typed, not trusted). An email
@@ -352,9 +362,13 @@ async fn start_authentication(
         if keys.is_empty() {
             return Err(PasskeyError::NoPasskey);
         }
-        let (options, state) = webauthn
+        let (mut options, state) = webauthn
             .start_passkey_authentication(&keys)
             .map_err(|e| anyhow::anyhow!("starting a passkey log-in: {e}"))?;
+        // The stand-in credential of an email without passkeys has no transports to tell.
+        for credential in &mut options.public_key.allow_credentials {
+            credential.transports = None;
+        }
         let handle = remember(conn, Some(user_id), ceremony, &state, now)?;
         Ok((handle, options))
     })
@@ -415,14 +429,15 @@ pub async fn list(pool: &DbPool, user_id: i32) -> anyhow::Result<Vec<passkeys::P
     .await
 }
 
-/// Removes one of the account's passkeys.
+/// Removes one of the account's passkeys. The last second factor gone (no other passkey, no
+/// authenticator app), two-factor authentication is off; `true` then.
 pub async fn remove(
     pool: &DbPool,
     account: &Account,
     id: i32,
     ip: Option<String>,
     now: NaiveDateTime,
-) -> Result<(), PasskeyError> {
+) -> Result<bool, PasskeyError> {
     let (user_id, actor) = (account.id, Actor::new(account, ip));
     db::run(pool, move |conn| {
         db::write_transaction(conn, |conn| {
@@ -438,7 +453,12 @@ pub async fn remove(
                 &format!("Removed the passkey {name}"),
                 now,
             )?;
-            Ok(())
+            let none_left = passkeys::list_for_user(conn, user_id)?.is_empty()
+                && db::two_factor::find(conn, user_id)?.is_some_and(|row| row.totp_seed.is_none());
+            if none_left {
+                db::two_factor::turn_off(conn, user_id)?;
+            }
+            Ok(none_left)
         })
     })
     .await

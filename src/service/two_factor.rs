@@ -13,6 +13,7 @@ use crate::service::sessions;
 use anyhow::Context;
 use chrono::{NaiveDateTime, TimeDelta};
 use diesel::result::Error as DieselError;
+use secrecy::{ExposeSecret, SecretString};
 
 /// How long after giving the password or a second factor a session may take sensitive actions
 /// without giving one again.
@@ -51,76 +52,49 @@ pub async fn overview(pool: &DbPool, user_id: i32) -> anyhow::Result<SecurityOve
     .context("reading the account's two-factor state")
 }
 
-/// The authenticator being set up, to scan: the pending one if there is one (reloading the
-/// page shows the same key), otherwise a new one.
-pub async fn start_authenticator(
-    pool: &DbPool,
-    keys: &AuthenticatorKeys,
-    account: &Account,
-) -> anyhow::Result<Authenticator> {
-    let user_id = account.id;
-    let seed = db::run(pool, move |conn| {
-        let row = two_factor::find(conn, user_id)?.ok_or(DieselError::NotFound)?;
-        if let Some(seed) = row.totp_pending_seed {
-            return Ok(seed);
-        }
-        let seed = AuthenticatorKeys::new_seed();
-        two_factor::set_pending_seed(conn, user_id, &seed)?;
-        Ok::<_, anyhow::Error>(seed)
-    })
-    .await
-    .context("starting an authenticator setup")?;
-    Ok(keys.authenticator(&seed, &account.email))
+/// A new authenticator to set up: its random seed (kept by the browser session that shows it,
+/// encrypted in its cookie, so nobody else's session can plant a key the owner then scans) and
+/// the authenticator it makes.
+pub fn new_authenticator(keys: &AuthenticatorKeys, account: &Account) -> (String, Authenticator) {
+    let seed = AuthenticatorKeys::new_seed();
+    let authenticator = keys.authenticator(&seed, &account.email);
+    (seed, authenticator)
 }
 
-/// Confirms the authenticator being set up with a current code. Turning two-factor
-/// authentication on also creates the recovery codes, returned here to be shown once; a
-/// replaced authenticator leaves them as they are (`None`).
+/// Confirms the authenticator of `seed` (the one the page showed) with a current code; it
+/// replaces any earlier one. Turning two-factor authentication on also creates the recovery
+/// codes, returned to be shown once; a replaced authenticator leaves them as they are (`None`).
 pub async fn confirm_authenticator(
     pool: &DbPool,
     keys: &AuthenticatorKeys,
     throttles: &Throttles,
     account: &Account,
-    code: TotpCode,
+    (seed, code): (String, TotpCode),
     ip: Option<String>,
     now: NaiveDateTime,
 ) -> Result<Option<Vec<String>>, AccountError> {
-    let key = throttle_key(account.id);
-    let _attempt = throttles.second_factor.reserve(&key, now).await?;
-    let user_id = account.id;
-    let row = db::run(pool, move |conn| {
-        anyhow::Ok(two_factor::find(conn, user_id)?)
-    })
-    .await
-    .context("reading the authenticator being set up")?
-    .ok_or(AccountError::InvalidCode)?;
-    let Some(seed) = row.totp_pending_seed else {
-        return Err(AccountError::InvalidCode);
-    };
+    // Counted like any code, and never cleared here: the allowance is the log-in's too.
+    let _attempt = throttles
+        .second_factor
+        .reserve(&throttle_key(account.id), now)
+        .await?;
     let Some(step) = keys
         .authenticator(&seed, &account.email)
         .matching_step(&code, unix(now))
     else {
         return Err(AccountError::InvalidCode);
     };
-    throttles.second_factor.clear(&key).await;
-    let turning_on = row.two_factor_since.is_none();
-    let codes = turning_on.then(new_codes);
-    let actor = Actor::new(account, ip);
-    let hashes: Option<Vec<String>> = codes
-        .as_ref()
-        .map(|codes| codes.iter().map(|(_, code)| code.hash()).collect());
-    let confirmed = db::run(pool, move |conn| {
+    let codes = new_codes();
+    let hashes: Vec<String> = codes.iter().map(|(_, code)| code.hash()).collect();
+    let (user_id, actor) = (account.id, Actor::new(account, ip));
+    let turned_on = db::run(pool, move |conn| {
         db::write_transaction(conn, |conn| {
-            if !two_factor::confirm_seed(conn, user_id, &seed, step, now)? {
-                return Ok(false);
-            }
-            let detail = match &hashes {
-                Some(hashes) => {
-                    two_factor::replace_recovery_codes(conn, user_id, hashes, now)?;
-                    "Turned on two-factor authentication with an authenticator app"
-                }
-                None => "Set up a new authenticator app",
+            let turned_on = two_factor::set_authenticator(conn, user_id, &seed, step, now)?;
+            let detail = if turned_on {
+                two_factor::replace_recovery_codes(conn, user_id, &hashes, now)?;
+                "Turned on two-factor authentication with an authenticator app"
+            } else {
+                "Set up a new authenticator app"
             };
             audit::record(
                 conn,
@@ -131,18 +105,21 @@ pub async fn confirm_authenticator(
                 detail,
                 now,
             )?;
-            Ok::<_, anyhow::Error>(true)
+            anyhow::Ok(turned_on)
         })
         .context("confirming an authenticator")
     })
     .await?;
-    if !confirmed {
-        return Err(AccountError::InvalidCode);
-    }
-    Ok(codes.map(|codes| codes.into_iter().map(|(shown, _)| shown).collect()))
+    Ok(turned_on.then(|| shown(codes)))
 }
 
-fn new_codes() -> Vec<(String, RecoveryCode)> {
+/// The recovery codes as shown once.
+pub fn shown(codes: Vec<(String, RecoveryCode)>) -> Vec<String> {
+    codes.into_iter().map(|(shown, _)| shown).collect()
+}
+
+/// Ten fresh recovery codes: as shown, and as stored.
+pub fn new_codes() -> Vec<(String, RecoveryCode)> {
     (0..RECOVERY_CODES)
         .map(|_| RecoveryCode::generate())
         .collect()
@@ -177,7 +154,31 @@ pub async fn check_code(
     now: NaiveDateTime,
 ) -> Result<FactorUsed, AccountError> {
     let key = throttle_key(account.id);
-    let _attempt = throttles.second_factor.reserve(&key, now).await?;
+    let attempt = throttles.second_factor.reserve(&key, now).await?;
+    let checked = check_code_unthrottled(pool, keys, account, code, ip, now).await;
+    match checked {
+        Ok(used) => {
+            throttles.second_factor.clear(&key).await;
+            Ok(used)
+        }
+        // Counted: the reservation stays.
+        Err(AccountError::InvalidCode) => Err(AccountError::InvalidCode),
+        // Not a guess that was checked (a database error): not counted.
+        Err(e) => {
+            attempt.release().await;
+            Err(e)
+        }
+    }
+}
+
+async fn check_code_unthrottled(
+    pool: &DbPool,
+    keys: &AuthenticatorKeys,
+    account: &Account,
+    code: SecondFactorCode,
+    ip: Option<String>,
+    now: NaiveDateTime,
+) -> Result<FactorUsed, AccountError> {
     let user_id = account.id;
     let actor = Actor::new(account, ip);
     let seed = match &code {
@@ -230,9 +231,7 @@ pub async fn check_code(
             accepted.then_some(FactorUsed::RecoveryCode)
         }
     };
-    let used = used.ok_or(AccountError::InvalidCode)?;
-    throttles.second_factor.clear(&key).await;
-    Ok(used)
+    used.ok_or(AccountError::InvalidCode)
 }
 
 /// The second step of log-in: the password was right, now the code. Starts the session.
@@ -300,18 +299,17 @@ pub async fn new_recovery_codes(
     })
     .await
     .context("replacing recovery codes")?;
-    Ok(replaced.then(|| codes.into_iter().map(|(shown, _)| shown).collect()))
+    Ok(replaced.then(|| shown(codes)))
 }
 
 /// Turning two-factor authentication off: the password and a current second factor, both.
 pub struct TurnOff {
-    pub password: String,
+    pub password: SecretString,
     pub code: SecondFactorCode,
     pub ip: Option<String>,
 }
 
 /// Turns two-factor authentication off after checking the password and a second factor.
-#[allow(clippy::too_many_arguments)]
 pub async fn turn_off(
     pool: &DbPool,
     bcrypt: &crate::infra::hashing::Bcrypt,
@@ -322,7 +320,15 @@ pub async fn turn_off(
     now: NaiveDateTime,
 ) -> Result<(), AccountError> {
     let TurnOff { password, code, ip } = turn_off;
-    accounts::check_own_password(pool, bcrypt, throttles, account, password, now).await?;
+    accounts::check_own_password(
+        pool,
+        bcrypt,
+        throttles,
+        account,
+        password.expose_secret().to_owned(),
+        now,
+    )
+    .await?;
     check_code(pool, keys, throttles, account, code, ip.clone(), now).await?;
     let (user_id, actor) = (account.id, Actor::new(account, ip));
     db::run(pool, move |conn| {
@@ -346,7 +352,7 @@ pub async fn turn_off(
 
 /// How the session proves itself again before a sensitive action.
 pub enum Proof {
-    Password(String),
+    Password(SecretString),
     Code(SecondFactorCode),
 }
 
@@ -363,7 +369,15 @@ pub async fn reauthenticate(
 ) -> Result<(), AccountError> {
     let detail = match proof {
         Proof::Password(password) => {
-            accounts::check_own_password(pool, bcrypt, throttles, account, password, now).await?;
+            accounts::check_own_password(
+                pool,
+                bcrypt,
+                throttles,
+                account,
+                password.expose_secret().to_owned(),
+                now,
+            )
+            .await?;
             "Confirmed access with the password"
         }
         Proof::Code(code) => {

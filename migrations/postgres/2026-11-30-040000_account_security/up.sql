@@ -4,12 +4,12 @@
 ALTER TABLE users ADD COLUMN email_verified_at TIMESTAMP;
 UPDATE users SET email_verified_at = created_at;
 -- The authenticator app's key is derived from the server's key and this random seed, so the
--- database alone does not give it away. The pending seed waits for its first code.
+-- database alone does not give it away.
 ALTER TABLE users ADD COLUMN totp_seed TEXT;
-ALTER TABLE users ADD COLUMN totp_pending_seed TEXT;
 -- The last 30-second step whose code was accepted: a code is good once.
 ALTER TABLE users ADD COLUMN totp_last_step BIGINT;
--- When two-factor authentication was turned on; NULL while it is off.
+-- When two-factor authentication was turned on (an authenticator app or a passkey); NULL while
+-- it is off.
 ALTER TABLE users ADD COLUMN two_factor_since TIMESTAMP;
 
 -- When the session last gave the password or a second factor ("sudo mode").
@@ -29,7 +29,7 @@ CREATE TABLE account_links (
 CREATE INDEX account_links_user_id ON account_links (user_id);
 CREATE INDEX account_links_expires_at ON account_links (expires_at);
 
--- Ten single-use codes for a lost second factor, as SHA-256 (each carries 80 random bits).
+-- Ten single-use codes for a lost second factor, as SHA-256 (each carries 79 random bits).
 CREATE TABLE recovery_codes (
     id SERIAL PRIMARY KEY,
     user_id INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,

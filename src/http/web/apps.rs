@@ -1,6 +1,7 @@
 //! "My Apps", registering an app, and the app page with its secrets.
 
 use super::account_links::VERIFY_EMAIL_FIRST;
+use super::security::require_recent_authentication;
 use super::webhooks::WebhooksView;
 use super::{html, see_other, Page, TimeView};
 use crate::db::apps::AppSummary;
@@ -473,6 +474,8 @@ pub async fn save_redirect_uris(
     session: TypedSession,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
+    // Where authorization codes go: changing it is as sensitive as a secret.
+    require_recent_authentication(&state, &user, format!("/apps/{}/redirect-uris", app.id))?;
     let uris = match RedirectUris::parse(&fields.redirect_uris) {
         Ok(uris) => uris,
         Err(error) => {

@@ -4,7 +4,7 @@
 //! answer like any other form.
 
 use super::accounts::{safe_next, SECOND_STEP_WITHIN};
-use super::security::require_recent_authentication;
+use super::security::{may_change_factors, require_recent_authentication, show_recovery_codes};
 use super::see_other;
 use crate::domain::PasskeyName;
 use crate::http::client_ip;
@@ -50,7 +50,7 @@ pub async fn registration_options(
     state: web::Data<AppState>,
     _: CsrfForm<NoFields>,
 ) -> Result<HttpResponse, AppError> {
-    require_recent_authentication(&state, &user, "/account/security".into())?;
+    may_change_factors(&state, &user, "/account/security")?;
     let (handle, options) =
         passkeys::start_registration(state.passkeys(), state.pool(), &user, state.clock().now())
             .await?;
@@ -76,9 +76,9 @@ pub async fn add(
     state: web::Data<AppState>,
     CsrfForm(fields): CsrfForm<AnswerFields>,
 ) -> Result<HttpResponse, AppError> {
-    require_recent_authentication(&state, &user, "/account/security".into())?;
+    may_change_factors(&state, &user, "/account/security")?;
     let name = PasskeyName::parse(&fields.name).map_err(|m| AppError::BadRequest(m.into()))?;
-    passkeys::finish_registration(
+    let codes = passkeys::finish_registration(
         state.passkeys(),
         state.pool(),
         &user,
@@ -88,6 +88,10 @@ pub async fn add(
         state.clock().now(),
     )
     .await?;
+    if let Some(codes) = codes {
+        // The first second factor: two-factor authentication is on, with recovery codes.
+        return show_recovery_codes(&session, codes);
+    }
     session.set_flash(Flash::success(format!(
         "Passkey {} added. You can log in with it, without your password.",
         name.as_str()
@@ -106,7 +110,7 @@ pub async fn remove(
 ) -> Result<HttpResponse, AppError> {
     let id: i32 = path.into_inner().parse().map_err(|_| AppError::NotFound)?;
     require_recent_authentication(&state, &user, "/account/security".into())?;
-    passkeys::remove(
+    let last = passkeys::remove(
         state.pool(),
         &user,
         id,
@@ -114,7 +118,11 @@ pub async fn remove(
         state.clock().now(),
     )
     .await?;
-    session.set_flash(Flash::success("Passkey removed."))?;
+    session.set_flash(Flash::success(if last {
+        "Passkey removed. It was your last second factor: two-factor authentication is off."
+    } else {
+        "Passkey removed."
+    }))?;
     Ok(see_other("/account/security"))
 }
 
@@ -125,7 +133,7 @@ pub struct EmailFields {
 }
 
 /// `POST /login/passkey/options`: a log-in without a password, for the email typed. Counted
-/// per address like sign-ups: each call stores a challenge.
+/// per address, whatever comes of it: each call stores a challenge.
 pub async fn sign_in_options(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -135,7 +143,7 @@ pub async fn sign_in_options(
     let origin = request_origin(&req);
     let _counted = state
         .throttles()
-        .signup_address
+        .passkey_address
         .reserve(origin.address_key(), now)
         .await
         .map_err(|e| AppError::TooManyRequests(AccountError::from(e).to_string()))?;
@@ -235,9 +243,4 @@ pub async fn second_factor(
     )
     .await?;
     Ok(see_other(&next))
-}
-
-/// Whether pages offer passkeys at all (they need a host name).
-pub fn offered(state: &AppState) -> bool {
-    state.passkeys().available()
 }

@@ -1,6 +1,7 @@
 //! `/admin/policy`: the maximum secret lifetime, the warning period, and whether two-factor
 //! authentication is required.
 
+use super::security::require_recent_authentication;
 use super::{html, see_other, Page, TimeView};
 use crate::domain::SecretPolicy;
 use crate::http::client_ip;
@@ -106,6 +107,7 @@ pub async fn save(
     state: web::Data<AppState>,
     CsrfForm(fields): CsrfForm<PolicyFields>,
 ) -> Result<HttpResponse, AppError> {
+    require_recent_authentication(&state, &admin, "/admin/policy".into())?;
     let parsed = SecretPolicy::parse(
         &fields.max_lifetime_days,
         &fields.warning_days,

@@ -1,6 +1,7 @@
 //! `/account/security`: two-factor authentication (authenticator app, recovery codes) and
 //! "Confirm access", the re-authentication sensitive actions ask for.
 
+use super::account_links::VERIFY_EMAIL_FIRST;
 use super::accounts::{safe_next, Refusal};
 use super::{html, see_other, Page, TimeView};
 use crate::domain::{Account, SecondFactorCode, TotpCode};
@@ -123,24 +124,48 @@ struct AuthenticatorSetup {
 }
 
 /// `GET /account/security/authenticator`: the QR code and setup key of a new authenticator.
-/// The page holds a key, so no cache keeps it.
+/// The page holds a key, so no cache keeps it, and it asks for recent authentication: a
+/// borrowed session cannot read a key. The seed stays with this browser's session (a reload
+/// shows the same key) until it is confirmed.
 pub async fn authenticator_form(
     CurrentUser(user): CurrentUser,
     session: TypedSession,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
-    render_setup(&state, &session, &user, None, StatusCode::OK).await
+    may_change_factors(&state, &user, "/account/security/authenticator")?;
+    render_setup(&state, &session, &user, None, StatusCode::OK)
 }
 
-async fn render_setup(
+/// Second factors are set up only by an account whose address is proven (or the owner of
+/// the address could reset the password and find somebody else's passkey still working), and
+/// only with recent authentication.
+pub(super) fn may_change_factors(
+    state: &AppState,
+    user: &Account,
+    return_to: &str,
+) -> Result<(), AppError> {
+    if !user.email_verified {
+        return Err(AppError::Forbidden(VERIFY_EMAIL_FIRST));
+    }
+    require_recent_authentication(state, user, return_to.into())
+}
+
+fn render_setup(
     state: &AppState,
     session: &TypedSession,
     user: &Account,
     error: Option<String>,
     status: StatusCode,
 ) -> Result<HttpResponse, AppError> {
-    let authenticator =
-        two_factor::start_authenticator(state.pool(), state.authenticator_keys(), user).await?;
+    let keys = state.authenticator_keys();
+    let authenticator = match session.authenticator_seed() {
+        Some(seed) => keys.authenticator(&seed, &user.email),
+        None => {
+            let (seed, authenticator) = two_factor::new_authenticator(keys, user);
+            session.set_authenticator_seed(&seed)?;
+            authenticator
+        }
+    };
     let page = AuthenticatorSetup {
         page: Page::new(session)?,
         qr_svg: authenticator.qr_svg(),
@@ -173,46 +198,44 @@ pub async fn confirm_authenticator(
     state: web::Data<AppState>,
     CsrfForm(fields): CsrfForm<CodeFields>,
 ) -> Result<HttpResponse, AppError> {
-    require_recent_authentication(&state, &user, "/account/security/authenticator".into())?;
+    may_change_factors(&state, &user, "/account/security/authenticator")?;
     let code = match TotpCode::parse(&fields.code) {
         Ok(code) => code,
         Err(message) => {
-            return render_setup(
-                &state,
-                &session,
-                &user,
-                Some(message.into()),
-                StatusCode::BAD_REQUEST,
-            )
-            .await
+            let error = Some(message.into());
+            return render_setup(&state, &session, &user, error, StatusCode::BAD_REQUEST);
         }
+    };
+    let Some(seed) = session.authenticator_seed() else {
+        // The session that showed the key has ended or moved on: show a new one.
+        let error = Some("Scan this new key: the one you scanned has expired.".to_owned());
+        return render_setup(&state, &session, &user, error, StatusCode::CONFLICT);
     };
     let confirmed = two_factor::confirm_authenticator(
         state.pool(),
         state.authenticator_keys(),
         state.throttles(),
         &user,
-        code,
+        (seed, code),
         client_ip(&req),
         state.clock().now(),
     )
     .await;
     match confirmed {
-        Ok(Some(codes)) => show_recovery_codes(&session, codes),
-        Ok(None) => {
-            session.set_flash(Flash::success("Your new authenticator app is set up."))?;
-            Ok(see_other("/account/security"))
+        Ok(codes) => {
+            session.forget_authenticator_seed();
+            match codes {
+                Some(codes) => show_recovery_codes(&session, codes),
+                None => {
+                    session.set_flash(Flash::success("Your new authenticator app is set up."))?;
+                    Ok(see_other("/account/security"))
+                }
+            }
         }
         Err(e) => {
             let refusal = Refusal::of(e)?;
-            let page = render_setup(
-                &state,
-                &session,
-                &user,
-                Some(refusal.message.clone()),
-                refusal.status,
-            )
-            .await?;
+            let error = Some(refusal.message.clone());
+            let page = render_setup(&state, &session, &user, error, refusal.status)?;
             Ok(refusal.finish(page))
         }
     }
@@ -225,7 +248,7 @@ struct RecoveryCodesPage {
     codes: Vec<String>,
 }
 
-fn show_recovery_codes(
+pub(super) fn show_recovery_codes(
     session: &TypedSession,
     codes: Vec<String>,
 ) -> Result<HttpResponse, AppError> {
@@ -292,7 +315,7 @@ pub async fn turn_off(
         state.throttles(),
         &user,
         TurnOff {
-            password: fields.password,
+            password: fields.password.into(),
             code,
             ip: client_ip(&req),
         },
@@ -369,7 +392,7 @@ pub async fn confirm_access(
         html(status, &page)
     };
     let proof = match (fields.password.filter(|p| !p.is_empty()), fields.code) {
-        (Some(password), _) => Proof::Password(password),
+        (Some(password), _) => Proof::Password(password.into()),
         (None, Some(code)) if user.two_factor => match SecondFactorCode::parse(&code) {
             Ok(code) => Proof::Code(code),
             Err(message) => return reshow(message.to_owned(), StatusCode::BAD_REQUEST),

@@ -3,6 +3,7 @@
 //! what is decided by the teams service; these handlers parse the forms and show the outcome.
 
 use super::access::path_id;
+use super::account_links::VERIFY_EMAIL_FIRST;
 use super::{html, see_other, Page, TimeView};
 use crate::domain::{TeamName, TeamRole};
 use crate::http::client_ip;
@@ -97,6 +98,9 @@ pub async fn create(
     state: web::Data<AppState>,
     CsrfForm(fields): CsrfForm<NameFields>,
 ) -> Result<HttpResponse, AppError> {
+    if !user.email_verified {
+        return Err(AppError::Forbidden(VERIFY_EMAIL_FIRST));
+    }
     let name = match TeamName::parse(&fields.name) {
         Ok(name) => name,
         Err(error) => {

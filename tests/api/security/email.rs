@@ -279,3 +279,28 @@ async fn reset_requests_are_throttled_per_email_even_when_sent_at_once() {
     assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
     assert!(refused.headers().contains_key("retry-after"));
 }
+
+#[tokio::test]
+async fn without_mail_an_address_left_unproven_counts_as_verified_after_a_restart() {
+    let mail = MailServer::start().await;
+    let database = crate::helpers::TestDatabase::new();
+    let mut settings = crate::helpers::test_settings(&database.url);
+    settings.smtp_url = Some(mail.url().into());
+    let (with_mail, _) = crate::helpers::start_server(settings).await;
+    let browser = Browser::new(&with_mail);
+    browser.sign_up("later@example.com", PASSWORD).await;
+    assert_eq!(
+        browser.get("/apps/new").await.status(),
+        StatusCode::FORBIDDEN
+    );
+
+    let (without_mail, _) =
+        crate::helpers::start_server(crate::helpers::test_settings(&database.url)).await;
+    let browser = Browser::new(&without_mail);
+    browser.log_in("later@example.com", PASSWORD).await;
+    assert!(!browser
+        .get_html("/apps")
+        .await
+        .contains("verify-email-banner"));
+    assert_eq!(browser.get("/apps/new").await.status(), StatusCode::OK);
+}

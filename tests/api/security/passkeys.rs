@@ -2,7 +2,7 @@
 //! registration, logging in without a password, and the second step of log-in.
 
 use super::turn_on_authenticator;
-use crate::helpers::{csrf_token, location, spawn_app, Browser, TestApp, PASSWORD};
+use crate::helpers::{csrf_token, element_text, location, spawn_app, Browser, TestApp, PASSWORD};
 use crate::teams::inner;
 use reqwest::StatusCode;
 use serde_json::Value;
@@ -50,6 +50,8 @@ async fn answer(
     browser.submit(page, action, &fields).await
 }
 
+/// Adds a passkey through the Security page. The first second factor of an account turns
+/// two-factor authentication on: the answer is then the recovery codes, shown once.
 async fn add_passkey(app: &TestApp, browser: &Browser, key: &mut SoftPasskey, name: &str) {
     let (handle, challenge) = options(
         browser,
@@ -69,7 +71,19 @@ async fn add_passkey(app: &TestApp, browser: &Browser, key: &mut SoftPasskey, na
         &[("name", name)],
     )
     .await;
-    assert_eq!(added.status(), StatusCode::SEE_OTHER);
+    let had_two_factor = browser
+        .get_html("/account/security")
+        .await
+        .contains("recovery-codes-left");
+    match added.status() {
+        StatusCode::OK => assert!(added
+            .text()
+            .await
+            .unwrap()
+            .contains("id=\"recovery-codes\"")),
+        status => assert_eq!(status, StatusCode::SEE_OTHER),
+    }
+    assert!(had_two_factor, "a passkey is a second factor");
     // The same answer again finds no ceremony.
     let replayed = answer(
         browser,
@@ -163,6 +177,18 @@ async fn a_passkey_is_registered_and_logs_in_without_a_password_once_per_challen
     let (response, _, _) =
         passkey_log_in(&app, &app.new_browser(), &mut stranger_key, &email).await;
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+
+    // The first passkey turned two-factor authentication on; removing the last one turns it off.
+    let security = browser.get_html("/account/security").await;
+    assert!(element_text(&security, "two-factor-status").starts_with("On"));
+    let table = inner(&security, "passkeys");
+    let start = table.find("/account/security/passkeys/").unwrap();
+    let remove = &table[start..start + table[start..].find('"').unwrap()];
+    let removed = browser.submit("/account/security", remove, &[]).await;
+    assert_eq!(removed.status(), StatusCode::SEE_OTHER);
+    let security = browser.get_html("/account/security").await;
+    assert!(security.contains("two-factor authentication is off"));
+    assert!(element_text(&security, "two-factor-status").starts_with("Off"));
 }
 
 #[tokio::test]

@@ -258,3 +258,36 @@ async fn confirm_access_only_returns_to_pages_on_keyturn() {
         assert_eq!(location(&confirmed), "/apps", "{evil}");
     }
 }
+
+#[tokio::test]
+async fn redirect_uris_and_the_admin_policy_ask_again_after_15_minutes() {
+    let app = spawn_app().await;
+    app.browser.signed_up().await;
+    let app_id = app.browser.create_app("Shop").await;
+    let admin = app.admin_browser().await;
+    sixteen_minutes_later(&app);
+
+    let uris = format!("/apps/{app_id}/redirect-uris");
+    let asked = app
+        .browser
+        .submit(
+            &uris,
+            &uris,
+            &[("redirect_uris", "https://attacker.example/cb")],
+        )
+        .await;
+    assert_eq!(asked.status(), StatusCode::SEE_OTHER);
+    assert_eq!(next_of(&location(&asked)), uris);
+    let page = app.browser.get_html(&uris).await;
+    assert!(!page.contains("attacker.example"), "nothing changed");
+
+    let asked = admin
+        .submit(
+            "/admin/policy",
+            "/admin/policy",
+            &[("max_lifetime_days", ""), ("warning_days", "14")],
+        )
+        .await;
+    assert_eq!(asked.status(), StatusCode::SEE_OTHER);
+    assert_eq!(next_of(&location(&asked)), "/admin/policy");
+}
