@@ -37,11 +37,10 @@ pub struct TokenKey(HmacSha256);
 
 impl TokenKey {
     pub fn derive(master: &[u8]) -> Self {
-        // HMAC accepts keys of any length, so neither call can fail.
-        let mut derive = HmacSha256::new_from_slice(master).unwrap_or_else(|_| unreachable!());
-        derive.update(b"keyturn client credentials access tokens v1");
-        let key = derive.finalize().into_bytes();
-        TokenKey(HmacSha256::new_from_slice(&key).unwrap_or_else(|_| unreachable!()))
+        TokenKey(super::derived_key::derived_hmac(
+            master,
+            b"keyturn client credentials access tokens v1",
+        ))
     }
 }
 

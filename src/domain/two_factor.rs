@@ -19,11 +19,10 @@ pub struct AuthenticatorKeys(HmacSha256);
 
 impl AuthenticatorKeys {
     pub fn derive(master: &[u8]) -> Self {
-        // HMAC accepts keys of any length, so neither call can fail.
-        let mut derive = HmacSha256::new_from_slice(master).unwrap_or_else(|_| unreachable!());
-        derive.update(b"keyturn authenticator keys v1");
-        let key = derive.finalize().into_bytes();
-        AuthenticatorKeys(HmacSha256::new_from_slice(&key).unwrap_or_else(|_| unreachable!()))
+        AuthenticatorKeys(super::derived_key::derived_hmac(
+            master,
+            b"keyturn authenticator keys v1",
+        ))
     }
 
     /// A fresh random seed for a new authenticator (stored; useless without the master key).
@@ -182,6 +181,33 @@ impl RecoveryCode {
     }
 }
 
+/// What a passkey is called on the Security page ("Work laptop"): 1 to 40 visible characters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PasskeyName(String);
+
+impl PasskeyName {
+    pub fn parse(raw: &str) -> Result<Self, &'static str> {
+        let name = raw.trim();
+        if name.is_empty() {
+            Err("Enter a name for the passkey, such as Work laptop.")
+        } else if name.chars().count() > 40 {
+            Err("The passkey's name must be at most 40 characters.")
+        } else if name
+            .chars()
+            .any(|c| c.is_control() || super::text::is_invisible(c))
+            || !super::text::has_visible(name)
+        {
+            Err("The passkey's name must not contain control or invisible characters.")
+        } else {
+            Ok(PasskeyName(name.to_owned()))
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -221,32 +247,5 @@ mod tests {
         }
         assert!(SecondFactorCode::parse("12345").is_err());
         assert!(SecondFactorCode::parse("123 456").is_ok());
-    }
-}
-
-/// What a passkey is called on the Security page ("Work laptop"): 1 to 40 visible characters.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PasskeyName(String);
-
-impl PasskeyName {
-    pub fn parse(raw: &str) -> Result<Self, &'static str> {
-        let name = raw.trim();
-        if name.is_empty() {
-            Err("Enter a name for the passkey, such as Work laptop.")
-        } else if name.chars().count() > 40 {
-            Err("The passkey's name must be at most 40 characters.")
-        } else if name
-            .chars()
-            .any(|c| c.is_control() || super::text::is_invisible(c))
-            || !super::text::has_visible(name)
-        {
-            Err("The passkey's name must not contain control or invisible characters.")
-        } else {
-            Ok(PasskeyName(name.to_owned()))
-        }
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
     }
 }

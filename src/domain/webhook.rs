@@ -16,11 +16,10 @@ pub struct WebhookKeys(HmacSha256);
 
 impl WebhookKeys {
     pub fn derive(master: &[u8]) -> Self {
-        // HMAC accepts keys of any length, so neither call can fail.
-        let mut derive = HmacSha256::new_from_slice(master).unwrap_or_else(|_| unreachable!());
-        derive.update(b"keyturn webhook signing keys v1");
-        let key = derive.finalize().into_bytes();
-        WebhookKeys(HmacSha256::new_from_slice(&key).unwrap_or_else(|_| unreachable!()))
+        WebhookKeys(super::derived_key::derived_hmac(
+            master,
+            b"keyturn webhook signing keys v1",
+        ))
     }
 
     /// A fresh random id for a new endpoint (stored; not secret by itself).

@@ -3,7 +3,7 @@
 //! and taken once, so a replayed answer finds nothing, on any instance.
 
 use crate::db::{self, passkeys, users, DbPool};
-use crate::domain::{random_base62, Account, Email, OpaqueToken, PasskeyName};
+use crate::domain::{derived_hmac, random_base62, Account, Email, OpaqueToken, PasskeyName};
 use crate::service::audit::{self, Actor};
 use crate::service::two_factor;
 use anyhow::Context;
@@ -72,11 +72,7 @@ impl Passkeys {
     /// The relying party of `public_url`. WebAuthn needs a host name: a loopback address is
     /// served as `localhost` (browsers treat it as secure), any other address has no passkeys.
     pub fn new(public_url: &str, master_key: &[u8]) -> Self {
-        let mut derive =
-            Hmac::<Sha256>::new_from_slice(master_key).unwrap_or_else(|_| unreachable!());
-        derive.update(b"keyturn passkey decoys v1");
-        let decoys = Hmac::<Sha256>::new_from_slice(&derive.finalize().into_bytes())
-            .unwrap_or_else(|_| unreachable!());
+        let decoys = derived_hmac(master_key, b"keyturn passkey decoys v1");
         let webauthn = relying_party(public_url);
         if webauthn.is_none() {
             tracing::info!(
