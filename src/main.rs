@@ -3,7 +3,7 @@ use keyturn::db;
 use keyturn::domain::{Email, Password};
 use keyturn::infra::clock::Clock;
 use keyturn::infra::telemetry;
-use keyturn::service::accounts;
+use keyturn::service::{accounts, two_factor};
 use keyturn::startup::Application;
 use std::io::BufRead;
 use std::process::ExitCode;
@@ -13,7 +13,7 @@ use std::process::ExitCode;
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-const USAGE: &str = "usage: keyturn [serve]\n       keyturn migrate\n       keyturn create-admin --email EMAIL   (password on the first line of stdin)";
+const USAGE: &str = "usage: keyturn [serve]\n       keyturn migrate\n       keyturn create-admin --email EMAIL   (password on the first line of stdin)\n       keyturn turn-off-two-factor --email EMAIL   (for an account that lost every second factor)";
 
 #[actix_web::main]
 async fn main() -> ExitCode {
@@ -28,6 +28,7 @@ async fn main() -> ExitCode {
         [] | ["serve"] => serve().await,
         ["migrate"] => migrate().await,
         ["create-admin", "--email", email] => create_admin(email).await,
+        ["turn-off-two-factor", "--email", email] => turn_off_two_factor(email).await,
         ["-h" | "--help" | "help"] => {
             println!("{USAGE}");
             Ok(())
@@ -95,4 +96,21 @@ async fn create_admin(email: &str) -> anyhow::Result<()> {
     .await?;
     println!("{} is now an admin.", account.email);
     Ok(())
+}
+
+/// Turns off two-factor authentication of an account whose owner lost every factor (after the
+/// operator has checked who is asking) and ends its sessions.
+async fn turn_off_two_factor(email: &str) -> anyhow::Result<()> {
+    let settings = Settings::from_env()?;
+    let email = Email::parse(email).map_err(anyhow::Error::msg)?;
+    let database_url = settings.database_url.clone();
+    let pool =
+        actix_web::web::block(move || db::connect_and_migrate(database_url.as_str())).await??;
+    let shown = email.as_str().to_owned();
+    if two_factor::turn_off_by_operator(&pool, email, Clock::system().now()).await? {
+        println!("Two-factor authentication of {shown} is off; every session of it has ended.");
+        Ok(())
+    } else {
+        anyhow::bail!("no account has the address {shown}")
+    }
 }

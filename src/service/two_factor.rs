@@ -350,6 +350,43 @@ pub async fn turn_off(
     Ok(())
 }
 
+/// `keyturn turn-off-two-factor`: for a person who lost every second factor and recovery
+/// code, an operator at the terminal turns two-factor authentication off and ends every
+/// session of the account. `false` when no account has the address.
+pub async fn turn_off_by_operator(
+    pool: &DbPool,
+    email: crate::domain::Email,
+    now: NaiveDateTime,
+) -> anyhow::Result<bool> {
+    db::run(pool, move |conn| {
+        db::write_transaction(conn, |conn| {
+            let Some(user) = users::find_by_email(conn, email.as_str())? else {
+                return Ok(false);
+            };
+            two_factor::turn_off(conn, user.id)?;
+            db::sessions::delete_all_for_user(conn, user.id, None)?;
+            let actor = Actor {
+                user_id: Some(user.id),
+                email: user.email.clone(),
+                is_admin: user.is_admin,
+                ip: None,
+            };
+            audit::record(
+                conn,
+                &actor,
+                "account.two_factor_disabled",
+                None,
+                None,
+                "Two-factor authentication turned off by an operator (keyturn turn-off-two-factor); every session ended",
+                now,
+            )?;
+            Ok::<_, DieselError>(true)
+        })
+        .context("turning off two-factor authentication")
+    })
+    .await
+}
+
 /// How the session proves itself again before a sensitive action.
 pub enum Proof {
     Password(SecretString),

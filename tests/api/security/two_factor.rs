@@ -284,3 +284,37 @@ async fn the_admin_can_require_two_factor_authentication_of_everyone_admins_incl
     turn_on_authenticator(&app, &admin).await;
     assert_eq!(admin.get("/admin").await.status(), StatusCode::OK);
 }
+
+#[tokio::test]
+async fn an_operator_turns_two_factor_off_for_somebody_who_lost_every_factor() {
+    let app = spawn_app().await;
+    let email = app.browser.signed_up().await;
+    turn_on_authenticator(&app, &app.browser).await;
+    // What `keyturn turn-off-two-factor --email ...` runs.
+    let turned_off = keyturn::service::two_factor::turn_off_by_operator(
+        &app.pool(),
+        keyturn::domain::Email::parse(&email).unwrap(),
+        app.clock.now(),
+    )
+    .await
+    .unwrap();
+    assert!(turned_off);
+    let ended = app.browser.get("/apps").await;
+    assert!(
+        location(&ended).starts_with("/login"),
+        "every session ended"
+    );
+    let browser = app.new_browser();
+    assert_eq!(location(&browser.log_in(&email, PASSWORD).await), "/apps");
+    let security = browser.get_html("/account/security").await;
+    assert!(element_text(&security, "two-factor-status").starts_with("Off"));
+    assert!(security.contains("turned off by an operator"));
+    let nobody = keyturn::service::two_factor::turn_off_by_operator(
+        &app.pool(),
+        keyturn::domain::Email::parse("nobody@example.com").unwrap(),
+        app.clock.now(),
+    )
+    .await
+    .unwrap();
+    assert!(!nobody);
+}
