@@ -54,6 +54,7 @@ impl TypedSession {
     const PENDING_USER: &'static str = "pending_user";
     const PENDING_SINCE: &'static str = "pending_since";
     const PENDING_NEXT: &'static str = "pending_next";
+    const PENDING_STAMP: &'static str = "pending_stamp";
     /// The seed of the authenticator app this browser is setting up (see
     /// `service::two_factor::new_authenticator`).
     const AUTHENTICATOR_SEED: &'static str = "authenticator_seed";
@@ -81,32 +82,30 @@ impl TypedSession {
     /// without a session: nothing but the second step accepts it.
     pub fn begin_second_factor(
         &self,
-        user_id: i32,
+        (user_id, password_stamp): (i32, &str),
         now: chrono::NaiveDateTime,
         next: &str,
     ) -> Result<(), AppError> {
         self.0.renew();
         self.0.clear();
         self.insert(Self::PENDING_USER, user_id)?;
+        self.insert(Self::PENDING_STAMP, password_stamp)?;
         self.insert(Self::PENDING_SINCE, now.and_utc().timestamp())?;
         self.insert(Self::PENDING_NEXT, next)?;
         self.insert(Self::CSRF, crate::domain::random_base62(43))
     }
 
-    /// The account and the page after log-in of a log-in waiting for its second factor, if
-    /// the password was given less than `within` ago.
-    pub fn pending_second_factor(
-        &self,
-        now: chrono::NaiveDateTime,
-        within: chrono::TimeDelta,
-    ) -> Option<(i32, String)> {
+    /// A log-in waiting for its second factor whose password was given less than
+    /// [`SECOND_STEP_WITHIN`] ago: the account, its password stamp, the page after log-in.
+    fn pending_second_factor(&self, now: chrono::NaiveDateTime) -> Option<(i32, String, String)> {
         let user_id: i32 = self.0.get(Self::PENDING_USER).ok().flatten()?;
+        let stamp: String = self.0.get(Self::PENDING_STAMP).ok().flatten()?;
         let since: i64 = self.0.get(Self::PENDING_SINCE).ok().flatten()?;
         let next: String = self.0.get(Self::PENDING_NEXT).ok().flatten()?;
         let age = now.and_utc().timestamp() - since;
-        (0..within.num_seconds())
+        (0..SECOND_STEP_WITHIN.num_seconds())
             .contains(&age)
-            .then_some((user_id, next))
+            .then_some((user_id, stamp, next))
     }
 
     /// The seed of the authenticator app being set up in this browser.
@@ -325,6 +324,41 @@ pub fn return_path(req: &HttpRequest) -> String {
             .unwrap_or_else(|| "/apps".into())
     } else {
         "/apps".into()
+    }
+}
+
+/// How long after the password the second step of log-in waits for its code.
+pub const SECOND_STEP_WITHIN: chrono::TimeDelta = chrono::TimeDelta::minutes(10);
+
+/// A log-in whose password was right, waiting for its second factor: recent, and the password
+/// unchanged since (a reset ends it). Anyone else is sent to log in again.
+pub struct PendingLogin {
+    pub user_id: i32,
+    /// Where to go once signed in.
+    pub next: String,
+}
+
+impl FromRequest for PendingLogin {
+    type Error = AppError;
+    type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let session = TypedSession(req.get_session());
+        let state = AppState::of(req);
+        Box::pin(async move {
+            let state = state?;
+            let again = || AppError::LoginRequired {
+                next: "/apps".into(),
+            };
+            let now = state.clock().now();
+            let (user_id, stamp, next) = session.pending_second_factor(now).ok_or_else(again)?;
+            let current = crate::service::accounts::password_stamp(state.pool(), user_id).await?;
+            if current.as_deref() != Some(stamp.as_str()) {
+                session.log_out();
+                return Err(again());
+            }
+            Ok(PendingLogin { user_id, next })
+        })
     }
 }
 

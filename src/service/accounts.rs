@@ -191,8 +191,12 @@ pub async fn log_in(
     throttles.password_account.clear(&typed).await;
     for_address.release().await;
     if account.two_factor {
+        let password_stamp = password_stamp(pool, account.id)
+            .await?
+            .ok_or(AccountError::InvalidCredentials)?;
         return Ok(LoggedIn::SecondFactorNeeded {
             user_id: account.id,
+            password_stamp,
         });
     }
     record_sign_in(pool, &account, attempt.origin.ip.clone(), "Signed in", now).await?;
@@ -206,7 +210,27 @@ pub enum LoggedIn {
     /// The account has two-factor authentication: no session until a code is given.
     SecondFactorNeeded {
         user_id: i32,
+        /// Tells whether the password has changed since: a log-in half done with an old
+        /// password cannot be finished after a reset.
+        password_stamp: String,
     },
+}
+
+/// A short digest of the account's stored password hash: it changes with every new password.
+/// Kept in the cookie of a log-in waiting for its second factor (the hash itself never is).
+pub async fn password_stamp(pool: &DbPool, user_id: i32) -> anyhow::Result<Option<String>> {
+    use sha2::{Digest, Sha256};
+    let user = db::run(pool, move |conn| {
+        users::find(conn, user_id).context("reading an account")
+    })
+    .await?;
+    Ok(user.map(|user| {
+        Sha256::digest(format!("keyturn password stamp v1:{}", user.password_hash))
+            .iter()
+            .take(16)
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }))
 }
 
 /// Records a completed sign-in in the audit log.

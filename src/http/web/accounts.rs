@@ -6,6 +6,7 @@ use crate::domain::{Email, Password};
 use crate::http::csrf::NoFields;
 use crate::http::error::AppError;
 use crate::http::session::Flash;
+use crate::http::session::PendingLogin;
 use crate::http::{client_ip, request_origin};
 use crate::http::{CsrfForm, CurrentUser, TypedSession};
 use crate::service::accounts::{self, AccountError, LoggedIn, LoginAttempt, PasswordChange};
@@ -207,8 +208,11 @@ pub async fn login(
             session.log_in(&signed_in.account, &signed_in.session)?;
             Ok(see_other(&next))
         }
-        Ok(LoggedIn::SecondFactorNeeded { user_id }) => {
-            session.begin_second_factor(user_id, now, &next)?;
+        Ok(LoggedIn::SecondFactorNeeded {
+            user_id,
+            password_stamp,
+        }) => {
+            session.begin_second_factor((user_id, &password_stamp), now, &next)?;
             Ok(see_other("/login/two-factor"))
         }
         Err(e @ (AccountError::InvalidCredentials | AccountError::Throttled(_))) => {
@@ -226,9 +230,6 @@ pub async fn login(
         Err(e) => Err(e.into()),
     }
 }
-
-/// How long after the password the second step of log-in waits for its code.
-pub(super) const SECOND_STEP_WITHIN: chrono::TimeDelta = chrono::TimeDelta::minutes(10);
 
 #[derive(Template)]
 #[template(path = "login_two_factor.html")]
@@ -260,13 +261,10 @@ impl SecondStep {
 
 /// `GET /login/two-factor`: the second step of log-in, after a right password.
 pub async fn second_step_form(
+    PendingLogin { user_id, .. }: PendingLogin,
     session: TypedSession,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
-    let now = state.clock().now();
-    let Some((user_id, _)) = session.pending_second_factor(now, SECOND_STEP_WITHIN) else {
-        return Ok(see_other("/login"));
-    };
     let form = SecondStep::new(&state, &session, user_id, None).await?;
     html(StatusCode::OK, &form)
 }
@@ -280,17 +278,12 @@ pub struct SecondStepFields {
 /// `POST /login/two-factor`: an authenticator code or a recovery code completes the log-in.
 pub async fn second_step(
     req: HttpRequest,
+    PendingLogin { user_id, next }: PendingLogin,
     session: TypedSession,
     state: web::Data<AppState>,
     CsrfForm(fields): CsrfForm<SecondStepFields>,
 ) -> Result<HttpResponse, AppError> {
     let now = state.clock().now();
-    let Some((user_id, next)) = session.pending_second_factor(now, SECOND_STEP_WITHIN) else {
-        session.set_flash(Flash::error(
-            "The log-in took too long. Enter your email and password again.",
-        ))?;
-        return Ok(see_other("/login"));
-    };
     let code = match SecondFactorCode::parse(&fields.code) {
         Ok(code) => code,
         Err(message) => {

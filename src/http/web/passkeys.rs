@@ -3,7 +3,7 @@
 //! JSON for `navigator.credentials` (static/app.js), and the form then posts the browser's
 //! answer like any other form.
 
-use super::accounts::{safe_next, SECOND_STEP_WITHIN};
+use super::accounts::safe_next;
 use super::security::{may_change_factors, require_recent_authentication, show_recovery_codes};
 use super::see_other;
 use crate::domain::PasskeyName;
@@ -11,6 +11,7 @@ use crate::http::client_ip;
 use crate::http::csrf::NoFields;
 use crate::http::error::AppError;
 use crate::http::session::Flash;
+use crate::http::session::PendingLogin;
 use crate::http::{request_origin, CsrfForm, CurrentUser, TypedSession};
 use crate::service::accounts::{record_sign_in, AccountError};
 use crate::service::passkeys::{self, Ceremony, PasskeyError};
@@ -198,14 +199,11 @@ async fn start_session(
 
 /// `POST /login/two-factor/passkey/options`: the second step with a passkey.
 pub async fn second_factor_options(
-    session: TypedSession,
+    PendingLogin { user_id, .. }: PendingLogin,
     state: web::Data<AppState>,
     _: CsrfForm<NoFields>,
 ) -> Result<HttpResponse, AppError> {
     let now = state.clock().now();
-    let Some((user_id, _)) = session.pending_second_factor(now, SECOND_STEP_WITHIN) else {
-        return Ok(see_other("/login"));
-    };
     let (handle, options) =
         passkeys::start_second_factor(state.passkeys(), state.pool(), user_id, now).await?;
     Ok(json_options(handle, options))
@@ -214,14 +212,12 @@ pub async fn second_factor_options(
 /// `POST /login/two-factor/passkey`: completes the log-in the password started.
 pub async fn second_factor(
     req: HttpRequest,
+    PendingLogin { user_id, next }: PendingLogin,
     session: TypedSession,
     state: web::Data<AppState>,
     CsrfForm(fields): CsrfForm<AnswerFields>,
 ) -> Result<HttpResponse, AppError> {
     let now = state.clock().now();
-    let Some((user_id, next)) = session.pending_second_factor(now, SECOND_STEP_WITHIN) else {
-        return Ok(see_other("/login"));
-    };
     let account = passkeys::finish_authentication(
         state.passkeys(),
         state.pool(),

@@ -30,6 +30,14 @@ async fn a_new_address_is_proven_by_the_mailed_link_before_apps_secrets_or_teams
     let apps = newcomer.get_html("/apps").await;
     assert!(apps.contains("id=\"verify-email-banner\""));
     assert!(apps.contains("Resend verification email"));
+    for page in ["/apps/new", "/account/security/authenticator"] {
+        let refused = newcomer.get(page).await;
+        assert_eq!(refused.status(), StatusCode::FORBIDDEN, "{page}");
+    }
+    let no_team = newcomer
+        .submit("/teams/new", "/teams", &[("name", "Squatters")])
+        .await;
+    assert_eq!(no_team.status(), StatusCode::FORBIDDEN);
     let refused = newcomer.get("/apps/new").await;
     assert_eq!(refused.status(), StatusCode::FORBIDDEN);
     assert!(refused

@@ -318,3 +318,57 @@ async fn an_operator_turns_two_factor_off_for_somebody_who_lost_every_factor() {
     .unwrap();
     assert!(!nobody);
 }
+
+#[tokio::test]
+async fn a_log_in_half_done_with_the_old_password_cannot_be_finished_after_a_reset() {
+    let mail = crate::notifications::MailServer::start().await;
+    let app = crate::helpers::spawn_mailing_app(&mail, |_| {}).await;
+    let email = app.browser.signed_up().await;
+    let (setup_key, _) = turn_on_authenticator(&app, &app.browser).await;
+    // Somebody who knows the old password gets to the second step and waits there.
+    let intruder = app.new_browser();
+    password_step(&intruder, &email).await;
+    let waiting = intruder.get_html("/login/two-factor").await;
+
+    // The owner resets the password.
+    let owner = app.new_browser();
+    owner
+        .submit("/forgot-password", "/forgot-password", &[("email", &email)])
+        .await;
+    let link = crate::helpers::link_in(
+        &owner.take_mail(&email, "/reset-password?token=").await,
+        "/reset-password?token=",
+    );
+    let form = owner.get_html(&link).await;
+    let token = crate::helpers::input_value(&form, "token");
+    let reset = owner
+        .submit(
+            &link,
+            "/reset-password",
+            &[
+                ("token", &token),
+                ("new_password", "a new and longer passphrase"),
+            ],
+        )
+        .await;
+    assert_eq!(reset.status(), StatusCode::SEE_OTHER);
+
+    next_step(&app);
+    let finished = intruder
+        .post(
+            "/login/two-factor",
+            &[
+                ("csrf_token", csrf_token(&waiting).as_str()),
+                ("code", code_at(&setup_key, &app).as_str()),
+            ],
+        )
+        .await;
+    assert_eq!(finished.status(), StatusCode::SEE_OTHER);
+    assert!(
+        location(&finished).starts_with("/login"),
+        "sent to log in again"
+    );
+    let step = intruder.get("/login/two-factor").await;
+    assert!(location(&step).starts_with("/login"));
+    assert!(location(&intruder.get("/apps").await).starts_with("/login"));
+}
