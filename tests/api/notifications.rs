@@ -44,42 +44,31 @@ impl Received {
     }
 }
 
-/// A webhook endpoint: an HTTP server on a fixed loopback port that records what it receives.
+/// A webhook endpoint: an HTTP server on a loopback port that records what it receives. It
+/// keeps its port while "down" (answering 503 and recording nothing), so no other test's
+/// server can take the port between a stop and a resume.
 pub struct Receiver {
     pub port: u16,
     pub received: Arc<Mutex<Vec<Received>>>,
-    handle: Option<actix_web::dev::ServerHandle>,
+    up: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl Receiver {
     pub async fn start() -> Receiver {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let mut receiver = Receiver {
-            port,
-            received: Arc::default(),
-            handle: None,
-        };
-        receiver.resume().await;
-        receiver
-    }
-
-    pub fn url(&self) -> String {
-        format!("http://127.0.0.1:{}/hooks", self.port)
-    }
-
-    /// Listens (again) on the same port.
-    pub async fn resume(&mut self) {
-        let received = self.received.clone();
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let received: Arc<Mutex<Vec<Received>>> = Arc::default();
+        let up = Arc::new(std::sync::atomic::AtomicBool::new(true));
+        let (recorded, serving) = (received.clone(), up.clone());
         let server = actix_web::HttpServer::new(move || {
-            let received = received.clone();
+            let (received, up) = (recorded.clone(), serving.clone());
             actix_web::App::new().default_service(actix_web::web::to(
                 move |req: actix_web::HttpRequest, body: actix_web::web::Bytes| {
-                    let received = received.clone();
+                    let (received, up) = (received.clone(), up.clone());
                     async move {
+                        if !up.load(std::sync::atomic::Ordering::SeqCst) {
+                            return actix_web::HttpResponse::ServiceUnavailable().finish();
+                        }
                         let header = |name: &str| {
                             req.headers()
                                 .get(name)
@@ -98,17 +87,25 @@ impl Receiver {
             ))
         })
         .workers(1)
-        .bind(("127.0.0.1", self.port))
+        .listen(listener)
         .unwrap()
         .run();
-        self.handle = Some(server.handle());
         tokio::spawn(server);
+        Receiver { port, received, up }
     }
 
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}/hooks", self.port)
+    }
+
+    /// Answers again.
+    pub async fn resume(&mut self) {
+        self.up.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// Fails every delivery (503) until resumed.
     pub async fn stop(&mut self) {
-        if let Some(handle) = self.handle.take() {
-            handle.stop(false).await;
-        }
+        self.up.store(false, std::sync::atomic::Ordering::SeqCst);
     }
 
     pub fn of_type(&self, event_type: &str) -> Vec<Received> {
@@ -122,11 +119,12 @@ impl Receiver {
     }
 }
 
-/// A mail server: just enough SMTP to accept messages, on a fixed loopback port.
+/// A mail server: just enough SMTP to accept messages, on a loopback port it keeps while
+/// "down" (then it closes every connection at once, so sending fails).
 pub struct MailServer {
     pub port: u16,
     pub inbox: Arc<Mutex<Vec<String>>>,
-    task: Option<tokio::task::JoinHandle<()>>,
+    up: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl MailServer {
@@ -136,7 +134,7 @@ impl MailServer {
         let mut server = MailServer {
             port,
             inbox: Arc::default(),
-            task: None,
+            up: Arc::new(std::sync::atomic::AtomicBool::new(true)),
         };
         server.serve(listener);
         server
@@ -147,25 +145,24 @@ impl MailServer {
     }
 
     pub async fn resume(&mut self) {
-        let listener = tokio::net::TcpListener::bind(("127.0.0.1", self.port))
-            .await
-            .unwrap();
-        self.serve(listener);
+        self.up.store(true, std::sync::atomic::Ordering::SeqCst);
     }
 
     pub fn stop(&mut self) {
-        if let Some(task) = self.task.take() {
-            task.abort();
-        }
+        self.up.store(false, std::sync::atomic::Ordering::SeqCst);
     }
 
     fn serve(&mut self, listener: tokio::net::TcpListener) {
-        let inbox = self.inbox.clone();
-        self.task = Some(tokio::spawn(async move {
+        let (inbox, up) = (self.inbox.clone(), self.up.clone());
+        tokio::spawn(async move {
             loop {
                 let Ok((socket, _)) = listener.accept().await else {
                     return;
                 };
+                if !up.load(std::sync::atomic::Ordering::SeqCst) {
+                    drop(socket);
+                    continue;
+                }
                 let inbox = inbox.clone();
                 tokio::spawn(async move {
                     let (read, mut write) = socket.into_split();
@@ -201,7 +198,7 @@ impl MailServer {
                     }
                 });
             }
-        }));
+        });
     }
 
     pub fn mails_to(&self, address: &str) -> Vec<String> {
