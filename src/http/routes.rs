@@ -34,11 +34,11 @@ pub fn browser(cfg: &mut web::ServiceConfig) {
         .route("/logout", web::post().to(pages::accounts::logout))
         .route(
             "/login/two-factor",
-            web::get().to(pages::accounts::second_step_form),
+            web::get().to(pages::second_step::second_step_form),
         )
         .route(
             "/login/two-factor",
-            web::post().to(pages::accounts::second_step),
+            web::post().to(pages::second_step::second_step),
         )
         .route(
             "/login/two-factor/passkey/options",

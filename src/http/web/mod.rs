@@ -8,6 +8,7 @@ pub mod apps;
 pub mod authorized;
 pub mod passkeys;
 pub mod policy;
+pub mod second_step;
 pub mod secrets;
 pub mod security;
 pub mod team_members;

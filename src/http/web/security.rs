@@ -2,7 +2,8 @@
 //! "Confirm access", the re-authentication sensitive actions ask for.
 
 use super::account_links::VERIFY_EMAIL_FIRST;
-use super::accounts::{safe_next, Refusal};
+use super::accounts::safe_next;
+use super::second_step::Refusal;
 use super::{html, see_other, Page, TimeView};
 use crate::domain::{Account, SecondFactorCode, TotpCode};
 use crate::http::client_ip;
