@@ -74,7 +74,13 @@ fn main() -> anyhow::Result<()> {
                 )?;
                 if rng.random_bool(0.8) {
                     let used = now - TimeDelta::minutes(rng.random_range(1..90 * 24 * 60));
-                    secrets::record_use(conn, row.id, used, Some("10.0.0.1"), Some("seed/1.0"))?;
+                    secrets::record_use(
+                        conn,
+                        (row.app_id, row.id),
+                        used,
+                        Some("10.0.0.1"),
+                        Some("seed/1.0"),
+                    )?;
                 }
             }
             if rng.random_bool(0.1) {

@@ -66,6 +66,7 @@ impl Application {
             crate::service::accounts::verify_all_without_mail(&pool, now).await?;
         }
         spawn_maintenance(state.clone())?;
+        spawn_quiet_revocations(&state);
         Notifier::spawn(state.notifier());
         let server = http_server(
             state,
@@ -233,6 +234,24 @@ fn spawn_maintenance(state: web::Data<AppState>) -> anyhow::Result<()> {
         })
         .context("starting the maintenance thread")?;
     Ok(())
+}
+
+/// Every two seconds, revokes the old secrets of rotations set to "Revoke when quiet" once
+/// they are quiet. Holds the state weakly, like the maintenance thread.
+fn spawn_quiet_revocations(state: &web::Data<AppState>) {
+    let state = std::sync::Arc::downgrade(&state.clone().into_inner());
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+            let Some(state) = state.upgrade() else {
+                return;
+            };
+            let now = state.clock().now();
+            if let Err(e) = crate::service::secrets::revoke_quiet_secrets(state.pool(), now).await {
+                tracing::warn!(error = format!("{e:#}"), "revoking quiet secrets failed");
+            }
+        }
+    });
 }
 
 /// The session cookie key: from `KEYTURN_SESSION_KEY`, or generated once and kept in the

@@ -18,6 +18,7 @@ pub struct NewAuditEvent<'a> {
     pub detail: &'a str,
     pub ip: Option<&'a str>,
     pub team_id: Option<i32>,
+    pub api_token_name: Option<&'a str>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -29,6 +30,19 @@ pub struct AuditEvent {
     pub action: String,
     pub detail: String,
     pub ip: Option<String>,
+    pub api_token_name: Option<String>,
+}
+
+impl AuditEvent {
+    /// Who acted, as Activity lists say it: "ann@example.com (admin)",
+    /// "ann@example.com (API token deploy)".
+    pub fn actor(&self) -> String {
+        match (&self.api_token_name, self.actor_is_admin) {
+            (Some(token), _) => format!("{} (API token {token})", self.actor_email),
+            (None, true) => format!("{} (admin)", self.actor_email),
+            (None, false) => self.actor_email.clone(),
+        }
+    }
 }
 
 pub fn insert(conn: &mut Conn, event: &NewAuditEvent) -> QueryResult<()> {

@@ -18,6 +18,7 @@ macro_rules! on_backend {
 
 pub mod account_links;
 pub mod admin;
+pub mod api_tokens;
 pub mod apps;
 pub mod audit;
 pub mod grants;

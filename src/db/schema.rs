@@ -59,6 +59,8 @@ diesel::table! {
         last_used_user_agent -> Nullable<Text>,
         tokens_revoked_at -> Nullable<Timestamp>,
         lifetime_ends_at -> Nullable<Timestamp>,
+        quiet_for_secret_id -> Nullable<Integer>,
+        first_used_at -> Nullable<Timestamp>,
     }
 }
 
@@ -99,6 +101,7 @@ diesel::table! {
         detail -> Text,
         ip -> Nullable<Text>,
         team_id -> Nullable<Integer>,
+        api_token_name -> Nullable<Text>,
     }
 }
 
@@ -310,6 +313,44 @@ diesel::joinable!(events -> apps (app_id));
 diesel::joinable!(webhooks -> apps (app_id));
 
 diesel::joinable!(account_links -> users (user_id));
+diesel::table! {
+    api_tokens (id) {
+        id -> Integer,
+        user_id -> Integer,
+        name -> Text,
+        token_hash -> Text,
+        scopes -> Text,
+        created_at -> Timestamp,
+        expires_at -> Nullable<Timestamp>,
+        last_used_at -> Nullable<Timestamp>,
+        last_used_ip -> Nullable<Text>,
+        revoked_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    api_idempotency_keys (api_token_id, key_hash) {
+        api_token_id -> Integer,
+        key_hash -> Text,
+        request_hash -> Text,
+        secret_id -> Integer,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    secret_callers (app_id, ip, user_agent) {
+        app_id -> Integer,
+        ip -> Text,
+        user_agent -> Text,
+        secret_id -> Integer,
+        last_seen_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(api_tokens -> users (user_id));
+diesel::joinable!(api_idempotency_keys -> api_tokens (api_token_id));
+diesel::joinable!(secret_callers -> client_secrets (secret_id));
 diesel::joinable!(recovery_codes -> users (user_id));
 diesel::joinable!(passkeys -> users (user_id));
 diesel::joinable!(webauthn_challenges -> users (user_id));
@@ -317,6 +358,8 @@ diesel::joinable!(webauthn_challenges -> users (user_id));
 diesel::allow_tables_to_appear_in_same_query!(
     access_tokens,
     account_links,
+    api_idempotency_keys,
+    api_tokens,
     apps,
     audit_events,
     authorization_codes,
@@ -329,6 +372,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     refresh_tokens,
     review_generation,
     revoked_client_tokens,
+    secret_callers,
     secret_notices,
     secret_usage,
     server_settings,

@@ -1,4 +1,4 @@
-use super::schema::{apps, client_secrets, secret_usage, users};
+use super::schema::{apps, client_secrets, secret_callers, secret_usage, users};
 use super::Conn;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -22,6 +22,9 @@ pub struct SecretRow {
     pub created_by: Option<i32>,
     pub last_used_ip: Option<String>,
     pub last_used_user_agent: Option<String>,
+    /// Revoke when quiet: the newer secret this one waits for (see `service::secrets`).
+    pub quiet_for_secret_id: Option<i32>,
+    pub first_used_at: Option<NaiveDateTime>,
 }
 
 #[derive(Insertable)]
@@ -104,7 +107,10 @@ pub fn cancel_schedule(conn: &mut Conn, secret_id: i32, now: NaiveDateTime) -> Q
                         .assume_not_null()),
             ),
     )
-    .set(client_secrets::expires_at.eq(client_secrets::lifetime_ends_at))
+    .set((
+        client_secrets::expires_at.eq(client_secrets::lifetime_ends_at),
+        client_secrets::quiet_for_secret_id.eq(None::<i32>),
+    ))
     .execute(conn)
     .map(|n| n == 1)
 }
@@ -137,6 +143,14 @@ pub fn list_for_app(conn: &mut Conn, app_id: i32) -> QueryResult<Vec<(SecretRow,
         .order(client_secrets::id.desc())
         .select((SecretRow::as_select(), users::email.nullable()))
         .load(conn)
+}
+
+pub fn find(conn: &mut Conn, secret_id: i32) -> QueryResult<Option<SecretRow>> {
+    client_secrets::table
+        .find(secret_id)
+        .select(SecretRow::as_select())
+        .first(conn)
+        .optional()
 }
 
 pub fn find_for_app(
@@ -180,22 +194,156 @@ pub fn find_for_authentication(
         .optional())
 }
 
-/// Records the most recent use and where it came from.
+/// Records the most recent use and where it came from, the first use if this is it, and the
+/// caller (address and User-Agent) as one of the app's callers.
 pub fn record_use(
     conn: &mut Conn,
-    secret_id: i32,
+    secret: (i32, i32),
     now: NaiveDateTime,
     ip: Option<&str>,
     user_agent: Option<&str>,
 ) -> QueryResult<()> {
+    let (app_id, secret_id) = secret;
     diesel::update(client_secrets::table.find(secret_id))
         .set((
             client_secrets::last_used_at.eq(now),
             client_secrets::last_used_ip.eq(ip),
             client_secrets::last_used_user_agent.eq(user_agent),
         ))
+        .execute(conn)?;
+    diesel::update(
+        client_secrets::table
+            .filter(client_secrets::id.eq(secret_id))
+            .filter(client_secrets::first_used_at.is_null()),
+    )
+    .set(client_secrets::first_used_at.eq(now))
+    .execute(conn)?;
+    let caller = (
+        secret_callers::app_id.eq(app_id),
+        secret_callers::ip.eq(ip.unwrap_or_default()),
+        secret_callers::user_agent.eq(user_agent.unwrap_or_default()),
+        secret_callers::secret_id.eq(secret_id),
+        secret_callers::last_seen_at.eq(now),
+    );
+    let key = (
+        secret_callers::app_id,
+        secret_callers::ip,
+        secret_callers::user_agent,
+    );
+    let seen = (
+        secret_callers::secret_id.eq(secret_id),
+        secret_callers::last_seen_at.eq(now),
+    );
+    // The same upsert on both; Diesel offers it per backend only.
+    match conn {
+        Conn::Sqlite(c) => diesel::insert_into(secret_callers::table)
+            .values(caller)
+            .on_conflict(key)
+            .do_update()
+            .set(seen)
+            .execute(c),
+        Conn::Postgres(c) => diesel::insert_into(secret_callers::table)
+            .values(caller)
+            .on_conflict(key)
+            .do_update()
+            .set(seen)
+            .execute(c),
+    }
+    .map(drop)
+}
+
+/// One caller of an app's secrets: where it called from, and the secret it last used.
+#[derive(Debug, Clone, Queryable)]
+pub struct Caller {
+    pub ip: String,
+    pub user_agent: String,
+    pub secret_id: i32,
+    pub hint: String,
+    pub last_seen_at: NaiveDateTime,
+}
+
+/// The app's callers seen after `since`, most recent first.
+pub fn callers_since(
+    conn: &mut Conn,
+    app_id: i32,
+    since: NaiveDateTime,
+    limit: i64,
+) -> QueryResult<Vec<Caller>> {
+    secret_callers::table
+        .inner_join(client_secrets::table)
+        .filter(secret_callers::app_id.eq(app_id))
+        .filter(secret_callers::last_seen_at.gt(since))
+        .order((
+            secret_callers::last_seen_at.desc(),
+            secret_callers::ip.asc(),
+        ))
+        .limit(limit)
+        .select((
+            secret_callers::ip,
+            secret_callers::user_agent,
+            secret_callers::secret_id,
+            client_secrets::hint,
+            secret_callers::last_seen_at,
+        ))
+        .load(conn)
+}
+
+pub fn purge_callers(conn: &mut Conn, before: NaiveDateTime) -> QueryResult<usize> {
+    diesel::delete(secret_callers::table.filter(secret_callers::last_seen_at.lt(before)))
         .execute(conn)
-        .map(drop)
+}
+
+/// Marks the live secrets of the app just scheduled for `deadline` as revoked when quiet:
+/// they wait for `newer_id` to be used.
+pub fn watch_quiet(
+    conn: &mut Conn,
+    app_id: i32,
+    newer_id: i32,
+    deadline: NaiveDateTime,
+) -> QueryResult<usize> {
+    diesel::update(
+        client_secrets::table
+            .filter(client_secrets::app_id.eq(app_id))
+            .filter(client_secrets::id.ne(newer_id))
+            .filter(client_secrets::revoked_at.is_null())
+            .filter(client_secrets::expires_at.eq(deadline)),
+    )
+    .set(client_secrets::quiet_for_secret_id.eq(newer_id))
+    .execute(conn)
+}
+
+/// Live secrets waiting to go quiet, with the first use of the secret each waits for.
+pub fn watching_quiet(
+    conn: &mut Conn,
+    now: NaiveDateTime,
+) -> QueryResult<Vec<(SecretRow, Option<NaiveDateTime>)>> {
+    let newer = diesel::alias!(client_secrets as newer);
+    client_secrets::table
+        .inner_join(
+            newer
+                .on(client_secrets::quiet_for_secret_id
+                    .eq(newer.field(client_secrets::id).nullable())),
+        )
+        .filter(client_secrets::quiet_for_secret_id.is_not_null())
+        .filter(client_secrets::revoked_at.is_null())
+        .filter(client_secrets::expires_at.gt(now))
+        .filter(newer.field(client_secrets::first_used_at).is_not_null())
+        .limit(500)
+        .select((
+            SecretRow::as_select(),
+            newer.field(client_secrets::first_used_at),
+        ))
+        .load(conn)
+}
+
+/// When the secret this one waits for was first used; `None` if not yet (or it is gone).
+pub fn first_use_of(conn: &mut Conn, secret_id: i32) -> QueryResult<Option<NaiveDateTime>> {
+    client_secrets::table
+        .filter(client_secrets::id.eq(secret_id))
+        .select(client_secrets::first_used_at)
+        .first::<Option<NaiveDateTime>>(conn)
+        .optional()
+        .map(Option::flatten)
 }
 
 /// Adds `uses` to the secret's count for the hour starting at `hour`.

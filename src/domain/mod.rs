@@ -4,6 +4,7 @@
 pub mod access;
 mod account;
 mod account_link;
+mod api_token;
 mod app;
 mod client_token;
 mod derived_key;
@@ -21,6 +22,7 @@ mod webhook;
 
 pub use account::{Account, Email, Password};
 pub use account_link::MailedLink;
+pub use api_token::{ApiScope, ApiScopes, ApiTokenName, API_TOKEN_LIFETIMES};
 pub use app::{AppName, ClientId, RedirectUris};
 pub use client_token::{ClientTokenClaims, TokenKey};
 pub use derived_key::derived_hmac;
@@ -30,7 +32,10 @@ pub use pkce::CodeChallenge;
 pub use policy::{SecretLifetime, SecretPolicy};
 pub(crate) use random::random_base62;
 pub use scope::{Scope, Scopes};
-pub use secret::{ClientSecret, OldSecretSchedule, SecretHint, SecretLabel, SecretStatus};
+pub use secret::{
+    quiet_revocation_at, ClientSecret, OldSecretSchedule, SecretHint, SecretLabel, SecretStatus,
+    QUIET_DEADLINE, QUIET_PERIOD,
+};
 pub use team::{TeamName, TeamRole};
 pub use two_factor::{
     Authenticator, AuthenticatorKeys, PasskeyName, RecoveryCode, SecondFactorCode, TotpCode,

@@ -13,6 +13,8 @@ pub enum TokenKind {
     Session,
     /// A mailed single-use link: verify an address, reset a password.
     AccountLink,
+    /// A personal API token, for automation.
+    Personal,
 }
 
 impl TokenKind {
@@ -23,6 +25,7 @@ impl TokenKind {
             TokenKind::AuthorizationCode => "ktz_",
             TokenKind::Session => "ktb_",
             TokenKind::AccountLink => "ktl_",
+            TokenKind::Personal => "ktp_",
         }
     }
 }

@@ -2,7 +2,7 @@
 /// forwarded) and its `User-Agent`. For throttles, "Last Used", the audit log and the Sessions
 /// page. The User-Agent is cut to [`RequestOrigin::MAX_USER_AGENT_CHARS`], so no client can make
 /// us store more.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct RequestOrigin {
     pub ip: Option<String>,
     pub user_agent: Option<String>,

@@ -173,23 +173,43 @@ pub enum OldSecretSchedule {
     InOneHour,
     InOneDay,
     InSevenDays,
+    /// Once the new secret has been used and the old one has then gone unused for
+    /// [`QUIET_PERIOD`]; at the latest after [`QUIET_DEADLINE`].
+    WhenQuiet,
+}
+
+/// How long the old secret must go unused, after the new one's first use, to be revoked when
+/// quiet.
+pub const QUIET_PERIOD: TimeDelta = TimeDelta::hours(24);
+/// The hard deadline of a revocation when quiet, for an old secret that never goes quiet.
+pub const QUIET_DEADLINE: TimeDelta = TimeDelta::days(7);
+
+/// When an old secret waiting to go quiet is revoked: a quiet period after the later of its
+/// own last use and the newer secret's first use. (Its schedule is the hard deadline.)
+pub fn quiet_revocation_at(
+    old_last_used: Option<NaiveDateTime>,
+    newer_first_used: NaiveDateTime,
+) -> NaiveDateTime {
+    old_last_used.map_or(newer_first_used, |used| used.max(newer_first_used)) + QUIET_PERIOD
 }
 
 impl OldSecretSchedule {
-    pub const ALL: [OldSecretSchedule; 4] = [
+    pub const ALL: [OldSecretSchedule; 5] = [
         OldSecretSchedule::Manually,
         OldSecretSchedule::InOneHour,
         OldSecretSchedule::InOneDay,
         OldSecretSchedule::InSevenDays,
+        OldSecretSchedule::WhenQuiet,
     ];
 
-    /// `manual` (or nothing), `1h`, `24h` or `7d`.
+    /// `manual` (or nothing), `1h`, `24h`, `7d` or `when_quiet`.
     pub fn parse(raw: Option<&str>) -> Option<Self> {
         match raw.unwrap_or("manual") {
             "" | "manual" => Some(OldSecretSchedule::Manually),
             "1h" => Some(OldSecretSchedule::InOneHour),
             "24h" => Some(OldSecretSchedule::InOneDay),
             "7d" => Some(OldSecretSchedule::InSevenDays),
+            "when_quiet" => Some(OldSecretSchedule::WhenQuiet),
             _ => None,
         }
     }
@@ -201,6 +221,7 @@ impl OldSecretSchedule {
             OldSecretSchedule::InOneHour => "1h",
             OldSecretSchedule::InOneDay => "24h",
             OldSecretSchedule::InSevenDays => "7d",
+            OldSecretSchedule::WhenQuiet => "when_quiet",
         }
     }
 
@@ -211,6 +232,7 @@ impl OldSecretSchedule {
             OldSecretSchedule::InOneHour => "in 1 hour",
             OldSecretSchedule::InOneDay => "in 24 hours",
             OldSecretSchedule::InSevenDays => "in 7 days",
+            OldSecretSchedule::WhenQuiet => "when quiet: once the new secret has been used and the old one then goes unused for 24 hours (at the latest in 7 days)",
         }
     }
 
@@ -220,7 +242,12 @@ impl OldSecretSchedule {
             OldSecretSchedule::InOneHour => Some(TimeDelta::hours(1)),
             OldSecretSchedule::InOneDay => Some(TimeDelta::hours(24)),
             OldSecretSchedule::InSevenDays => Some(TimeDelta::days(7)),
+            OldSecretSchedule::WhenQuiet => Some(QUIET_DEADLINE),
         }
+    }
+
+    pub fn when_quiet(self) -> bool {
+        self == OldSecretSchedule::WhenQuiet
     }
 }
 

@@ -8,8 +8,7 @@ use actix_web::web;
 pub fn machine(cfg: &mut web::ServiceConfig) {
     cfg.route("/oauth/token", web::post().to(oauth::token::token))
         .route("/healthz", web::get().to(pages::healthz))
-        .route("/api/v1/me", web::get().to(api::me))
-        .route("/api/v1/apps", web::get().to(api::my_apps))
+        .configure(api)
         .route("/oauth/revoke", web::post().to(oauth::revoke::revoke))
         .route(
             "/oauth/introspect",
@@ -22,6 +21,29 @@ pub fn machine(cfg: &mut web::ServiceConfig) {
         .route("/readyz", web::get().to(pages::readyz))
         .route("/static/app.css", web::get().to(pages::stylesheet))
         .route("/static/app.js", web::get().to(pages::script));
+}
+
+/// The JSON API: every route here is in the OpenAPI document (`api::openapi`), and the
+/// document lists nothing else; a test checks both.
+fn api(cfg: &mut web::ServiceConfig) {
+    cfg.route("/api/v1/me", web::get().to(api::me))
+        .route("/api/v1/apps", web::get().to(api::my_apps))
+        .route(
+            "/api/v1/apps/{client_id}/secrets",
+            web::get().to(api::secrets::list),
+        )
+        .route(
+            "/api/v1/apps/{client_id}/secrets",
+            web::post().to(api::secrets::create),
+        )
+        .route(
+            "/api/v1/apps/{client_id}/secrets/{id}",
+            web::delete().to(api::secrets::revoke),
+        )
+        .route(
+            "/api/v1/openapi.json",
+            web::get().to(api::openapi::document),
+        );
 }
 
 /// Pages people use, behind the session middleware.
@@ -151,6 +173,20 @@ pub fn browser(cfg: &mut web::ServiceConfig) {
         .route("/admin/policy", web::get().to(pages::policy::show))
         .route("/admin/policy", web::post().to(pages::policy::save))
         .route("/admin/export.csv", web::get().to(pages::admin::export_csv))
+        .route(
+            "/admin/tokens",
+            web::get().to(pages::api_tokens::admin_list),
+        )
+        .route(
+            "/admin/tokens/{id}/revoke",
+            web::post().to(pages::api_tokens::admin_revoke),
+        )
+        .route("/account/tokens", web::get().to(pages::api_tokens::list))
+        .route("/account/tokens", web::post().to(pages::api_tokens::create))
+        .route(
+            "/account/tokens/{id}/revoke",
+            web::post().to(pages::api_tokens::revoke),
+        )
         .route(
             "/admin/secrets/{secret_id}/revoke",
             web::get().to(pages::admin::confirm_revoke),

@@ -212,6 +212,8 @@ pub struct Throttles {
     pub mail_address: Throttle,
     /// Passkey log-ins started per client address (each stores a challenge).
     pub passkey_address: Throttle,
+    /// Refused API tokens per client address.
+    pub api_address: Throttle,
 }
 
 /// The window every throttle counts in.
@@ -235,6 +237,7 @@ impl Throttles {
             mail_account: make("mail_account", limit.div_ceil(2)),
             mail_address: make("mail_address", limit * 5),
             passkey_address: make("passkey_address", limit * 5),
+            api_address: make("api_address", limit * 5),
         }
     }
 }

@@ -105,6 +105,32 @@ pub async fn app_for(
     db::run(pool, move |conn| app_for_in(conn, id, user_id, action)).await
 }
 
+/// [`app_for`] by client id (the API names apps by it); a missing app and one the user may not
+/// see are the same [`AppsError::NotFound`].
+pub async fn app_by_client_id(
+    pool: &DbPool,
+    client_id: String,
+    user_id: i32,
+    action: AppAction,
+) -> Result<(App, Option<TeamRole>), AppsError> {
+    db::run(pool, move |conn| {
+        let app = apps::find_by_client_id(conn, &client_id)
+            .context("loading an app by client id")?
+            .ok_or(AppsError::NotFound)?;
+        app_for_in(conn, app.id, user_id, action)
+    })
+    .await
+}
+
+/// An app's secrets, newest first, revoked ones included.
+pub async fn secrets_of(pool: &DbPool, app_id: i32) -> anyhow::Result<Vec<db::secrets::SecretRow>> {
+    db::run(pool, move |conn| {
+        let rows = db::secrets::list_for_app(conn, app_id).context("listing an app's secrets")?;
+        Ok(rows.into_iter().map(|(row, _)| row).collect())
+    })
+    .await
+}
+
 /// [`app_for`] on a connection the caller holds.
 pub fn app_for_in(
     conn: &mut Conn,
@@ -310,7 +336,12 @@ pub struct AppOverview {
     pub secrets: Vec<(db::secrets::SecretRow, Option<String>)>,
     /// The latest audit events, newest first.
     pub activity: Vec<db::audit::AuditEvent>,
+    /// Who called with the app's secrets in the last 24 hours, most recent first.
+    pub callers: Vec<db::secrets::Caller>,
 }
+
+/// How long a caller stays on the app page after its last call.
+pub const CALLERS_SHOWN: chrono::TimeDelta = chrono::TimeDelta::hours(24);
 
 /// App pages kept by (app id, viewer id), reused while nothing they show has changed (a change
 /// of membership or role moves the generation too).
@@ -341,12 +372,14 @@ pub fn overview_in(
         };
         let secrets = db::secrets::list_for_app(conn, app.id)?;
         let activity = db::audit::recent_for_app(conn, app.id, 20)?;
+        let callers = db::secrets::callers_since(conn, app.id, now - CALLERS_SHOWN, 50)?;
         let overview = AppOverview {
             app,
             role,
             team_name,
             secrets,
             activity,
+            callers,
         };
         pages.put((id, user_id), generation, second, overview.clone());
         Ok(overview)

@@ -13,6 +13,8 @@ pub struct Actor {
     pub email: String,
     pub is_admin: bool,
     pub ip: Option<String>,
+    /// The name of the API token the person acted through, if not a browser.
+    pub api_token: Option<String>,
 }
 
 impl Actor {
@@ -22,6 +24,18 @@ impl Actor {
             email: account.email.clone(),
             is_admin: account.is_admin,
             ip,
+            api_token: None,
+        }
+    }
+
+    /// Keyturn itself, carrying out what somebody scheduled.
+    pub fn keyturn() -> Self {
+        Actor {
+            user_id: None,
+            email: "Keyturn".to_owned(),
+            is_admin: false,
+            ip: None,
+            api_token: None,
         }
     }
 
@@ -32,6 +46,7 @@ impl Actor {
             email: format!("client {client_id}"),
             is_admin: false,
             ip,
+            api_token: None,
         }
     }
 }
@@ -90,6 +105,7 @@ fn write(
             detail,
             ip: actor.ip.as_deref(),
             team_id,
+            api_token_name: actor.api_token.as_deref(),
         },
     )
 }

@@ -24,6 +24,9 @@ pub fn purge_once(writer: &Writer, timeouts: Timeouts, now: NaiveDateTime) {
         // and WebAuthn ceremonies never finished.
         db::account_links::purge_expired(conn, now - chrono::TimeDelta::days(1))?;
         db::passkeys::purge_expired_challenges(conn, now)?;
+        // Callers are shown for a day; ended API tokens for a month.
+        db::secrets::purge_callers(conn, now - crate::service::apps::CALLERS_SHOWN)?;
+        crate::service::api_tokens::purge(conn, now)?;
         db::throttle::purge(conn, now - throttle::WINDOW)
     });
     if let Err(e) = purged {

@@ -3,6 +3,7 @@
 
 pub mod account_links;
 pub mod accounts;
+pub mod api_tokens;
 pub mod apps;
 pub mod audit;
 pub mod maintenance;

@@ -463,6 +463,7 @@ pub fn accept_invitations(
         email: email.to_owned(),
         is_admin: false,
         ip: None,
+        api_token: None,
     };
     for invitation in teams::take_invitations(conn, email)? {
         let role = invitation.role;

@@ -370,6 +370,7 @@ pub async fn turn_off_by_operator(
                 email: user.email.clone(),
                 is_admin: user.is_admin,
                 ip: None,
+                api_token: None,
             };
             audit::record(
                 conn,

@@ -7,6 +7,7 @@
 mod accounts;
 mod admin;
 mod apps;
+mod automation;
 mod browser;
 mod csrf;
 mod expiry;

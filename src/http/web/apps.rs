@@ -6,7 +6,9 @@ use super::webhooks::WebhooksView;
 use super::{html, see_other, Page, TimeView};
 use crate::db::apps::AppSummary;
 use crate::db::secrets::SecretRow;
-use crate::domain::{AppName, RedirectUris, SecretHint, SecretStatus, TeamRole};
+use crate::domain::{
+    quiet_revocation_at, AppName, RedirectUris, SecretHint, SecretStatus, TeamRole,
+};
 use crate::http::client_ip;
 use crate::http::error::AppError;
 use crate::http::session::Flash;
@@ -274,8 +276,28 @@ fn rotation_note(rows: &[(SecretRow, Option<String>)], now: NaiveDateTime) -> Op
     let [a, b] = live.as_slice() else {
         return None;
     };
-    let older = if a.id < b.id { a } else { b };
+    let (older, newer) = if a.id < b.id { (a, b) } else { (b, a) };
     let hint = SecretHint::from_stored(older.hint.clone());
+    if let (Some(_), Some(deadline)) = (older.quiet_for_secret_id, older.expires_at) {
+        let new_hint = SecretHint::from_stored(newer.hint.clone());
+        let deadline = TimeView::new(deadline, now).relative;
+        let message = match newer.first_used_at {
+            None => format!(
+                "Revoking {hint} when quiet: waiting for the new secret {new_hint} to be used. Whatever happens, {hint} is revoked {deadline}."
+            ),
+            Some(first_use) => {
+                let at = TimeView::new(quiet_revocation_at(older.last_used_at, first_use), now);
+                format!(
+                    "Revoking {hint} when quiet: the new secret {new_hint} is in use; waiting for {hint} to go unused for 24 hours. Unless it is used again, it is revoked {}; whatever happens, {deadline}.",
+                    at.relative
+                )
+            }
+        };
+        return Some(RotationNote {
+            finished: false,
+            message,
+        });
+    }
     let quiet_since = now - super::secrets::RECENT_USE;
     Some(match older.last_used_at {
         Some(used) if used > quiet_since => RotationNote {
@@ -298,6 +320,52 @@ fn rotation_note(rows: &[(SecretRow, Option<String>)], now: NaiveDateTime) -> Op
     })
 }
 
+/// One row of the Callers table.
+struct CallerView {
+    address: String,
+    user_agent: String,
+    hint: String,
+    /// The caller last used the older of the two live secrets.
+    on_older: bool,
+    last_seen: TimeView,
+}
+
+/// While two secrets are live: every caller of the last day and the secret it last used.
+fn callers_view(
+    callers: Vec<crate::db::secrets::Caller>,
+    rows: &[(SecretRow, Option<String>)],
+    now: NaiveDateTime,
+) -> Option<Vec<CallerView>> {
+    let live: Vec<i32> = rows
+        .iter()
+        .filter(|(r, _)| SecretStatus::of(r.revoked_at, r.expires_at, now).is_live())
+        .map(|(r, _)| r.id)
+        .collect();
+    if live.len() < 2 {
+        return None;
+    }
+    let older = live.iter().min().copied();
+    let callers = callers
+        .into_iter()
+        .map(|c| CallerView {
+            address: if c.ip.is_empty() {
+                "unknown".into()
+            } else {
+                c.ip
+            },
+            user_agent: if c.user_agent.is_empty() {
+                "(none)".into()
+            } else {
+                c.user_agent
+            },
+            hint: SecretHint::from_stored(c.hint).to_string(),
+            on_older: Some(c.secret_id) == older,
+            last_seen: TimeView::new(c.last_seen_at, now),
+        })
+        .collect();
+    Some(callers)
+}
+
 #[derive(Template)]
 #[template(path = "app.html")]
 struct AppPage {
@@ -317,6 +385,8 @@ struct AppPage {
     secrets: Vec<SecretView>,
     generate: GenerateForm,
     rotation: Option<RotationNote>,
+    /// While two secrets are live.
+    callers: Option<Vec<CallerView>>,
     activity: Vec<ActivityView>,
     webhooks: WebhooksView,
 }
@@ -350,6 +420,7 @@ pub async fn show(
         team_name,
         secrets: rows,
         activity: events,
+        callers,
     } = overview;
     let may_change = apps::may_change(user.id, &app, role);
     let move_to = if apps::may_move(user.id, &app) {
@@ -358,6 +429,7 @@ pub async fn show(
         Vec::new()
     };
     let rotation = rotation_note(&rows, now);
+    let callers = callers_view(callers, &rows, now);
     let secrets: Vec<SecretView> = rows
         .into_iter()
         .map(|(row, by)| SecretView::for_owner(row, by, now))
@@ -367,11 +439,7 @@ pub async fn show(
         .into_iter()
         .map(|e| ActivityView {
             at: TimeView::new(e.at, now),
-            actor: if e.actor_is_admin {
-                format!("{} (admin)", e.actor_email)
-            } else {
-                e.actor_email
-            },
+            actor: e.actor(),
             detail: e.detail,
             ip: e.ip.unwrap_or_default(),
         })
@@ -394,6 +462,7 @@ pub async fn show(
             generate: GenerateForm::new(live_count, &policy),
             webhooks: WebhooksView::new(hooks, deliveries, now),
             rotation,
+            callers,
             activity,
         },
     )

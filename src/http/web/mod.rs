@@ -4,6 +4,7 @@ pub mod access;
 pub mod account_links;
 pub mod accounts;
 pub mod admin;
+pub mod api_tokens;
 pub mod apps;
 pub mod authorized;
 pub mod passkeys;
@@ -137,7 +138,10 @@ pub fn error_page<B>(res: ServiceResponse<B>) -> actix_web::Result<ErrorHandlerR
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
-    if content_type.starts_with("application/json") || content_type.starts_with("text/html") {
+    if content_type.starts_with("application/json")
+        || content_type.starts_with("application/problem+json")
+        || content_type.starts_with("text/html")
+    {
         return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
     }
     let status = res.status();
@@ -181,7 +185,8 @@ pub fn error_page<B>(res: ServiceResponse<B>) -> actix_web::Result<ErrorHandlerR
 }
 
 /// Machines get JSON, never an HTML page: RFC 6749 §5.2 style for everything we did not
-/// answer ourselves (unknown route, oversized body, wrong method).
+/// answer ourselves (unknown route, oversized body, wrong method), and a problem document
+/// (RFC 9457) under `/api/`.
 fn machine_error<B>(res: ServiceResponse<B>, status: StatusCode) -> ServiceResponse<EitherBody<B>> {
     let error = if status.is_server_error() {
         "server_error"
@@ -191,11 +196,26 @@ fn machine_error<B>(res: ServiceResponse<B>, status: StatusCode) -> ServiceRespo
         "invalid_request"
     };
     let (req, mut res) = res.into_parts();
-    res.headers_mut().insert(
-        header::CONTENT_TYPE,
-        header::HeaderValue::from_static("application/json"),
-    );
-    let body = serde_json::json!({ "error": error }).to_string();
+    let body = if req.path().starts_with("/api/") {
+        res.headers_mut().insert(
+            header::CONTENT_TYPE,
+            header::HeaderValue::from_static("application/problem+json"),
+        );
+        serde_json::json!({
+            "type": format!("urn:keyturn:problem:{error}"),
+            "title": status.canonical_reason().unwrap_or("Error"),
+            "status": status.as_u16(),
+            "detail": default_message(status),
+            "error": error,
+        })
+        .to_string()
+    } else {
+        res.headers_mut().insert(
+            header::CONTENT_TYPE,
+            header::HeaderValue::from_static("application/json"),
+        );
+        serde_json::json!({ "error": error }).to_string()
+    };
     ServiceResponse::new(req, res.set_body(body))
         .map_into_boxed_body()
         .map_body(|_, b| EitherBody::right(b))

@@ -346,6 +346,7 @@ pub async fn generate(
         label,
         old_secret,
         lifetime,
+        idempotency: None,
     };
     let actor = Actor::new(&user, client_ip(&req));
     match secrets::generate_secret(

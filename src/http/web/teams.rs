@@ -256,7 +256,7 @@ pub(super) async fn render(
             .into_iter()
             .map(|e| ActivityView {
                 at: TimeView::new(e.at, now),
-                actor: e.actor_email,
+                actor: e.actor(),
                 detail: e.detail,
             })
             .collect(),

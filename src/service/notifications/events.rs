@@ -49,6 +49,9 @@ pub fn record(
         };
         data["ends_by"] = json!(ends_by);
     }
+    if secret.quiet_for_secret_id.is_some() {
+        data["revoke_when_quiet"] = json!(true);
+    }
     if let Some(actor) = actor {
         data["actor"] = json!(actor.email);
         data["by_admin"] = json!(actor.is_admin);

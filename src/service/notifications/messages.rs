@@ -86,7 +86,16 @@ pub fn mail(event: &EventRow, app_page: &str) -> (String, String) {
         .as_str()
         .map(|at| format!(" It stops working at {at}."))
         .unwrap_or_default();
+    let when_quiet = data["revoke_when_quiet"].as_bool() == Some(true);
     let (subject, what) = match event.event_type.as_str() {
+        SECRET_REVOKED if when_quiet && by.is_empty() => (
+            format!("Client secret {hint} of {app} revoked when quiet"),
+            format!("The client secret {hint}{label} of {app} was revoked automatically: the newer secret is in use, and this one went unused for 24 hours. It no longer works."),
+        ),
+        SECRET_EXPIRED if when_quiet => (
+            format!("Client secret {hint} of {app} revoked at its 7-day deadline"),
+            format!("The client secret {hint}{label} of {app} was to be revoked once it went quiet, but it was still in use after 7 days, so the deadline revoked it. Whatever still used it now fails: give it the newer secret."),
+        ),
         SECRET_CREATED => (
             format!("New client secret for {app}"),
             format!("A new client secret {hint}{label} was generated for {app}{by}.{ends}"),

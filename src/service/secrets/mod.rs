@@ -22,8 +22,9 @@ mod usage;
 mod verification;
 
 pub use rotation::{
-    cancel_schedule, count_active, creator_email, find_secret, generate_secret, revoke_secret,
-    set_label, GenerateRequest, GeneratedSecret, Revocation, SecretError, MAX_ACTIVE,
+    cancel_schedule, count_active, creator_email, find_secret, generate_secret, replayed,
+    revoke_quiet_secrets, revoke_secret, set_label, GenerateRequest, GeneratedSecret,
+    IdempotencyKey, Revocation, SecretError, IDEMPOTENCY_WINDOW, MAX_ACTIVE,
 };
 pub use usage::SecretUsage;
 pub use verification::{

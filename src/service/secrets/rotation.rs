@@ -3,15 +3,16 @@
 //! Every change is recorded in the audit log in the same transaction.
 
 use crate::db::secrets::{self, SecretRow};
-use crate::db::{self, DbPool};
+use crate::db::{self, api_tokens, DbPool};
 use crate::domain::{
-    ClientSecret, OldSecretSchedule, SecretHint, SecretLabel, SecretLifetime, SecretStatus,
+    quiet_revocation_at, ClientSecret, OldSecretSchedule, SecretHint, SecretLabel, SecretLifetime,
+    SecretStatus, QUIET_DEADLINE,
 };
 use crate::infra::hashing;
 use crate::service::apps::{self, AppsError};
 use crate::service::audit::{self, Actor};
 use crate::service::{notifications, policy};
-use chrono::NaiveDateTime;
+use chrono::{NaiveDateTime, TimeDelta};
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 
 /// Two live secrets are enough to rotate without downtime; more would hide forgotten ones.
@@ -74,6 +75,42 @@ pub struct GenerateRequest {
     pub old_secret: OldSecretSchedule,
     /// "Expires after"; `None` takes the policy's default.
     pub lifetime: Option<SecretLifetime>,
+    /// From the API: makes a retried request answer with the secret it already created.
+    pub idempotency: Option<IdempotencyKey>,
+}
+
+/// How long an Idempotency-Key is remembered.
+pub const IDEMPOTENCY_WINDOW: TimeDelta = TimeDelta::hours(24);
+
+/// An API request's Idempotency-Key, per API token, with a digest of the request it came with.
+#[derive(Debug, Clone)]
+pub struct IdempotencyKey {
+    pub api_token_id: i32,
+    /// SHA-256 of the key: the key itself is the client's business.
+    pub key_hash: String,
+    pub request_hash: String,
+}
+
+/// The secret an earlier request with this key created within the window, with the digest of
+/// that request; `None` if the key is new (or older than the window).
+pub async fn replayed(
+    pool: &DbPool,
+    key: IdempotencyKey,
+    now: NaiveDateTime,
+) -> Result<Option<(String, SecretRow)>, SecretError> {
+    db::run(pool, move |conn| {
+        let found = api_tokens::find_idempotency_key(
+            conn,
+            key.api_token_id,
+            &key.key_hash,
+            now - IDEMPOTENCY_WINDOW,
+        )?;
+        let Some((request_hash, secret_id)) = found else {
+            return Ok(None);
+        };
+        Ok(secrets::find(conn, secret_id)?.map(|row| (request_hash, row)))
+    })
+    .await
 }
 
 /// A secret just created: the plaintext to show once, and the stored row.
@@ -132,6 +169,14 @@ pub async fn generate_secret(
                 Some(delay) => secrets::schedule_live(conn, app_id, now + delay)?,
                 None => 0,
             };
+            if let Some(key) = &request.idempotency {
+                let window = now - IDEMPOTENCY_WINDOW;
+                if api_tokens::find_idempotency_key(conn, key.api_token_id, &key.key_hash, window)?
+                    .is_some()
+                {
+                    return Err(SecretError::AlreadyGenerated);
+                }
+            }
             let row = secrets::insert(
                 conn,
                 &secrets::NewSecret {
@@ -147,6 +192,21 @@ pub async fn generate_secret(
                     lifetime_ends_at,
                 },
             )?;
+            if let Some(key) = &request.idempotency {
+                api_tokens::remember_idempotency_key(
+                    conn,
+                    key.api_token_id,
+                    &key.key_hash,
+                    &key.request_hash,
+                    row.id,
+                    now,
+                    now - IDEMPOTENCY_WINDOW,
+                )?;
+            }
+            if request.old_secret.when_quiet() && scheduled > 0 {
+                let deadline = now + QUIET_DEADLINE;
+                secrets::watch_quiet(conn, app_id, row.id, deadline)?;
+            }
             let mut detail = format!("Generated {hint}");
             if !request.label.as_str().is_empty() {
                 detail.push_str(&format!(" ({})", request.label.as_str()));
@@ -263,6 +323,74 @@ pub async fn revoke_secret(
         })
     })
     .await
+}
+
+/// Revoke when quiet: revokes each old secret whose newer secret has been used and which has
+/// then gone unused for [`QUIET_PERIOD`](crate::domain::QUIET_PERIOD), as of that moment (client
+/// authentication refuses it from then on already). Runs every few seconds on every instance;
+/// each revocation is decided again in its own write transaction, so only one instance makes it.
+pub async fn revoke_quiet_secrets(pool: &DbPool, now: NaiveDateTime) -> anyhow::Result<usize> {
+    db::run(pool, move |conn| {
+        let mut revoked = 0;
+        for (old, first_use) in secrets::watching_quiet(conn, now)? {
+            let Some(first_use) = first_use else { continue };
+            if now < quiet_revocation_at(old.last_used_at, first_use) {
+                continue;
+            }
+            revoked += db::write_transaction(conn, |conn| revoke_when_quiet(conn, old.id, now))?;
+        }
+        Ok(revoked)
+    })
+    .await
+}
+
+fn revoke_when_quiet(
+    conn: &mut db::Conn,
+    secret_id: i32,
+    now: NaiveDateTime,
+) -> anyhow::Result<usize> {
+    // Read again under the write lock: a use or a revoke may have come in between.
+    let Some(row) = secrets::find(conn, secret_id)? else {
+        return Ok(0);
+    };
+    let Some(newer_id) = row.quiet_for_secret_id else {
+        return Ok(0);
+    };
+    let Some(first_use) = secrets::first_use_of(conn, newer_id)? else {
+        return Ok(0);
+    };
+    let at = quiet_revocation_at(row.last_used_at, first_use);
+    let live = SecretStatus::of(row.revoked_at, row.expires_at, now).is_live();
+    if !live || now < at || !secrets::revoke(conn, row.id, at)? {
+        return Ok(0);
+    }
+    let newer = secrets::find(conn, newer_id)?
+        .map(|n| SecretHint::from_stored(n.hint).to_string())
+        .unwrap_or_default();
+    let detail = format!(
+        "Revoked {} when quiet: unused for 24 hours since {newer} was first used",
+        SecretHint::from_stored(row.hint.clone())
+    );
+    audit::record(
+        conn,
+        &Actor::keyturn(),
+        "secret.revoked",
+        Some(row.app_id),
+        Some(row.id),
+        &detail,
+        now,
+    )?;
+    let row = secrets::find(conn, secret_id)?.unwrap_or(row);
+    notifications::record(conn, notifications::SECRET_REVOKED, &row, None, now, None)?;
+    notifications::record(
+        conn,
+        notifications::ROTATION_COMPLETED,
+        &row,
+        None,
+        now,
+        None,
+    )?;
+    Ok(1)
 }
 
 /// Cancels a pending scheduled revocation; `false` if none was pending.

@@ -1,5 +1,5 @@
-//! Uses of a secret: "Last Used" (time, address, client) written at most once a minute per
-//! secret unless the address or client changes, and use counts kept in memory and flushed with
+//! Uses of a secret: "Last Used" (time, address, client) and the app's callers, written at
+//! most once a minute per secret and caller, and use counts kept in memory and flushed with
 //! that write, never one write per request.
 
 use super::rotation::SecretError;
@@ -9,7 +9,9 @@ use crate::db::{self, DbPool};
 use crate::domain::RequestOrigin;
 use anyhow::Context;
 use chrono::{DurationRound, NaiveDateTime, TimeDelta};
+use lru::LruCache;
 use std::collections::HashMap;
+use std::num::NonZeroUsize;
 use std::sync::Mutex;
 
 /// How stale the stored "Last Used" may get before a use writes it again.
@@ -97,29 +99,66 @@ pub(super) async fn usage(
     })
 }
 
-/// Writes "Last Used" (and flushes the pending use counts) when the stored time is over a
-/// minute old, or the use came from another address or client than the stored one.
+/// The callers (secret, address, User-Agent) whose use this process wrote, and when: a caller
+/// is written at most once a minute, so two machines taking turns with one secret cost no
+/// write per request. Bounded: the least recently seen caller is forgotten first.
+#[derive(Debug)]
+pub struct CallersWritten(Mutex<LruCache<(i32, RequestOrigin), NaiveDateTime>>);
+
+impl Default for CallersWritten {
+    fn default() -> Self {
+        let capacity = NonZeroUsize::new(10_000).unwrap_or(NonZeroUsize::MIN);
+        CallersWritten(Mutex::new(LruCache::new(capacity)))
+    }
+}
+
+impl CallersWritten {
+    fn fresh(&self, key: &(i32, RequestOrigin), now: NaiveDateTime) -> bool {
+        self.0.lock().is_ok_and(|mut written| {
+            written
+                .get(key)
+                .is_some_and(|at| *at > now - LAST_USED_RESOLUTION)
+        })
+    }
+
+    fn written(&self, key: (i32, RequestOrigin), now: NaiveDateTime) {
+        if let Ok(mut written) = self.0.lock() {
+            written.put(key, now);
+        }
+    }
+}
+
+/// Writes "Last Used" (and flushes the pending use counts, and notes the caller) when the
+/// stored time is over a minute old, or this caller's use of the secret was not written in the
+/// last minute.
 pub(super) async fn record_use(
     counter: &UsageCounter,
+    callers: &CallersWritten,
     writer: &Writer,
     row: &SecretRow,
     origin: RequestOrigin,
     now: NaiveDateTime,
 ) -> anyhow::Result<()> {
-    let RequestOrigin { ip, user_agent } = origin;
     let fresh = row
         .last_used_at
         .is_some_and(|used| used > now - LAST_USED_RESOLUTION);
-    let same_source = row.last_used_ip == ip && row.last_used_user_agent == user_agent;
-    if fresh && same_source {
+    let caller = (row.id, origin);
+    if fresh && callers.fresh(&caller, now) {
         return Ok(());
     }
-    let id = row.id;
+    let (id, app_id) = (row.id, row.app_id);
+    let RequestOrigin { ip, user_agent } = caller.1.clone();
     let counts = counter.take(id);
     let to_store = counts.clone();
     let written = writer
         .run(move |conn| {
-            secrets::record_use(conn, id, now, ip.as_deref(), user_agent.as_deref())?;
+            secrets::record_use(
+                conn,
+                (app_id, id),
+                now,
+                ip.as_deref(),
+                user_agent.as_deref(),
+            )?;
             for (hour, uses) in &to_store {
                 secrets::add_usage(conn, id, *hour, *uses)?;
             }
@@ -127,8 +166,9 @@ pub(super) async fn record_use(
         })
         .await
         .context("recording a secret's use");
-    if written.is_err() {
-        counter.give_back(id, counts);
+    match written {
+        Ok(()) => callers.written(caller, now),
+        Err(_) => counter.give_back(id, counts),
     }
     written
 }

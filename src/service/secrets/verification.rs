@@ -4,11 +4,11 @@
 
 use super::proven::VerifiedSecrets;
 use super::rotation::SecretError;
-use super::usage::{self, SecretUsage, UsageCounter};
+use super::usage::{self, CallersWritten, SecretUsage, UsageCounter};
 use crate::db::secrets::{self, SecretRow};
 use crate::db::writer::Writer;
 use crate::db::DbPool;
-use crate::domain::{ClientSecret, RequestOrigin, SecretStatus};
+use crate::domain::{quiet_revocation_at, ClientSecret, RequestOrigin, SecretStatus};
 use crate::infra::hashing;
 use crate::infra::throttle::{ThrottleError, Throttles};
 use crate::service::policy::CachedPolicy;
@@ -20,6 +20,7 @@ use subtle::ConstantTimeEq;
 #[derive(Debug)]
 pub struct SecretChecks {
     pub(super) usage: UsageCounter,
+    callers: CallersWritten,
     verified: VerifiedSecrets,
     /// The group-commit writer that runs the hot path's queries.
     writer: Writer,
@@ -29,6 +30,7 @@ impl SecretChecks {
     pub fn new(writer: Writer) -> Self {
         SecretChecks {
             usage: UsageCounter::default(),
+            callers: CallersWritten::default(),
             verified: VerifiedSecrets::default(),
             writer,
         }
@@ -154,6 +156,19 @@ pub async fn authenticate_client(
     if !same_client || !SecretStatus::of(row.revoked_at, row.expires_at, now).is_live() {
         return count_failed_attempt(throttles, &address, now).await;
     }
+    // Revoke when quiet: due the moment the quiet period has passed, whether or not the
+    // background round has written the revocation yet.
+    if let Some(newer_id) = row.quiet_for_secret_id {
+        let first_use = checks
+            .writer
+            .read(move |conn| {
+                secrets::first_use_of(conn, newer_id).context("reading a newer secret's first use")
+            })
+            .await?;
+        if first_use.is_some_and(|first| now >= quiet_revocation_at(row.last_used_at, first)) {
+            return count_failed_attempt(throttles, &address, now).await;
+        }
+    }
     let presented = attempt.presented;
     if !checks.verified.proves(presented, row.id) {
         let gate = checks.verified.gate(presented);
@@ -201,7 +216,15 @@ pub async fn authenticate_client(
         }
     }
     checks.usage.count(row.id, now);
-    usage::record_use(&checks.usage, &checks.writer, &row, attempt.origin, now).await?;
+    usage::record_use(
+        &checks.usage,
+        &checks.callers,
+        &checks.writer,
+        &row,
+        attempt.origin,
+        now,
+    )
+    .await?;
     let secret_end = row.expires_at.map(|at| SecretEnd {
         at,
         scheduled: row.lifetime_ends_at != Some(at),

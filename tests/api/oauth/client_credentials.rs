@@ -349,7 +349,15 @@ async fn machine_endpoints_answer_json_even_for_errors_they_did_not_handle() {
     assert!(wrong_method.status().is_client_error());
     assert_eq!(wrong_method.headers()["content-type"], "application/json");
     assert_eq!(unknown.status(), StatusCode::NOT_FOUND);
-    assert_eq!(unknown.headers()["content-type"], "application/json");
+    // The API answers problem documents (RFC 9457), with the same `error` member.
+    assert_eq!(
+        unknown.headers()["content-type"],
+        "application/problem+json"
+    );
+    assert_eq!(
+        unknown.json::<serde_json::Value>().await.unwrap()["error"],
+        "not_found"
+    );
 }
 
 #[tokio::test]
