@@ -424,7 +424,7 @@ async fn the_readme_screenshots_and_a_360_pixel_wide_screen() {
             .await
             .unwrap();
         browser
-            .find(Locator::Id("old-secret-24h"))
+            .find(Locator::Id("old-secret-when_quiet"))
             .await
             .unwrap()
             .click()
@@ -432,7 +432,7 @@ async fn the_readme_screenshots_and_a_360_pixel_wide_screen() {
             .unwrap();
         shoot(&browser, "rotation-generate").await;
         press(&browser, "Confirm").await;
-        text_of(&browser, "#new-secret").await;
+        let second = text_of(&browser, "#new-secret").await;
         shoot(&browser, "secret-shown").await;
         browser.goto(&app_url).await.unwrap();
         wait_for(&browser, Locator::Id("client-id")).await;
@@ -458,6 +458,45 @@ async fn the_readme_screenshots_and_a_360_pixel_wide_screen() {
             .unwrap();
         wait_for(&browser, Locator::Id("uses-24h")).await;
         shoot(&browser, "secret-detail").await;
+
+        // A second machine already on the new secret: the Callers table tells the two apart.
+        app.machine()
+            .post(format!("{base}/oauth/token"))
+            .header("user-agent", "web-frontend/1.8")
+            .basic_auth(&client_id, Some(&second))
+            .form(&[("grant_type", "client_credentials")])
+            .send()
+            .await
+            .unwrap();
+        browser.goto(&app_url).await.unwrap();
+        wait_for(&browser, Locator::Id("callers")).await;
+        browser
+            .execute(
+                "document.getElementById('rotation-status').scrollIntoView()",
+                vec![],
+            )
+            .await
+            .unwrap();
+        shoot(&browser, "callers").await;
+
+        // An API token for a rotation script.
+        browser
+            .goto(&format!("{base}/account/tokens"))
+            .await
+            .unwrap();
+        type_into(&browser, "Name", "rotation cron").await;
+        for id in ["scope-apps-read", "scope-secrets-write", "token-expires-90"] {
+            browser
+                .find(Locator::Id(id))
+                .await
+                .unwrap()
+                .click()
+                .await
+                .unwrap();
+        }
+        press(&browser, "Create token").await;
+        wait_for(&browser, Locator::Id("new-token")).await;
+        shoot(&browser, "api-tokens").await;
         let consent = format!(
             "{base}/oauth/authorize?response_type=code&client_id={client_id}&scope=profile%20apps:read&state=xyz\
              &code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256"
@@ -590,6 +629,7 @@ async fn the_readme_screenshots_and_a_360_pixel_wide_screen() {
             "/apps/new".to_owned(),
             team_url.replace(base.as_str(), ""),
             "/account/security".to_owned(),
+            "/account/tokens".to_owned(),
         ] {
             browser.goto(&format!("{base}{path}")).await.unwrap();
             wait_for(&browser, Locator::Css("main")).await;

@@ -220,6 +220,52 @@ async fn no_plaintext_secret_token_or_password_reaches_the_logs_or_the_database(
     .await;
     plaintexts.push(reset_token);
     plaintexts.push("a reset password for the scan".into());
+    // Through the API: a token, a revoke, and a secret created (and replayed) with a key.
+    let api_token =
+        crate::automation::api_token(&dev, "scanned", &["apps:read", "secrets:write"]).await;
+    let listed: serde_json::Value = crate::automation::call(
+        &app,
+        reqwest::Method::GET,
+        &format!("/api/v1/apps/{client_id}/secrets"),
+        &api_token,
+        None,
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    let second_id = listed["secrets"][0]["id"].as_i64().unwrap();
+    crate::automation::call(
+        &app,
+        reqwest::Method::DELETE,
+        &format!("/api/v1/apps/{client_id}/secrets/{second_id}"),
+        &api_token,
+        None,
+    )
+    .await;
+    let mut third = String::new();
+    for _ in 0..2 {
+        let created: serde_json::Value = app
+            .machine()
+            .post(format!("{}/api/v1/apps/{client_id}/secrets", app.address))
+            .bearer_auth(&api_token)
+            .header("Idempotency-Key", "scan-key-1")
+            .json(&serde_json::json!({"label": "via api", "revoke_old_in": "when_quiet"}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if let Some(secret) = created["secret"].as_str() {
+            third = secret.to_owned();
+        }
+    }
+    assert!(third.starts_with("kts_"));
+    app.token_basic(&client_id, &third).await;
+    plaintexts.push(api_token);
+    plaintexts.push(third);
+    plaintexts.push("scan-key-1".to_owned());
     dev.revoke_secret(&app_id, &first).await;
 
     let logs = captured_logs();

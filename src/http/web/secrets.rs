@@ -67,6 +67,8 @@ pub struct SecretView {
     pub expires: Option<TimeView>,
     /// A revocation is scheduled (it can be cancelled), as opposed to an end of lifetime.
     pub scheduled: bool,
+    /// The schedule is the deadline of a revocation when quiet.
+    pub when_quiet: bool,
     /// "active", "expiring", "revoked" or "expired": for styling.
     pub status_kind: &'static str,
     /// "Active", "Expires", "Revoked", "Expired".
@@ -104,6 +106,7 @@ impl SecretView {
             last_used: row.last_used_at.map(|t| TimeView::new(t, now)),
             expires: row.lifetime_ends_at.map(|t| TimeView::new(t, now)),
             scheduled: row.expires_at.is_some() && row.expires_at != row.lifetime_ends_at,
+            when_quiet: row.quiet_for_secret_id.is_some() && status.is_live(),
             status_kind,
             status_text,
             status_at: at.map(|t| TimeView::new(t, now)),

@@ -158,6 +158,11 @@ async fn cancelling_the_schedule_stops_the_quiet_revocation() {
         .next()
         .unwrap()
         .to_owned();
+    let detail_page = app.browser.get_html(&detail).await;
+    assert!(
+        detail_page.contains("This secret is revoked when quiet"),
+        "{detail_page}"
+    );
     let schedule = format!("{detail}/schedule");
     let mut cancelled = app
         .browser
