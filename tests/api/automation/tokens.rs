@@ -254,3 +254,35 @@ async fn admins_see_and_revoke_every_token_and_others_cannot() {
         .await
         .contains("Revoked"));
 }
+
+#[tokio::test]
+async fn when_two_factor_is_required_a_token_of_an_account_without_it_is_refused() {
+    let app = spawn_app().await;
+    app.browser.signed_up().await;
+    let token = api_token(&app.browser, "ci", &["apps:read"]).await;
+    let admin = app.admin_browser().await;
+    let saved = admin
+        .submit(
+            "/admin/policy",
+            "/admin/policy",
+            &[
+                ("max_lifetime_days", ""),
+                ("warning_days", "14"),
+                ("require_two_factor", "on"),
+            ],
+        )
+        .await;
+    assert_eq!(saved.status(), StatusCode::SEE_OTHER);
+
+    let refused = call(&app, Method::GET, "/api/v1/apps", &token, None).await;
+
+    let body = super::problem(refused, StatusCode::FORBIDDEN).await;
+    assert_eq!(body["error"], "two_factor_required");
+    crate::security::turn_on_authenticator(&app, &app.browser).await;
+    assert_eq!(
+        call(&app, Method::GET, "/api/v1/apps", &token, None)
+            .await
+            .status(),
+        StatusCode::OK
+    );
+}
