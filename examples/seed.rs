@@ -76,10 +76,10 @@ fn main() -> anyhow::Result<()> {
                     let used = now - TimeDelta::minutes(rng.random_range(1..90 * 24 * 60));
                     secrets::record_use(
                         conn,
-                        (row.app_id, row.id),
+                        row.app_id,
+                        row.id,
                         used,
-                        Some("10.0.0.1"),
-                        Some("seed/1.0"),
+                        (Some("10.0.0.1"), Some("seed/1.0")),
                     )?;
                 }
             }

@@ -102,6 +102,21 @@ pub fn revoke(conn: &mut Conn, id: i32, now: NaiveDateTime) -> QueryResult<bool>
     .map(|n| n == 1)
 }
 
+/// Revokes every live token of the user (a password reset).
+pub fn revoke_all_for_user(
+    conn: &mut Conn,
+    user_id: i32,
+    now: NaiveDateTime,
+) -> QueryResult<usize> {
+    diesel::update(
+        api_tokens::table
+            .filter(api_tokens::user_id.eq(user_id))
+            .filter(api_tokens::revoked_at.is_null()),
+    )
+    .set(api_tokens::revoked_at.eq(now))
+    .execute(conn)
+}
+
 pub fn record_use(
     conn: &mut Conn,
     id: i32,

@@ -181,43 +181,54 @@ pub fn revoke(conn: &mut Conn, secret_id: i32, now: NaiveDateTime) -> QueryResul
 /// The secret with this public id together with its app's client id, in one query. (No
 /// `LIMIT`: the id is unique, and a bound LIMIT makes SQLite re-prepare the statement on every
 /// call, which on the token endpoint's hot path costs more than the query itself.)
+///
+/// The third value: for a secret set to be revoked when quiet, when the newer secret it waits
+/// for was first used (if it was, and is still live).
 pub fn find_for_authentication(
     conn: &mut Conn,
     public_id: &str,
-) -> QueryResult<Option<(SecretRow, String)>> {
+) -> QueryResult<Option<(SecretRow, String, Option<NaiveDateTime>)>> {
+    let newer = diesel::alias!(client_secrets as newer);
     // On every client authentication, hence on the connection's own backend.
     on_backend!(conn, c => client_secrets::table
         .inner_join(apps::table)
+        .left_join(
+            newer.on(client_secrets::quiet_for_secret_id
+                .eq(newer.field(client_secrets::id).nullable())
+                .and(newer.field(client_secrets::revoked_at).is_null())),
+        )
         .filter(client_secrets::public_id.eq(public_id))
-        .select((SecretRow::as_select(), apps::client_id))
+        .select((
+            SecretRow::as_select(),
+            apps::client_id,
+            newer.field(client_secrets::first_used_at).nullable(),
+        ))
         .first(c)
         .optional())
 }
 
-/// Records the most recent use and where it came from, the first use if this is it, and the
-/// caller (address and User-Agent) as one of the app's callers.
+diesel::define_sql_function! {
+    /// SQL's COALESCE for a timestamp: the first that is not NULL.
+    fn coalesce(first: diesel::sql_types::Nullable<diesel::sql_types::Timestamp>, otherwise: diesel::sql_types::Timestamp) -> diesel::sql_types::Nullable<diesel::sql_types::Timestamp>;
+}
+
+/// Records the most recent use and where it came from (and the first use, if this is it), and
+/// the caller (address and User-Agent) as one of the app's callers.
 pub fn record_use(
     conn: &mut Conn,
-    secret: (i32, i32),
+    app_id: i32,
+    secret_id: i32,
     now: NaiveDateTime,
-    ip: Option<&str>,
-    user_agent: Option<&str>,
+    (ip, user_agent): (Option<&str>, Option<&str>),
 ) -> QueryResult<()> {
-    let (app_id, secret_id) = secret;
     diesel::update(client_secrets::table.find(secret_id))
         .set((
             client_secrets::last_used_at.eq(now),
             client_secrets::last_used_ip.eq(ip),
             client_secrets::last_used_user_agent.eq(user_agent),
+            client_secrets::first_used_at.eq(coalesce(client_secrets::first_used_at, now)),
         ))
         .execute(conn)?;
-    diesel::update(
-        client_secrets::table
-            .filter(client_secrets::id.eq(secret_id))
-            .filter(client_secrets::first_used_at.is_null()),
-    )
-    .set(client_secrets::first_used_at.eq(now))
-    .execute(conn)?;
     let caller = (
         secret_callers::app_id.eq(app_id),
         secret_callers::ip.eq(ip.unwrap_or_default()),
@@ -312,11 +323,14 @@ pub fn watch_quiet(
     .execute(conn)
 }
 
-/// Live secrets waiting to go quiet, with the first use of the secret each waits for.
-pub fn watching_quiet(
+/// Live secrets waiting to go quiet whose quiet period has passed at `now`: the newer secret
+/// (still live) was first used, and neither that use nor their own last one is more recent than
+/// `quiet_since`. Oldest first, a bounded batch per round.
+pub fn due_quiet(
     conn: &mut Conn,
     now: NaiveDateTime,
-) -> QueryResult<Vec<(SecretRow, Option<NaiveDateTime>)>> {
+    quiet_since: NaiveDateTime,
+) -> QueryResult<Vec<SecretRow>> {
     let newer = diesel::alias!(client_secrets as newer);
     client_secrets::table
         .inner_join(
@@ -327,19 +341,37 @@ pub fn watching_quiet(
         .filter(client_secrets::quiet_for_secret_id.is_not_null())
         .filter(client_secrets::revoked_at.is_null())
         .filter(client_secrets::expires_at.gt(now))
-        .filter(newer.field(client_secrets::first_used_at).is_not_null())
+        .filter(newer.field(client_secrets::revoked_at).is_null())
+        .filter(newer.field(client_secrets::first_used_at).le(quiet_since))
+        .filter(
+            client_secrets::last_used_at
+                .is_null()
+                .or(client_secrets::last_used_at.le(quiet_since)),
+        )
+        .order(client_secrets::id.asc())
         .limit(500)
-        .select((
-            SecretRow::as_select(),
-            newer.field(client_secrets::first_used_at),
-        ))
+        .select(SecretRow::as_select())
         .load(conn)
 }
 
-/// When the secret this one waits for was first used; `None` if not yet (or it is gone).
+/// Stops the secrets waiting for `newer_id` to be used from waiting (it was revoked): their
+/// schedule stays, as the deadline it was.
+pub fn stop_watching(conn: &mut Conn, newer_id: i32) -> QueryResult<usize> {
+    diesel::update(
+        client_secrets::table
+            .filter(client_secrets::quiet_for_secret_id.eq(newer_id))
+            .filter(client_secrets::revoked_at.is_null()),
+    )
+    .set(client_secrets::quiet_for_secret_id.eq(None::<i32>))
+    .execute(conn)
+}
+
+/// When the secret this one waits for was first used; `None` if not yet (or it is gone, or
+/// revoked).
 pub fn first_use_of(conn: &mut Conn, secret_id: i32) -> QueryResult<Option<NaiveDateTime>> {
     client_secrets::table
         .filter(client_secrets::id.eq(secret_id))
+        .filter(client_secrets::revoked_at.is_null())
         .select(client_secrets::first_used_at)
         .first::<Option<NaiveDateTime>>(conn)
         .optional()

@@ -26,7 +26,7 @@ pub use api_token::{ApiScope, ApiScopes, ApiTokenName, API_TOKEN_LIFETIMES};
 pub use app::{AppName, ClientId, RedirectUris};
 pub use client_token::{ClientTokenClaims, TokenKey};
 pub use derived_key::derived_hmac;
-pub use opaque::{OpaqueToken, TokenKind};
+pub use opaque::{hex_sha256, OpaqueToken, TokenKind};
 pub use origin::RequestOrigin;
 pub use pkce::CodeChallenge;
 pub use policy::{SecretLifetime, SecretPolicy};

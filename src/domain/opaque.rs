@@ -65,7 +65,8 @@ impl fmt::Debug for OpaqueToken {
     }
 }
 
-fn hex_sha256(bytes: &[u8]) -> String {
+/// Lowercase hex of the SHA-256 of `bytes`.
+pub fn hex_sha256(bytes: &[u8]) -> String {
     Sha256::digest(bytes)
         .iter()
         .map(|b| format!("{b:02x}"))

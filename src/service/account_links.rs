@@ -198,6 +198,8 @@ pub async fn reset_password(
             };
             users::change_password(conn, user_id, &hash)?;
             db::sessions::delete_all_for_user(conn, user_id, None)?;
+            // Whoever had the account may have made tokens: they go with the sessions.
+            db::api_tokens::revoke_all_for_user(conn, user_id, now)?;
             account_links::withdraw(conn, user_id, account_links::RESET_PASSWORD)?;
             let account = prove_address(conn, user_id, ip.clone(), now)?;
             audit::record(
@@ -206,7 +208,7 @@ pub async fn reset_password(
                 "account.password_reset",
                 None,
                 None,
-                "Reset the password through a mailed link; every session ended",
+                "Reset the password through a mailed link; every session ended and every API token revoked",
                 now,
             )?;
             Ok::<_, anyhow::Error>(true)

@@ -13,7 +13,7 @@ use crate::domain::{
     TokenKind,
 };
 use crate::infra::throttle::{ThrottleError, Throttles};
-use crate::service::audit::{self, Actor};
+use crate::service::audit::{self, ActingToken, Actor};
 use crate::service::policy::{self, CachedPolicy};
 use anyhow::Context;
 use chrono::{NaiveDateTime, TimeDelta};
@@ -180,7 +180,10 @@ impl TokenCaller {
             // An admin's token acts only where its owner could as a member.
             is_admin: false,
             ip,
-            api_token: Some(self.token_name.clone()),
+            api_token: Some(ActingToken {
+                id: self.token_id,
+                name: self.token_name.clone(),
+            }),
         }
     }
 }

@@ -153,9 +153,15 @@ pub fn app_for_in(
 
 /// Checks again, in the write transaction of a change, that the actor may still change the
 /// app: a member removed or made a Viewer while their request waited (for bcrypt, for a URL
-/// check) changes nothing. Admins act on any app from the admin review, and OAuth clients on
-/// their own tokens: neither is decided by a team role.
+/// check) changes nothing, nor does an API token revoked meanwhile. Admins act on any app from
+/// the admin review, and OAuth clients on their own tokens: neither is decided by a team role.
 pub fn may_still_change_in(conn: &mut Conn, app_id: i32, actor: &Actor) -> Result<(), AppsError> {
+    if let Some(token) = &actor.api_token {
+        let live = db::api_tokens::find(conn, token.id)?.is_some_and(|t| t.revoked_at.is_none());
+        if !live {
+            return Err(AppsError::Forbidden("This API token has been revoked."));
+        }
+    }
     match actor.user_id {
         Some(user_id) if !actor.is_admin => {
             app_for_in(conn, app_id, user_id, AppAction::Change).map(drop)

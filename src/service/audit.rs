@@ -13,8 +13,8 @@ pub struct Actor {
     pub email: String,
     pub is_admin: bool,
     pub ip: Option<String>,
-    /// The name of the API token the person acted through, if not a browser.
-    pub api_token: Option<String>,
+    /// The API token the person acted through, if not a browser.
+    pub api_token: Option<ActingToken>,
 }
 
 impl Actor {
@@ -49,6 +49,14 @@ impl Actor {
             api_token: None,
         }
     }
+}
+
+/// An API token as an actor: its id (checked again by every change it makes) and its name (for
+/// the Activity).
+#[derive(Debug, Clone)]
+pub struct ActingToken {
+    pub id: i32,
+    pub name: String,
 }
 
 /// Writes one event; call it inside the transaction that makes the change.
@@ -105,7 +113,7 @@ fn write(
             detail,
             ip: actor.ip.as_deref(),
             team_id,
-            api_token_name: actor.api_token.as_deref(),
+            api_token_name: actor.api_token.as_ref().map(|t| t.name.as_str()),
         },
     )
 }

@@ -48,4 +48,5 @@ CREATE TABLE secret_callers (
 CREATE INDEX secret_callers_last_seen_at ON secret_callers (last_seen_at);
 
 -- The background round looks only at secrets waiting to go quiet.
-CREATE INDEX client_secrets_quiet_for ON client_secrets (quiet_for_secret_id) WHERE quiet_for_secret_id IS NOT NULL;
+CREATE INDEX client_secrets_quiet_for ON client_secrets (quiet_for_secret_id)
+    WHERE quiet_for_secret_id IS NOT NULL AND revoked_at IS NULL;

@@ -10,13 +10,12 @@ use crate::domain::{
 };
 use crate::http::client_ip;
 use crate::service::apps;
-use crate::service::secrets::{self, GenerateRequest, IdempotencyKey, SecretError};
+use crate::service::secrets::{self, GenerateRequest, Generated, IdempotencyKey, SecretError};
 use crate::state::AppState;
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::NaiveDateTime;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use utoipa::{IntoParams, ToSchema};
 
 impl From<SecretError> for ApiError {
@@ -26,6 +25,7 @@ impl From<SecretError> for ApiError {
             SecretError::AlreadyGenerated => ApiError::Conflict(e.to_string()),
             SecretError::LifetimeNotAllowed(_) => ApiError::BadRequest(e.to_string()),
             SecretError::NotFound => ApiError::NotFound,
+            SecretError::IdempotencyKeyReused => ApiError::KeyReused,
             SecretError::Forbidden(message) => ApiError::Forbidden(message.to_owned()),
             SecretError::Unexpected(cause) => ApiError::Unexpected(cause),
         }
@@ -202,73 +202,42 @@ pub async fn create(
     let client_id = path.into_inner().client_id;
     let (app, _) =
         apps::app_by_client_id(state.pool(), client_id, caller.user_id, AppAction::Change).await?;
-    let now = state.clock().now();
-    let idempotency = idempotency_key(&req)?.map(|key| IdempotencyKey {
-        api_token_id: caller.token_id,
-        key_hash: hex_sha256(key.as_bytes()),
-        // The request as understood, with its app: the same JSON spelled differently is the
-        // same request; another app is not.
-        request_hash: hex_sha256(
-            format!(
-                "{}\u{1f}{}",
-                app.id,
-                serde_json::to_string(&asked).unwrap_or_default()
-            )
-            .as_bytes(),
-        ),
-    });
-    if let Some(key) = &idempotency {
-        if let Some(response) = replay(&state, key.clone(), now).await? {
-            return Ok(response);
-        }
-    }
+    // The request as understood, with its app: the same JSON spelled differently is the same
+    // request; another app is not.
+    let understood = format!(
+        "{}\u{1f}{}",
+        app.id,
+        serde_json::to_string(&asked).unwrap_or_default()
+    );
+    let idempotency =
+        idempotency_key(&req)?.map(|key| IdempotencyKey::new(caller.token_id, &key, &understood));
     let request = GenerateRequest {
         app_id: app.id,
         request_nonce: None,
         label,
         old_secret,
         lifetime,
-        idempotency: idempotency.clone(),
+        idempotency,
     };
     let actor = caller.actor(client_ip(&req));
-    match secrets::generate_secret(state.pool(), state.bcrypt(), request, actor, now).await {
-        Ok(generated) => Ok(no_store(
+    let now = state.clock().now();
+    match secrets::generate_once(state.pool(), state.bcrypt(), request, actor, now).await? {
+        Generated::New(generated) => Ok(no_store(
             StatusCode::CREATED,
             &CreatedSecret {
                 fields: SecretItem::new(&generated.row, now),
                 secret: generated.plaintext.expose().to_owned(),
             },
         )),
-        // The same key, sent twice at once: the other request created it.
-        Err(SecretError::AlreadyGenerated) => match idempotency {
-            Some(key) => replay(&state, key, now)
-                .await?
-                .ok_or_else(|| ApiError::Conflict(SecretError::AlreadyGenerated.to_string())),
-            None => Err(SecretError::AlreadyGenerated.into()),
-        },
-        Err(e) => Err(e.into()),
+        Generated::Replayed(row) => {
+            let mut response = no_store(StatusCode::OK, &SecretItem::new(&row, now));
+            response.headers_mut().insert(
+                header::HeaderName::from_static("idempotent-replayed"),
+                header::HeaderValue::from_static("true"),
+            );
+            Ok(response)
+        }
     }
-}
-
-/// The answer to a repeated Idempotency-Key, if the key was used in the last 24 hours.
-async fn replay(
-    state: &AppState,
-    key: IdempotencyKey,
-    now: NaiveDateTime,
-) -> Result<Option<HttpResponse>, ApiError> {
-    let request_hash = key.request_hash.clone();
-    let Some((first_request, row)) = secrets::replayed(state.pool(), key, now).await? else {
-        return Ok(None);
-    };
-    if first_request != request_hash {
-        return Err(ApiError::KeyReused);
-    }
-    let mut response = no_store(StatusCode::OK, &SecretItem::new(&row, now));
-    response.headers_mut().insert(
-        header::HeaderName::from_static("idempotent-replayed"),
-        header::HeaderValue::from_static("true"),
-    );
-    Ok(Some(response))
 }
 
 fn parse_new_secret(body: &[u8]) -> Result<NewSecret, ApiError> {
@@ -325,13 +294,6 @@ fn idempotency_key(req: &HttpRequest) -> Result<Option<String>, ApiError> {
         ));
     }
     Ok(Some(key.to_owned()))
-}
-
-fn hex_sha256(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
 }
 
 /// `DELETE /api/v1/apps/{client_id}/secrets/{id}`

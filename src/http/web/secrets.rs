@@ -31,9 +31,9 @@ pub const RECENT_USE: TimeDelta = TimeDelta::hours(24);
 impl From<SecretError> for AppError {
     fn from(e: SecretError) -> Self {
         match e {
-            SecretError::TooManyActive | SecretError::AlreadyGenerated => {
-                AppError::Conflict(e.to_string())
-            }
+            SecretError::TooManyActive
+            | SecretError::AlreadyGenerated
+            | SecretError::IdempotencyKeyReused => AppError::Conflict(e.to_string()),
             SecretError::LifetimeNotAllowed(_) => AppError::BadRequest(e.to_string()),
             SecretError::NotFound => AppError::NotFound,
             SecretError::Forbidden(message) => AppError::Forbidden(message),

@@ -22,8 +22,8 @@ mod usage;
 mod verification;
 
 pub use rotation::{
-    cancel_schedule, count_active, creator_email, find_secret, generate_secret, replayed,
-    revoke_quiet_secrets, revoke_secret, set_label, GenerateRequest, GeneratedSecret,
+    cancel_schedule, count_active, creator_email, find_secret, generate_once, generate_secret,
+    revoke_quiet_secrets, revoke_secret, set_label, GenerateRequest, Generated, GeneratedSecret,
     IdempotencyKey, Revocation, SecretError, IDEMPOTENCY_WINDOW, MAX_ACTIVE,
 };
 pub use usage::SecretUsage;

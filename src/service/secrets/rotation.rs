@@ -5,8 +5,8 @@
 use crate::db::secrets::{self, SecretRow};
 use crate::db::{self, api_tokens, DbPool};
 use crate::domain::{
-    quiet_revocation_at, ClientSecret, OldSecretSchedule, SecretHint, SecretLabel, SecretLifetime,
-    SecretStatus, QUIET_DEADLINE,
+    hex_sha256, quiet_revocation_at, ClientSecret, OldSecretSchedule, SecretHint, SecretLabel,
+    SecretLifetime, SecretStatus, QUIET_DEADLINE, QUIET_PERIOD,
 };
 use crate::infra::hashing;
 use crate::service::apps::{self, AppsError};
@@ -26,6 +26,9 @@ pub enum SecretError {
     AlreadyGenerated,
     #[error("Secret not found.")]
     NotFound,
+    /// An Idempotency-Key sent again with a different request.
+    #[error("This Idempotency-Key was already used with a different request.")]
+    IdempotencyKeyReused,
     /// A team member whose role no longer lets them change the app.
     #[error("{0}")]
     Forbidden(&'static str),
@@ -85,19 +88,69 @@ pub const IDEMPOTENCY_WINDOW: TimeDelta = TimeDelta::hours(24);
 /// An API request's Idempotency-Key, per API token, with a digest of the request it came with.
 #[derive(Debug, Clone)]
 pub struct IdempotencyKey {
-    pub api_token_id: i32,
+    api_token_id: i32,
     /// SHA-256 of the key: the key itself is the client's business.
-    pub key_hash: String,
-    pub request_hash: String,
+    key_hash: String,
+    request_hash: String,
 }
 
-/// The secret an earlier request with this key created within the window, with the digest of
-/// that request; `None` if the key is new (or older than the window).
-pub async fn replayed(
+impl IdempotencyKey {
+    /// `request`: the request as understood (so the same JSON spelled differently is the same
+    /// request), with everything that makes it another one, such as the app.
+    pub fn new(api_token_id: i32, key: &str, request: &str) -> Self {
+        IdempotencyKey {
+            api_token_id,
+            key_hash: hex_sha256(key.as_bytes()),
+            request_hash: hex_sha256(request.as_bytes()),
+        }
+    }
+}
+
+/// What [`generate_once`] did.
+#[derive(Debug)]
+pub enum Generated {
+    New(GeneratedSecret),
+    /// The key was used in the last 24 hours: the secret it created then, as it is now.
+    Replayed(SecretRow),
+}
+
+/// [`generate_secret`] for a request that may be retried: with an Idempotency-Key used in the
+/// last 24 hours (by the same API token), nothing new is minted and the first secret is
+/// returned, without its plaintext. Two requests with one key at once create one secret: the
+/// key is recorded in the transaction that creates it, and the loser is answered the replay.
+pub async fn generate_once(
+    pool: &DbPool,
+    bcrypt: &hashing::Bcrypt,
+    request: GenerateRequest,
+    actor: Actor,
+    now: NaiveDateTime,
+) -> Result<Generated, SecretError> {
+    let key = request.idempotency.clone();
+    if let Some(key) = &key {
+        if let Some(row) = replay(pool, key.clone(), now).await? {
+            return Ok(Generated::Replayed(row));
+        }
+    }
+    match generate_secret(pool, bcrypt, request, actor, now).await {
+        Ok(generated) => Ok(Generated::New(generated)),
+        Err(SecretError::AlreadyGenerated) if key.is_some() => {
+            let key = key.ok_or(SecretError::AlreadyGenerated)?;
+            replay(pool, key, now)
+                .await?
+                .map(Generated::Replayed)
+                .ok_or(SecretError::AlreadyGenerated)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// The secret an earlier request with this key created within the window; a different request
+/// with the key is [`SecretError::IdempotencyKeyReused`].
+async fn replay(
     pool: &DbPool,
     key: IdempotencyKey,
     now: NaiveDateTime,
-) -> Result<Option<(String, SecretRow)>, SecretError> {
+) -> Result<Option<SecretRow>, SecretError> {
     db::run(pool, move |conn| {
         let found = api_tokens::find_idempotency_key(
             conn,
@@ -108,7 +161,10 @@ pub async fn replayed(
         let Some((request_hash, secret_id)) = found else {
             return Ok(None);
         };
-        Ok(secrets::find(conn, secret_id)?.map(|row| (request_hash, row)))
+        if request_hash != key.request_hash {
+            return Err(SecretError::IdempotencyKeyReused);
+        }
+        Ok(secrets::find(conn, secret_id)?)
     })
     .await
 }
@@ -131,7 +187,8 @@ pub async fn generate_secret(
 ) -> Result<GeneratedSecret, SecretError> {
     let app_id = request.app_id;
     // Cheap early answer, so a full app does not cost a bcrypt; the transaction below decides.
-    if count_active(pool, app_id, now).await? >= MAX_ACTIVE {
+    // (Not for a request with a key: a retry racing its first attempt must get the replay.)
+    if request.idempotency.is_none() && count_active(pool, app_id, now).await? >= MAX_ACTIVE {
         return Err(SecretError::TooManyActive);
     }
     let early = policy::current(pool).await?;
@@ -152,6 +209,14 @@ pub async fn generate_secret(
     let row = db::run(pool, move |conn| {
         db::write_transaction(conn, |conn| {
             apps::may_still_change_in(conn, app_id, &actor)?;
+            if let Some(key) = &request.idempotency {
+                let window = now - IDEMPOTENCY_WINDOW;
+                if api_tokens::find_idempotency_key(conn, key.api_token_id, &key.key_hash, window)?
+                    .is_some()
+                {
+                    return Err(SecretError::AlreadyGenerated);
+                }
+            }
             secrets::settle_expired(conn, app_id, now)?;
             if secrets::count_active(conn, app_id, now)? >= MAX_ACTIVE {
                 return Err(SecretError::TooManyActive);
@@ -169,14 +234,6 @@ pub async fn generate_secret(
                 Some(delay) => secrets::schedule_live(conn, app_id, now + delay)?,
                 None => 0,
             };
-            if let Some(key) = &request.idempotency {
-                let window = now - IDEMPOTENCY_WINDOW;
-                if api_tokens::find_idempotency_key(conn, key.api_token_id, &key.key_hash, window)?
-                    .is_some()
-                {
-                    return Err(SecretError::AlreadyGenerated);
-                }
-            }
             let row = secrets::insert(
                 conn,
                 &secrets::NewSecret {
@@ -281,6 +338,8 @@ pub async fn revoke_secret(
                             && SecretStatus::of(other.revoked_at, other.expires_at, now).is_live()
                     });
             secrets::revoke(conn, row.id, now)?;
+            // Nothing waits any more for this secret to be used.
+            secrets::stop_watching(conn, row.id)?;
             if also_tokens {
                 db::tokens::revoke_issued_with_secret(conn, row.id, now)?;
             }
@@ -290,53 +349,50 @@ pub async fn revoke_secret(
             } else {
                 format!("Revoked {hint}")
             };
-            audit::record(
-                conn,
-                &actor,
-                "secret.revoked",
-                Some(app_id),
-                Some(row.id),
-                &detail,
-                now,
-            )?;
-            let row =
-                secrets::find_for_app(conn, app_id, secret_id)?.ok_or(SecretError::NotFound)?;
-            notifications::record(
-                conn,
-                notifications::SECRET_REVOKED,
-                &row,
-                Some(&actor),
-                now,
-                None,
-            )?;
-            if completes_rotation {
-                notifications::record(
-                    conn,
-                    notifications::ROTATION_COMPLETED,
-                    &row,
-                    Some(&actor),
-                    now,
-                    None,
-                )?;
-            }
+            let row = record_revocation(conn, &row, &actor, &detail, completes_rotation, now)?;
             Ok(Revocation::Revoked(row))
         })
     })
     .await
 }
 
+/// The audit entry and the events of a revocation, in its transaction; the row as revoked.
+fn record_revocation(
+    conn: &mut db::Conn,
+    row: &SecretRow,
+    actor: &Actor,
+    detail: &str,
+    completes_rotation: bool,
+    now: NaiveDateTime,
+) -> Result<SecretRow, SecretError> {
+    audit::record(
+        conn,
+        actor,
+        "secret.revoked",
+        Some(row.app_id),
+        Some(row.id),
+        detail,
+        now,
+    )?;
+    let row = secrets::find(conn, row.id)?.ok_or(SecretError::NotFound)?;
+    // Keyturn's own revocations are told as such, with nobody named.
+    let by = actor.user_id.map(|_| actor);
+    notifications::record(conn, notifications::SECRET_REVOKED, &row, by, now, None)?;
+    if completes_rotation {
+        notifications::record(conn, notifications::ROTATION_COMPLETED, &row, by, now, None)?;
+    }
+    Ok(row)
+}
+
 /// Revoke when quiet: revokes each old secret whose newer secret has been used and which has
-/// then gone unused for [`QUIET_PERIOD`](crate::domain::QUIET_PERIOD), as of that moment (client
-/// authentication refuses it from then on already). Runs every few seconds on every instance;
-/// each revocation is decided again in its own write transaction, so only one instance makes it.
+/// then gone unused for [`QUIET_PERIOD`](crate::domain::QUIET_PERIOD). Client authentication
+/// refuses such a secret from that moment already; this records it. Runs every few seconds on
+/// every instance; each revocation is decided again in its own write transaction, so one
+/// instance makes it.
 pub async fn revoke_quiet_secrets(pool: &DbPool, now: NaiveDateTime) -> anyhow::Result<usize> {
     db::run(pool, move |conn| {
         let mut revoked = 0;
-        for (old, first_use) in secrets::watching_quiet(conn, now)? {
-            let Some(first_use) = first_use else { continue };
-            if now < quiet_revocation_at(old.last_used_at, first_use) {
-                continue;
-            }
+        for old in secrets::due_quiet(conn, now, now - QUIET_PERIOD)? {
             revoked += db::write_transaction(conn, |conn| revoke_when_quiet(conn, old.id, now))?;
         }
         Ok(revoked)
@@ -348,7 +404,7 @@ fn revoke_when_quiet(
     conn: &mut db::Conn,
     secret_id: i32,
     now: NaiveDateTime,
-) -> anyhow::Result<usize> {
+) -> Result<usize, SecretError> {
     // Read again under the write lock: a use or a revoke may have come in between.
     let Some(row) = secrets::find(conn, secret_id)? else {
         return Ok(0);
@@ -359,6 +415,8 @@ fn revoke_when_quiet(
     let Some(first_use) = secrets::first_use_of(conn, newer_id)? else {
         return Ok(0);
     };
+    // Revoked as of the moment it became due, which is when authentication began refusing
+    // it, like a schedule settled after its moment; the audit entry says when it was noticed.
     let at = quiet_revocation_at(row.last_used_at, first_use);
     let live = SecretStatus::of(row.revoked_at, row.expires_at, now).is_live();
     if !live || now < at || !secrets::revoke(conn, row.id, at)? {
@@ -371,25 +429,7 @@ fn revoke_when_quiet(
         "Revoked {} when quiet: unused for 24 hours since {newer} was first used",
         SecretHint::from_stored(row.hint.clone())
     );
-    audit::record(
-        conn,
-        &Actor::keyturn(),
-        "secret.revoked",
-        Some(row.app_id),
-        Some(row.id),
-        &detail,
-        now,
-    )?;
-    let row = secrets::find(conn, secret_id)?.unwrap_or(row);
-    notifications::record(conn, notifications::SECRET_REVOKED, &row, None, now, None)?;
-    notifications::record(
-        conn,
-        notifications::ROTATION_COMPLETED,
-        &row,
-        None,
-        now,
-        None,
-    )?;
+    record_revocation(conn, &row, &Actor::keyturn(), &detail, true, now)?;
     Ok(1)
 }
 

@@ -154,10 +154,10 @@ pub(super) async fn record_use(
         .run(move |conn| {
             secrets::record_use(
                 conn,
-                (app_id, id),
+                app_id,
+                id,
                 now,
-                ip.as_deref(),
-                user_agent.as_deref(),
+                (ip.as_deref(), user_agent.as_deref()),
             )?;
             for (hour, uses) in &to_store {
                 secrets::add_usage(conn, id, *hour, *uses)?;

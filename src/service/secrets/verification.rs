@@ -145,7 +145,7 @@ pub async fn authenticate_client(
             secrets::find_for_authentication(conn, &public_id).context("looking up a client secret")
         })
         .await?;
-    let Some((row, owner_client_id)) = found else {
+    let Some((row, owner_client_id, newer_first_use)) = found else {
         return count_failed_attempt(throttles, &address, now).await;
     };
     let same_client = bool::from(
@@ -158,16 +158,8 @@ pub async fn authenticate_client(
     }
     // Revoke when quiet: due the moment the quiet period has passed, whether or not the
     // background round has written the revocation yet.
-    if let Some(newer_id) = row.quiet_for_secret_id {
-        let first_use = checks
-            .writer
-            .read(move |conn| {
-                secrets::first_use_of(conn, newer_id).context("reading a newer secret's first use")
-            })
-            .await?;
-        if first_use.is_some_and(|first| now >= quiet_revocation_at(row.last_used_at, first)) {
-            return count_failed_attempt(throttles, &address, now).await;
-        }
+    if newer_first_use.is_some_and(|first| now >= quiet_revocation_at(row.last_used_at, first)) {
+        return count_failed_attempt(throttles, &address, now).await;
     }
     let presented = attempt.presented;
     if !checks.verified.proves(presented, row.id) {

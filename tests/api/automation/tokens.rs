@@ -286,3 +286,34 @@ async fn when_two_factor_is_required_a_token_of_an_account_without_it_is_refused
         StatusCode::OK
     );
 }
+
+#[tokio::test]
+async fn a_password_reset_revokes_every_api_token_of_the_account() {
+    let mail = crate::notifications::MailServer::start().await;
+    let app = crate::helpers::spawn_mailing_app(&mail, |_| {}).await;
+    let email = app.browser.signed_up().await;
+    // Whoever had the account made a token; the owner takes it back with a reset.
+    let token = api_token(&app.browser, "left behind", &["secrets:write"]).await;
+    let owner = app.new_browser();
+    owner
+        .submit("/forgot-password", "/forgot-password", &[("email", &email)])
+        .await;
+    let message = owner.take_mail(&email, "/reset-password?token=").await;
+    let link = crate::helpers::link_in(&message, "/reset-password?token=");
+    let form = owner.get_html(&link).await;
+    let reset = owner
+        .post(
+            "/reset-password",
+            &[
+                ("csrf_token", csrf_token(&form).as_str()),
+                ("token", input_value(&form, "token").as_str()),
+                ("new_password", "a brand new password"),
+            ],
+        )
+        .await;
+    assert_eq!(reset.status(), StatusCode::SEE_OTHER);
+
+    let refused = call(&app, Method::GET, "/api/v1/apps", &token, None).await;
+
+    assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
+}

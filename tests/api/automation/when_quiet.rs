@@ -241,3 +241,47 @@ async fn an_old_secret_that_never_goes_quiet_ends_at_the_deadline_and_the_owner_
     })
     .await;
 }
+
+#[tokio::test]
+async fn revoking_the_new_secret_stops_the_old_one_waiting_for_it() {
+    let app = spawn_app().await;
+    let (app_id, client_id, token) = developer_with_token(&app).await;
+    let old = app.browser.generate_secret(&app_id).await;
+    let created: serde_json::Value = create_secret(
+        &app,
+        &client_id,
+        &token,
+        json!({"revoke_old_in": "when_quiet"}),
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    let new = created["secret"].as_str().unwrap();
+    assert_eq!(
+        app.token_basic(&client_id, new).await.status(),
+        StatusCode::OK
+    );
+    // The new secret leaked and is revoked: the old one must not be revoked for its sake.
+    let revoked = super::call(
+        &app,
+        reqwest::Method::DELETE,
+        &format!("/api/v1/apps/{client_id}/secrets/{}", created["id"]),
+        &token,
+        None,
+    )
+    .await;
+    assert_eq!(revoked.status(), StatusCode::NO_CONTENT);
+
+    app.clock.advance(TimeDelta::hours(25));
+
+    assert_eq!(
+        app.token_basic(&client_id, &old).await.status(),
+        StatusCode::OK
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+    assert_eq!(
+        app.token_basic(&client_id, &old).await.status(),
+        StatusCode::OK
+    );
+}
