@@ -28,6 +28,7 @@ pub struct NewApiToken<'a> {
     pub scopes: &'a str,
     pub created_at: NaiveDateTime,
     pub expires_at: Option<NaiveDateTime>,
+    pub request_nonce: Option<&'a str>,
 }
 
 pub fn insert(conn: &mut Conn, new: &NewApiToken) -> QueryResult<ApiTokenRow> {
@@ -48,6 +49,20 @@ pub fn list_for_user(conn: &mut Conn, user_id: i32) -> QueryResult<Vec<ApiTokenR
         .order(api_tokens::id.desc())
         .select(ApiTokenRow::as_select())
         .load(conn)
+}
+
+/// How many of the user's tokens still work at `now`.
+pub fn count_live(conn: &mut Conn, user_id: i32, now: NaiveDateTime) -> QueryResult<i64> {
+    api_tokens::table
+        .filter(api_tokens::user_id.eq(user_id))
+        .filter(api_tokens::revoked_at.is_null())
+        .filter(
+            api_tokens::expires_at
+                .is_null()
+                .or(api_tokens::expires_at.gt(now)),
+        )
+        .count()
+        .get_result(conn)
 }
 
 /// Every user's tokens with their owner's email, newest first, for admins.

@@ -325,6 +325,7 @@ diesel::table! {
         last_used_at -> Nullable<Timestamp>,
         last_used_ip -> Nullable<Text>,
         revoked_at -> Nullable<Timestamp>,
+        request_nonce -> Nullable<Text>,
     }
 }
 

@@ -299,6 +299,15 @@ pub fn callers_since(
         .load(conn)
 }
 
+/// How many callers the app had after `since`.
+pub fn count_callers_since(conn: &mut Conn, app_id: i32, since: NaiveDateTime) -> QueryResult<i64> {
+    secret_callers::table
+        .filter(secret_callers::app_id.eq(app_id))
+        .filter(secret_callers::last_seen_at.gt(since))
+        .count()
+        .get_result(conn)
+}
+
 pub fn purge_callers(conn: &mut Conn, before: NaiveDateTime) -> QueryResult<usize> {
     diesel::delete(secret_callers::table.filter(secret_callers::last_seen_at.lt(before)))
         .execute(conn)

@@ -78,33 +78,34 @@ pub fn revoke(conn: &mut Conn, id: i32, now: NaiveDateTime) -> QueryResult<()> {
 
 /// Revokes every token issued on a request authenticated with this secret: stored access and
 /// refresh tokens, and (through the secret's `tokens_revoked_at`) every signed client token.
+/// Returns whether there was anything left to revoke.
 pub fn revoke_issued_with_secret(
     conn: &mut Conn,
     secret_id: i32,
     now: NaiveDateTime,
-) -> QueryResult<()> {
-    diesel::update(
+) -> QueryResult<bool> {
+    let access = diesel::update(
         access_tokens::table
             .filter(access_tokens::secret_id.eq(secret_id))
             .filter(access_tokens::revoked_at.is_null()),
     )
     .set(access_tokens::revoked_at.eq(now))
     .execute(conn)?;
-    diesel::update(
+    let refresh = diesel::update(
         refresh_tokens::table
             .filter(refresh_tokens::secret_id.eq(secret_id))
             .filter(refresh_tokens::revoked_at.is_null()),
     )
     .set(refresh_tokens::revoked_at.eq(now))
     .execute(conn)?;
-    diesel::update(
+    let signed = diesel::update(
         client_secrets::table
             .find(secret_id)
             .filter(client_secrets::tokens_revoked_at.is_null()),
     )
     .set(client_secrets::tokens_revoked_at.eq(now))
-    .execute(conn)
-    .map(drop)
+    .execute(conn)?;
+    Ok(access + refresh + signed > 0)
 }
 
 /// What the database says about a signed client credentials token (see

@@ -26,24 +26,18 @@ pub fn machine(cfg: &mut web::ServiceConfig) {
 /// The JSON API: every route here is in the OpenAPI document (`api::openapi`), and the
 /// document lists nothing else; a test checks both.
 fn api(cfg: &mut web::ServiceConfig) {
-    cfg.route("/api/v1/me", web::get().to(api::me))
-        .route("/api/v1/apps", web::get().to(api::my_apps))
-        .route(
-            "/api/v1/apps/{client_id}/secrets",
-            web::get().to(api::secrets::list),
+    // One resource per path, so a method it lacks is 405 rather than 404.
+    cfg.service(web::resource("/api/v1/me").get(api::me))
+        .service(web::resource("/api/v1/apps").get(api::my_apps))
+        .service(
+            web::resource("/api/v1/apps/{client_id}/secrets")
+                .get(api::secrets::list)
+                .post(api::secrets::create),
         )
-        .route(
-            "/api/v1/apps/{client_id}/secrets",
-            web::post().to(api::secrets::create),
+        .service(
+            web::resource("/api/v1/apps/{client_id}/secrets/{id}").delete(api::secrets::revoke),
         )
-        .route(
-            "/api/v1/apps/{client_id}/secrets/{id}",
-            web::delete().to(api::secrets::revoke),
-        )
-        .route(
-            "/api/v1/openapi.json",
-            web::get().to(api::openapi::document),
-        );
+        .service(web::resource("/api/v1/openapi.json").get(api::openapi::document));
 }
 
 /// Pages people use, behind the session middleware.

@@ -23,8 +23,16 @@ const LAST_USED_RESOLUTION: TimeDelta = TimeDelta::seconds(60);
 /// Ended tokens stay listed this long, then go.
 const ENDED_KEPT: TimeDelta = TimeDelta::days(30);
 
+/// Enough for every pipeline a person runs; more would hide forgotten ones.
+pub const MAX_LIVE_TOKENS: i64 = 50;
+
 #[derive(Debug, thiserror::Error)]
 pub enum ApiTokenError {
+    #[error("You have {MAX_LIVE_TOKENS} API tokens that still work. Revoke one you no longer use before creating another.")]
+    TooMany,
+    /// The same creation form was submitted twice (a reload).
+    #[error("This form was already used, and its token was shown once. If you did not copy it, revoke it and create another.")]
+    AlreadyCreated,
     #[error("API tokens may live at most {0} days here. Choose a shorter Expires after.")]
     LifetimeNotAllowed(i64),
     /// Somebody else's token (to a non-admin), or none.
@@ -36,7 +44,15 @@ pub enum ApiTokenError {
 
 impl From<diesel::result::Error> for ApiTokenError {
     fn from(e: diesel::result::Error) -> Self {
-        ApiTokenError::Unexpected(anyhow::Error::from(e).context("API token query"))
+        use diesel::result::{DatabaseErrorKind, Error};
+        match &e {
+            Error::DatabaseError(DatabaseErrorKind::UniqueViolation, info)
+                if info.message().contains("request_nonce") =>
+            {
+                ApiTokenError::AlreadyCreated
+            }
+            _ => ApiTokenError::Unexpected(anyhow::Error::from(e).context("API token query")),
+        }
     }
 }
 
@@ -46,6 +62,8 @@ pub struct NewToken {
     pub name: ApiTokenName,
     pub scopes: ApiScopes,
     pub lifetime: SecretLifetime,
+    /// From the form; makes a resubmission harmless.
+    pub request_nonce: Option<String>,
 }
 
 /// Creates a token for `owner`; the plaintext is in the returned value and nowhere else.
@@ -68,6 +86,9 @@ pub async fn create(
                     policy.max_lifetime_days.unwrap_or_default(),
                 ));
             }
+            if api_tokens::count_live(conn, user_id, now)? >= MAX_LIVE_TOKENS {
+                return Err(ApiTokenError::TooMany);
+            }
             let scopes = request.scopes.to_string();
             let row = api_tokens::insert(
                 conn,
@@ -78,6 +99,7 @@ pub async fn create(
                     scopes: &scopes,
                     created_at: now,
                     expires_at: request.lifetime.duration().map(|d| now + d),
+                    request_nonce: request.request_nonce.as_deref(),
                 },
             )?;
             let detail = format!(

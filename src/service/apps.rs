@@ -342,12 +342,15 @@ pub struct AppOverview {
     pub secrets: Vec<(db::secrets::SecretRow, Option<String>)>,
     /// The latest audit events, newest first.
     pub activity: Vec<db::audit::AuditEvent>,
-    /// Who called with the app's secrets in the last 24 hours, most recent first.
-    pub callers: Vec<db::secrets::Caller>,
+    /// Who called with the app's secrets in the last 24 hours, the older secrets' first (at
+    /// most [`CALLERS_LISTED`]), and how many there were in all.
+    pub callers: (Vec<db::secrets::Caller>, i64),
 }
 
 /// How long a caller stays on the app page after its last call.
 pub const CALLERS_SHOWN: chrono::TimeDelta = chrono::TimeDelta::hours(24);
+/// How many callers the app page lists.
+pub const CALLERS_LISTED: i64 = 50;
 
 /// App pages kept by (app id, viewer id), reused while nothing they show has changed (a change
 /// of membership or role moves the generation too).
@@ -378,7 +381,11 @@ pub fn overview_in(
         };
         let secrets = db::secrets::list_for_app(conn, app.id)?;
         let activity = db::audit::recent_for_app(conn, app.id, 20)?;
-        let callers = db::secrets::callers_since(conn, app.id, now - CALLERS_SHOWN, 50)?;
+        let since = now - CALLERS_SHOWN;
+        let callers = (
+            db::secrets::callers_since(conn, app.id, since, CALLERS_LISTED)?,
+            db::secrets::count_callers_since(conn, app.id, since)?,
+        );
         let overview = AppOverview {
             app,
             role,

@@ -10,7 +10,9 @@ CREATE TABLE api_tokens (
     expires_at TIMESTAMP,
     last_used_at TIMESTAMP,
     last_used_ip TEXT,
-    revoked_at TIMESTAMP
+    revoked_at TIMESTAMP,
+    -- From the creation form: a resubmitted form creates nothing.
+    request_nonce TEXT UNIQUE
 );
 CREATE INDEX api_tokens_user_id ON api_tokens (user_id);
 

@@ -11,6 +11,7 @@ pub mod secrets;
 use crate::db::tokens::TokenGrant;
 use crate::domain::{ApiScope, Scope, Scopes};
 use crate::http::origin::request_origin;
+use crate::infra::hashing;
 use crate::service::api_tokens::{self, TokenCaller, TokenCheck};
 use crate::service::apps::{self, AppsError};
 use crate::service::tokens;
@@ -29,6 +30,9 @@ pub enum ApiError {
     InvalidToken,
     #[error("This token does not have the {0} scope.")]
     InsufficientScope(&'static str),
+    /// An OAuth access token at an endpoint for API tokens.
+    #[error("This endpoint needs an API token (ktp_...) with the {0} scope; OAuth access tokens cannot reach secrets.")]
+    ApiTokenRequired(&'static str),
     #[error("Your administrator requires two-factor authentication: set it up on the Security page before using API tokens.")]
     TwoFactorRequired,
     /// Another person's app and a missing one look the same.
@@ -79,7 +83,7 @@ impl ApiError {
     fn code(&self) -> &'static str {
         match self {
             ApiError::InvalidToken => "invalid_token",
-            ApiError::InsufficientScope(_) => "insufficient_scope",
+            ApiError::InsufficientScope(_) | ApiError::ApiTokenRequired(_) => "insufficient_scope",
             ApiError::TwoFactorRequired => "two_factor_required",
             ApiError::NotFound => "not_found",
             ApiError::Forbidden(_) => "forbidden",
@@ -97,6 +101,7 @@ impl ResponseError for ApiError {
         match self {
             ApiError::InvalidToken => StatusCode::UNAUTHORIZED,
             ApiError::InsufficientScope(_)
+            | ApiError::ApiTokenRequired(_)
             | ApiError::TwoFactorRequired
             | ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound => StatusCode::NOT_FOUND,
@@ -104,6 +109,9 @@ impl ResponseError for ApiError {
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::KeyReused => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::Unexpected(cause) if hashing::is_busy(cause) => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             ApiError::Unexpected(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -111,6 +119,9 @@ impl ResponseError for ApiError {
     fn error_response(&self) -> HttpResponse {
         let status = self.status_code();
         let detail = match self {
+            ApiError::Unexpected(cause) if hashing::is_busy(cause) => {
+                "Keyturn is busy. Please try again in a moment.".to_owned()
+            }
             ApiError::Unexpected(cause) => {
                 tracing::error!(error = ?cause, "API request failed");
                 "Something went wrong on our side. Please try again.".to_owned()
@@ -125,7 +136,7 @@ impl ResponseError for ApiError {
                     r#"Bearer realm="keyturn", error="invalid_token""#,
                 ));
             }
-            ApiError::InsufficientScope(needed) => {
+            ApiError::InsufficientScope(needed) | ApiError::ApiTokenRequired(needed) => {
                 response.insert_header((
                     header::WWW_AUTHENTICATE,
                     format!(
@@ -135,6 +146,9 @@ impl ResponseError for ApiError {
             }
             ApiError::TooManyRequests(wait) => {
                 response.insert_header((header::RETRY_AFTER, wait.to_string()));
+            }
+            ApiError::Unexpected(cause) if hashing::is_busy(cause) => {
+                response.insert_header((header::RETRY_AFTER, hashing::BUSY_RETRY_AFTER));
             }
             _ => {}
         }
@@ -221,7 +235,8 @@ async fn token_with(
 ) -> Result<TokenCaller, ApiError> {
     match authenticate(req, state).await? {
         Caller::ApiToken(caller) if caller.may(scope) => Ok(caller),
-        _ => Err(ApiError::InsufficientScope(scope.as_str())),
+        Caller::ApiToken(_) => Err(ApiError::InsufficientScope(scope.as_str())),
+        Caller::OAuth(_) => Err(ApiError::ApiTokenRequired(scope.as_str())),
     }
 }
 

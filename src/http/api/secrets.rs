@@ -23,7 +23,9 @@ impl From<SecretError> for ApiError {
         match e {
             SecretError::TooManyActive => ApiError::Conflict(e.to_string()),
             SecretError::AlreadyGenerated => ApiError::Conflict(e.to_string()),
-            SecretError::LifetimeNotAllowed(_) => ApiError::BadRequest(e.to_string()),
+            SecretError::LifetimeNotAllowed(max) => ApiError::BadRequest(format!(
+                "Secrets may live at most {max} days here: send a smaller expires_in_days."
+            )),
             SecretError::NotFound => ApiError::NotFound,
             SecretError::IdempotencyKeyReused => ApiError::KeyReused,
             SecretError::Forbidden(message) => ApiError::Forbidden(message.to_owned()),
@@ -133,10 +135,29 @@ pub struct SecretPath {
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct RevokeQuery {
-    /// Also revoke every access token issued with this secret (a leaked secret).
-    #[serde(default)]
-    pub revoke_tokens: Option<bool>,
+    /// `true`: also revoke every token issued with this secret (a leaked secret), even if the
+    /// secret was revoked before.
+    #[param(value_type = Option<bool>)]
+    pub revoke_tokens: Option<String>,
+}
+
+impl RevokeQuery {
+    fn also_tokens(&self) -> Result<bool, ApiError> {
+        match self
+            .revoke_tokens
+            .as_deref()
+            .map(str::to_ascii_lowercase)
+            .as_deref()
+        {
+            None | Some("false" | "0" | "") => Ok(false),
+            Some("true" | "1") => Ok(true),
+            Some(_) => Err(ApiError::BadRequest(
+                "revoke_tokens must be true or false.".to_owned(),
+            )),
+        }
+    }
 }
 
 /// `GET /api/v1/apps/{client_id}/secrets`
@@ -244,11 +265,19 @@ fn parse_new_secret(body: &[u8]) -> Result<NewSecret, ApiError> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(NewSecret::default());
     }
-    serde_json::from_slice(body).map_err(|e| {
+    let refuse = |why: String| {
         ApiError::BadRequest(format!(
-            "The body must be a JSON object with label, expires_in_days and revoke_old_in, all optional ({e})."
+            "The body must be a JSON object with label, expires_in_days and revoke_old_in, all optional ({why})."
         ))
-    })
+    };
+    // An object only: serde would also read the fields from an array, in order.
+    match serde_json::from_slice::<serde_json::Value>(body) {
+        Ok(object @ serde_json::Value::Object(_)) => {
+            serde_json::from_value(object).map_err(|e| refuse(e.to_string()))
+        }
+        Ok(_) => Err(refuse("not an object".to_owned())),
+        Err(e) => Err(refuse(e.to_string())),
+    }
 }
 
 /// The request's fields as domain values.
@@ -321,7 +350,7 @@ pub async fn revoke(
     let (app, _) =
         apps::app_by_client_id(state.pool(), client_id, caller.user_id, AppAction::Change).await?;
     let secret_id = id.parse::<i32>().map_err(|_| ApiError::NotFound)?;
-    let also_tokens = query.revoke_tokens.unwrap_or(false);
+    let also_tokens = query.also_tokens()?;
     secrets::revoke_secret(
         state.pool(),
         app.id,

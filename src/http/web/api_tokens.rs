@@ -27,6 +27,9 @@ impl From<ApiTokenError> for AppError {
     fn from(e: ApiTokenError) -> Self {
         match e {
             ApiTokenError::LifetimeNotAllowed(_) => AppError::BadRequest(e.to_string()),
+            ApiTokenError::TooMany | ApiTokenError::AlreadyCreated => {
+                AppError::Conflict(e.to_string())
+            }
             ApiTokenError::NotFound => AppError::NotFound,
             ApiTokenError::Unexpected(cause) => AppError::Unexpected(cause),
         }
@@ -84,6 +87,9 @@ pub struct TokenChoices {
     apps_read: Option<String>,
     secrets_write: Option<String>,
     expires_after: Option<String>,
+    /// Not kept in the query string after confirming access: a fresh form gets a fresh one.
+    #[serde(skip_serializing)]
+    request_nonce: Option<String>,
 }
 
 #[derive(Template)]
@@ -102,6 +108,7 @@ struct TokensPage<'a> {
     scope_help: [(&'static str, &'static str); 2],
     admin: bool,
     revoke_base: &'static str,
+    request_nonce: String,
 }
 
 /// `GET /account/tokens`; the query fills the form in (the choices made before confirming
@@ -147,6 +154,7 @@ async fn render(
         scope_help: ApiScope::ALL.map(|s| (s.as_str(), s.description())),
         admin: false,
         revoke_base: "/account/tokens",
+        request_nonce: crate::domain::random_base62(22),
     };
     let mut response = html(status, &page)?;
     // The page may hold a token in plaintext: no cache keeps it.
@@ -228,10 +236,18 @@ pub async fn create(
         let message = "Choose when the token expires.".to_owned();
         return render(&state, &session, &user, chosen, refuse(message), None).await;
     };
+    let request_nonce = match chosen.request_nonce.as_deref().filter(|n| !n.is_empty()) {
+        Some(n) if n.len() <= 64 && n.bytes().all(|b| b.is_ascii_alphanumeric()) => {
+            Some(n.to_owned())
+        }
+        Some(_) => return Err(AppError::BadRequest("The form was altered.".into())),
+        None => None,
+    };
     let request = NewToken {
         name,
         scopes,
         lifetime,
+        request_nonce,
     };
     let actor = Actor::new(&user, client_ip(&req));
     let now = state.clock().now();
@@ -242,6 +258,14 @@ pub async fn create(
         }
         Err(e @ ApiTokenError::LifetimeNotAllowed(_)) => {
             render(&state, &session, &user, chosen, refuse(e.to_string()), None).await
+        }
+        Err(e @ ApiTokenError::TooMany) => {
+            let conflict = Some((StatusCode::CONFLICT, e.to_string()));
+            render(&state, &session, &user, chosen, conflict, None).await
+        }
+        Err(ApiTokenError::AlreadyCreated) => {
+            session.set_flash(Flash::error(ApiTokenError::AlreadyCreated.to_string()))?;
+            Ok(see_other("/account/tokens"))
         }
         Err(e) => Err(e.into()),
     }

@@ -332,10 +332,10 @@ struct CallerView {
 
 /// While two secrets are live: every caller of the last day and the secret it last used.
 fn callers_view(
-    callers: Vec<crate::db::secrets::Caller>,
+    (callers, total): (Vec<crate::db::secrets::Caller>, i64),
     rows: &[(SecretRow, Option<String>)],
     now: NaiveDateTime,
-) -> Option<Vec<CallerView>> {
+) -> Option<CallersView> {
     let live: Vec<i32> = rows
         .iter()
         .filter(|(r, _)| SecretStatus::of(r.revoked_at, r.expires_at, now).is_live())
@@ -344,6 +344,7 @@ fn callers_view(
     if live.len() < 2 {
         return None;
     }
+    let listed = callers.len() as i64;
     let older = live.iter().min().copied();
     let callers = callers
         .into_iter()
@@ -363,7 +364,16 @@ fn callers_view(
             last_seen: TimeView::new(c.last_seen_at, now),
         })
         .collect();
-    Some(callers)
+    Some(CallersView {
+        callers,
+        more: total - listed,
+    })
+}
+
+/// The Callers table, and how many callers it leaves out.
+struct CallersView {
+    callers: Vec<CallerView>,
+    more: i64,
 }
 
 #[derive(Template)]
@@ -386,7 +396,7 @@ struct AppPage {
     generate: GenerateForm,
     rotation: Option<RotationNote>,
     /// While two secrets are live.
-    callers: Option<Vec<CallerView>>,
+    callers: Option<CallersView>,
     activity: Vec<ActivityView>,
     webhooks: WebhooksView,
 }

@@ -118,6 +118,10 @@ pub enum Generated {
 /// last 24 hours (by the same API token), nothing new is minted and the first secret is
 /// returned, without its plaintext. Two requests with one key at once create one secret: the
 /// key is recorded in the transaction that creates it, and the loser is answered the replay.
+///
+/// For machines, which may send many at once: generations for one app take turns (so a burst
+/// costs at most the two bcrypts that can succeed, and the rest get a cheap 409 or the replay),
+/// and they hash in the bounded lane, so a flood gets 503 instead of holding up log-ins.
 pub async fn generate_once(
     pool: &DbPool,
     bcrypt: &hashing::Bcrypt,
@@ -125,13 +129,15 @@ pub async fn generate_once(
     actor: Actor,
     now: NaiveDateTime,
 ) -> Result<Generated, SecretError> {
+    let gate = &GENERATION_GATES[request.app_id.unsigned_abs() as usize % GENERATION_GATES.len()];
+    let _turn = gate.lock().await;
     let key = request.idempotency.clone();
     if let Some(key) = &key {
         if let Some(row) = replay(pool, key.clone(), now).await? {
             return Ok(Generated::Replayed(row));
         }
     }
-    match generate_secret(pool, bcrypt, request, actor, now).await {
+    match generate_in(pool, bcrypt, hashing::Lane::SignUp, request, actor, now).await {
         Ok(generated) => Ok(Generated::New(generated)),
         Err(SecretError::AlreadyGenerated) if key.is_some() => {
             let key = key.ok_or(SecretError::AlreadyGenerated)?;
@@ -176,11 +182,34 @@ pub struct GeneratedSecret {
     pub row: SecretRow,
 }
 
+/// One lock per group of apps, so that generations for one app take turns in this process.
+static GENERATION_GATES: std::sync::LazyLock<Vec<tokio::sync::Mutex<()>>> =
+    std::sync::LazyLock::new(|| (0..64).map(|_| tokio::sync::Mutex::new(())).collect());
+
 /// Creates a secret unless the app already has [`MAX_ACTIVE`] live ones, and schedules the
 /// revocation of the live one if asked.
 pub async fn generate_secret(
     pool: &DbPool,
     bcrypt: &hashing::Bcrypt,
+    request: GenerateRequest,
+    actor: Actor,
+    now: NaiveDateTime,
+) -> Result<GeneratedSecret, SecretError> {
+    generate_in(
+        pool,
+        bcrypt,
+        hashing::Lane::Interactive,
+        request,
+        actor,
+        now,
+    )
+    .await
+}
+
+async fn generate_in(
+    pool: &DbPool,
+    bcrypt: &hashing::Bcrypt,
+    lane: hashing::Lane,
     request: GenerateRequest,
     actor: Actor,
     now: NaiveDateTime,
@@ -198,12 +227,7 @@ pub async fn generate_secret(
         ));
     }
     let plaintext = ClientSecret::generate();
-    let hash = hashing::hash(
-        bcrypt,
-        plaintext.expose().to_owned(),
-        hashing::Lane::Interactive,
-    )
-    .await?;
+    let hash = hashing::hash(bcrypt, plaintext.expose().to_owned(), lane).await?;
     let public_id = plaintext.public_id().to_owned();
     let hint = plaintext.hint();
     let row = db::run(pool, move |conn| {
@@ -327,6 +351,22 @@ pub async fn revoke_secret(
             let row =
                 secrets::find_for_app(conn, app_id, secret_id)?.ok_or(SecretError::NotFound)?;
             if row.revoked_at.is_some() {
+                // A secret found to have leaked after it was revoked: its tokens go now.
+                if also_tokens && db::tokens::revoke_issued_with_secret(conn, row.id, now)? {
+                    let detail = format!(
+                        "Revoked every token issued with {}",
+                        SecretHint::from_stored(row.hint.clone())
+                    );
+                    audit::record(
+                        conn,
+                        &actor,
+                        "secret.tokens_revoked",
+                        Some(app_id),
+                        Some(row.id),
+                        &detail,
+                        now,
+                    )?;
+                }
                 return Ok(Revocation::AlreadyRevoked(row));
             }
             // Revoking the older of two live secrets completes a rotation.

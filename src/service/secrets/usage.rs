@@ -102,19 +102,44 @@ pub(super) async fn usage(
 /// The callers (secret, address, User-Agent) whose use this process wrote, and when: a caller
 /// is written at most once a minute, so two machines taking turns with one secret cost no
 /// write per request. Bounded: the least recently seen caller is forgotten first.
+///
+/// New callers are written at most [`NEW_CALLERS_PER_MINUTE`] per secret and minute: a client
+/// that sends a new User-Agent with every request cannot make every request a write.
 #[derive(Debug)]
-pub struct CallersWritten(Mutex<LruCache<(i32, RequestOrigin), NaiveDateTime>>);
+pub struct CallersWritten {
+    written: Mutex<LruCache<(i32, RequestOrigin), NaiveDateTime>>,
+    /// Per secret: the minute, and how many new callers were written in it.
+    new_per_minute: Mutex<LruCache<i32, (NaiveDateTime, u32)>>,
+}
+
+const NEW_CALLERS_PER_MINUTE: u32 = 30;
 
 impl Default for CallersWritten {
     fn default() -> Self {
         let capacity = NonZeroUsize::new(10_000).unwrap_or(NonZeroUsize::MIN);
-        CallersWritten(Mutex::new(LruCache::new(capacity)))
+        CallersWritten {
+            written: Mutex::new(LruCache::new(capacity)),
+            new_per_minute: Mutex::new(LruCache::new(capacity)),
+        }
     }
 }
 
 impl CallersWritten {
+    /// Counts one new caller of the secret written in this minute; `false` past the budget.
+    fn may_add(&self, secret_id: i32, now: NaiveDateTime) -> bool {
+        let minute = now.duration_trunc(TimeDelta::minutes(1)).unwrap_or(now);
+        self.new_per_minute.lock().is_ok_and(|mut counts| {
+            let entry = counts.get_or_insert_mut(secret_id, || (minute, 0));
+            if entry.0 != minute {
+                *entry = (minute, 0);
+            }
+            entry.1 += 1;
+            entry.1 <= NEW_CALLERS_PER_MINUTE
+        })
+    }
+
     fn fresh(&self, key: &(i32, RequestOrigin), now: NaiveDateTime) -> bool {
-        self.0.lock().is_ok_and(|mut written| {
+        self.written.lock().is_ok_and(|mut written| {
             written
                 .get(key)
                 .is_some_and(|at| *at > now - LAST_USED_RESOLUTION)
@@ -122,7 +147,7 @@ impl CallersWritten {
     }
 
     fn written(&self, key: (i32, RequestOrigin), now: NaiveDateTime) {
-        if let Ok(mut written) = self.0.lock() {
+        if let Ok(mut written) = self.written.lock() {
             written.put(key, now);
         }
     }
@@ -143,7 +168,7 @@ pub(super) async fn record_use(
         .last_used_at
         .is_some_and(|used| used > now - LAST_USED_RESOLUTION);
     let caller = (row.id, origin);
-    if fresh && callers.fresh(&caller, now) {
+    if fresh && (callers.fresh(&caller, now) || !callers.may_add(row.id, now)) {
         return Ok(());
     }
     let (id, app_id) = (row.id, row.app_id);

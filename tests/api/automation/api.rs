@@ -220,6 +220,9 @@ async fn bad_bodies_are_clear_400s() {
         json!({"label": "x".repeat(41)}),
         json!({"lable": "typo"}),
         json!(["not", "an", "object"]),
+        json!(["ci", 5, "when_quiet"]),
+        json!([]),
+        json!("label"),
     ] {
         let response = create_secret(&app, &client_id, &token, body.clone()).await;
         let problem = problem(response, StatusCode::BAD_REQUEST).await;
@@ -450,6 +453,70 @@ async fn a_team_viewer_can_read_but_not_rotate() {
     let body = problem(created, StatusCode::FORBIDDEN).await;
     assert!(
         body["detail"].as_str().unwrap().contains("Viewer"),
+        "{body}"
+    );
+}
+
+#[tokio::test]
+async fn revoking_a_revoked_secret_again_with_its_tokens_revokes_the_tokens() {
+    let app = spawn_app().await;
+    let (_, client_id, token) = developer_with_token(&app).await;
+    let created: serde_json::Value = create_secret(&app, &client_id, &token, json!({}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let secret = created["secret"].as_str().unwrap();
+    let access = app.access_token(&client_id, secret).await;
+    let path = format!("/api/v1/apps/{client_id}/secrets/{}", created["id"]);
+    let revoked = call(&app, Method::DELETE, &path, &token, None).await;
+    assert_eq!(revoked.status(), StatusCode::NO_CONTENT);
+    assert_eq!(
+        app.me(&access).await.status(),
+        StatusCode::OK,
+        "a routine revoke keeps tokens"
+    );
+
+    // Found in a paste later: its tokens go too.
+    let with_tokens = format!("{path}?revoke_tokens=true");
+    let again = call(&app, Method::DELETE, &with_tokens, &token, None).await;
+
+    assert_eq!(again.status(), StatusCode::NO_CONTENT);
+    assert_eq!(app.me(&access).await.status(), StatusCode::UNAUTHORIZED);
+    let bad = call(
+        &app,
+        Method::DELETE,
+        &format!("{path}?revoke_tokens=maybe"),
+        &token,
+        None,
+    )
+    .await;
+    problem(bad, StatusCode::BAD_REQUEST).await;
+}
+
+#[tokio::test]
+async fn an_oauth_access_token_is_told_the_secrets_need_an_api_token() {
+    let app = spawn_app().await;
+    let (app_id, client_id, _) = developer_with_token(&app).await;
+    let secret = app.browser.generate_secret(&app_id).await;
+    let client_token = app.access_token(&client_id, &secret).await;
+
+    let refused = call(
+        &app,
+        Method::GET,
+        &format!("/api/v1/apps/{client_id}/secrets"),
+        &client_token,
+        None,
+    )
+    .await;
+
+    let body = problem(refused, StatusCode::FORBIDDEN).await;
+    assert_eq!(body["error"], "insufficient_scope");
+    assert!(
+        body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("needs an API token"),
         "{body}"
     );
 }

@@ -138,3 +138,24 @@ async fn callers_are_shared_by_every_instance_on_the_database() {
         "{page}"
     );
 }
+
+#[tokio::test]
+async fn a_client_that_changes_its_user_agent_every_request_cannot_make_every_request_a_write() {
+    let app = spawn_app().await;
+    let (app_id, client_id, token) = developer_with_token(&app).await;
+    let old = app.browser.generate_secret(&app_id).await;
+    create_secret(&app, &client_id, &token, json!({})).await;
+
+    for n in 0..60 {
+        let agent = format!("scanner/{n}");
+        assert_eq!(
+            token_from(&app, &agent, &client_id, &old).await,
+            StatusCode::OK
+        );
+    }
+
+    // Within one minute: the first use, then 30 new callers; the rest are not written.
+    let page = app.browser.get_html(&format!("/apps/{app_id}")).await;
+    assert_eq!(callers(&page).len(), 31);
+    assert!(!page.contains("id=\"callers-more\""));
+}

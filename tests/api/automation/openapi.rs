@@ -72,20 +72,36 @@ async fn the_document_lists_exactly_the_api_routes_and_each_of_them_answers() {
         listed, expected,
         "the document lists exactly the API routes"
     );
-    // And the server has nothing else on those paths, nor elsewhere under /api/v1.
-    for (method, path) in [
-        (Method::PUT, format!("/api/v1/apps/{client_id}/secrets")),
-        (Method::PATCH, format!("/api/v1/apps/{client_id}/secrets/1")),
-        (Method::POST, "/api/v1/apps".to_owned()),
-        (Method::GET, "/api/v1/tokens".to_owned()),
-        (Method::GET, format!("/api/v1/apps/{client_id}")),
+    // And the server has nothing else on those paths (405), nor elsewhere under /api/v1 (404).
+    for (method, path, status) in [
+        (
+            Method::PUT,
+            format!("/api/v1/apps/{client_id}/secrets"),
+            StatusCode::METHOD_NOT_ALLOWED,
+        ),
+        (
+            Method::PATCH,
+            format!("/api/v1/apps/{client_id}/secrets/1"),
+            StatusCode::METHOD_NOT_ALLOWED,
+        ),
+        (
+            Method::POST,
+            "/api/v1/apps".to_owned(),
+            StatusCode::METHOD_NOT_ALLOWED,
+        ),
+        (
+            Method::GET,
+            "/api/v1/tokens".to_owned(),
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            Method::GET,
+            format!("/api/v1/apps/{client_id}"),
+            StatusCode::NOT_FOUND,
+        ),
     ] {
         let answer = call(&app, method.clone(), &path, &token, None).await;
-        assert!(
-            [StatusCode::NOT_FOUND, StatusCode::METHOD_NOT_ALLOWED].contains(&answer.status()),
-            "{method} {path}: {}",
-            answer.status()
-        );
+        assert_eq!(answer.status(), status, "{method} {path}");
     }
     for schema in ["SecretItem", "CreatedSecret", "NewSecret", "Problem"] {
         assert!(
@@ -97,6 +113,15 @@ async fn the_document_lists_exactly_the_api_routes_and_each_of_them_answers() {
         document["components"]["securitySchemes"]["bearer"]["scheme"],
         "bearer"
     );
+    let delete = &document["paths"]["/api/v1/apps/{client_id}/secrets/{id}"]["delete"];
+    let revoke_tokens = delete["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "revoke_tokens")
+        .unwrap();
+    assert_eq!(revoke_tokens["in"], "query");
+    assert_ne!(revoke_tokens["required"], true);
 }
 
 /// The newest secret's id, so DELETE has something to revoke (POST may have added one).

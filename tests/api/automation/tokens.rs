@@ -317,3 +317,28 @@ async fn a_password_reset_revokes_every_api_token_of_the_account() {
 
     assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
 }
+
+#[tokio::test]
+async fn a_resubmitted_form_creates_no_second_token() {
+    let app = spawn_app().await;
+    app.browser.signed_up().await;
+    let page = app.browser.get_html("/account/tokens").await;
+    let nonce = input_value(&page, "request_nonce");
+    let fields = [
+        ("csrf_token", csrf_token(&page)),
+        ("request_nonce", nonce),
+        ("name", "once".to_owned()),
+        ("apps_read", "on".to_owned()),
+        ("expires_after", "30".to_owned()),
+    ];
+    let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+
+    let first = app.browser.post("/account/tokens", &fields).await;
+    let again = app.browser.post("/account/tokens", &fields).await;
+
+    assert_eq!(first.status(), StatusCode::OK);
+    assert_eq!(redirected_to(&again), "/account/tokens");
+    let list = app.browser.get_html("/account/tokens").await;
+    assert!(list.contains("already used"), "{list}");
+    assert_eq!(list.matches("<td>once</td>").count(), 1);
+}
