@@ -1,7 +1,9 @@
 //! The secrets API through real HTTP: list, create, revoke; idempotency, the two-secret limit,
 //! scopes, what a stranger sees, throttling and the Activity entries.
 
-use super::{api_token, call, create_secret, developer_with_token, problem};
+use super::{
+    api_token, call, create_secret, created_secret, developer_with_token, problem, secrets_of,
+};
 use crate::helpers::{spawn_app, spawn_app_with};
 use reqwest::{Method, StatusCode};
 use serde_json::json;
@@ -115,17 +117,7 @@ async fn a_repeated_idempotency_key_mints_nothing_and_replays_without_the_secret
     assert_eq!(replayed["id"], first["id"]);
     assert_eq!(replayed["hint"], first["hint"]);
     assert!(replayed.get("secret").is_none(), "{replayed}");
-    let listed: serde_json::Value = call(
-        &app,
-        Method::GET,
-        &format!("/api/v1/apps/{client_id}/secrets"),
-        &token,
-        None,
-    )
-    .await
-    .json()
-    .await
-    .unwrap();
+    let listed = secrets_of(&app, &client_id, &token).await;
     assert_eq!(listed["secrets"].as_array().unwrap().len(), 1, "one secret");
 
     let other_body = send("rotate-2026-11", json!({"label": "other"})).await;
@@ -174,17 +166,7 @@ async fn the_same_key_sent_many_times_at_once_creates_one_secret() {
             .all(|s| *s == StatusCode::CREATED || *s == StatusCode::OK),
         "{statuses:?}"
     );
-    let listed: serde_json::Value = call(
-        &app,
-        Method::GET,
-        &format!("/api/v1/apps/{client_id}/secrets"),
-        &token,
-        None,
-    )
-    .await
-    .json()
-    .await
-    .unwrap();
+    let listed = secrets_of(&app, &client_id, &token).await;
     assert_eq!(listed["secrets"].as_array().unwrap().len(), 2);
 }
 
@@ -461,11 +443,7 @@ async fn a_team_viewer_can_read_but_not_rotate() {
 async fn revoking_a_revoked_secret_again_with_its_tokens_revokes_the_tokens() {
     let app = spawn_app().await;
     let (_, client_id, token) = developer_with_token(&app).await;
-    let created: serde_json::Value = create_secret(&app, &client_id, &token, json!({}))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let created = created_secret(&app, &client_id, &token, json!({})).await;
     let secret = created["secret"].as_str().unwrap();
     let access = app.access_token(&client_id, secret).await;
     let path = format!("/api/v1/apps/{client_id}/secrets/{}", created["id"]);

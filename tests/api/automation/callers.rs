@@ -1,7 +1,7 @@
 //! The Callers table: while two secrets are live, every machine seen in the last day and the
 //! secret it last used, shared through the database and written without a write per request.
 
-use super::{create_secret, developer_with_token};
+use super::{create_secret, created_secret, developer_with_token};
 use crate::helpers::{spawn_app, TestApp};
 use chrono::TimeDelta;
 use reqwest::StatusCode;
@@ -66,11 +66,7 @@ async fn the_callers_table_shows_which_machine_still_has_the_old_secret() {
         !page.contains("id=\"callers\""),
         "one live secret: no table yet"
     );
-    let created: serde_json::Value = create_secret(&app, &client_id, &token, json!({}))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let created = created_secret(&app, &client_id, &token, json!({})).await;
     let new = created["secret"].as_str().unwrap().to_owned();
     let old_hint = format!("••••{}", &old[old.len() - 4..]);
     let new_hint = format!("••••{}", &new[new.len() - 4..]);

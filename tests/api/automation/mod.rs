@@ -83,6 +83,32 @@ pub async fn create_secret(
     .await
 }
 
+/// `GET /api/v1/apps/{client_id}/secrets`, as JSON.
+pub async fn secrets_of(app: &TestApp, client_id: &str, token: &str) -> serde_json::Value {
+    let listed = call(
+        app,
+        reqwest::Method::GET,
+        &format!("/api/v1/apps/{client_id}/secrets"),
+        token,
+        None,
+    )
+    .await;
+    assert_eq!(listed.status(), StatusCode::OK);
+    listed.json().await.unwrap()
+}
+
+/// A secret created through the API (201), as JSON: its fields and `secret`.
+pub async fn created_secret(
+    app: &TestApp,
+    client_id: &str,
+    token: &str,
+    body: serde_json::Value,
+) -> serde_json::Value {
+    let created = create_secret(app, client_id, token, body).await;
+    assert_eq!(created.status(), StatusCode::CREATED);
+    created.json().await.unwrap()
+}
+
 /// The problem document of an error answer, after checking its media type and status.
 pub async fn problem(response: Response, status: StatusCode) -> serde_json::Value {
     assert_eq!(response.status(), status);

@@ -1,7 +1,7 @@
 //! The OpenAPI document: generated from the code, version 3.1, and in step with the routes:
 //! every operation it lists answers, and every API route is listed.
 
-use super::{call, developer_with_token};
+use super::{call, developer_with_token, secrets_of};
 use crate::helpers::spawn_app;
 use reqwest::{Method, StatusCode};
 use serde_json::json;
@@ -126,16 +126,6 @@ async fn the_document_lists_exactly_the_api_routes_and_each_of_them_answers() {
 
 /// The newest secret's id, so DELETE has something to revoke (POST may have added one).
 async fn latest_secret(app: &crate::helpers::TestApp, client_id: &str, token: &str) -> i64 {
-    let listed: serde_json::Value = call(
-        app,
-        Method::GET,
-        &format!("/api/v1/apps/{client_id}/secrets"),
-        token,
-        None,
-    )
-    .await
-    .json()
-    .await
-    .unwrap();
+    let listed = secrets_of(app, client_id, token).await;
     listed["secrets"][0]["id"].as_i64().unwrap()
 }

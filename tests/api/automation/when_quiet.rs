@@ -1,7 +1,7 @@
 //! Revoke when quiet: the old secret goes once the new one is in use and the old one has
 //! then been unused for 24 hours; at the latest after 7 days, with the owner told.
 
-use super::{create_secret, developer_with_token};
+use super::{create_secret, created_secret, developer_with_token};
 use crate::helpers::{element_text, spawn_app, TestApp};
 use crate::notifications::{eventually, MailServer};
 use chrono::TimeDelta;
@@ -138,16 +138,13 @@ async fn cancelling_the_schedule_stops_the_quiet_revocation() {
     let app = spawn_app().await;
     let (app_id, client_id, token) = developer_with_token(&app).await;
     let old = app.browser.generate_secret(&app_id).await;
-    let created: serde_json::Value = create_secret(
+    let created = created_secret(
         &app,
         &client_id,
         &token,
         json!({"revoke_old_in": "when_quiet"}),
     )
-    .await
-    .json()
-    .await
-    .unwrap();
+    .await;
     let page = app.browser.get_html(&format!("/apps/{app_id}")).await;
     let row = crate::helpers::secret_row(&page, &old);
     let detail = row
@@ -195,16 +192,13 @@ async fn an_old_secret_that_never_goes_quiet_ends_at_the_deadline_and_the_owner_
     let app = crate::helpers::spawn_mailing_app(&mail, |_| {}).await;
     let (app_id, client_id, token) = developer_with_token(&app).await;
     let old = app.browser.generate_secret(&app_id).await;
-    let created: serde_json::Value = create_secret(
+    let created = created_secret(
         &app,
         &client_id,
         &token,
         json!({"revoke_old_in": "when_quiet"}),
     )
-    .await
-    .json()
-    .await
-    .unwrap();
+    .await;
     let new = created["secret"].as_str().unwrap().to_owned();
     assert_eq!(
         app.token_basic(&client_id, &new).await.status(),
@@ -247,16 +241,13 @@ async fn revoking_the_new_secret_stops_the_old_one_waiting_for_it() {
     let app = spawn_app().await;
     let (app_id, client_id, token) = developer_with_token(&app).await;
     let old = app.browser.generate_secret(&app_id).await;
-    let created: serde_json::Value = create_secret(
+    let created = created_secret(
         &app,
         &client_id,
         &token,
         json!({"revoke_old_in": "when_quiet"}),
     )
-    .await
-    .json()
-    .await
-    .unwrap();
+    .await;
     let new = created["secret"].as_str().unwrap();
     assert_eq!(
         app.token_basic(&client_id, new).await.status(),
