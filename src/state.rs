@@ -16,7 +16,7 @@ use crate::service::notifications::Notifier;
 use crate::service::passkeys::Passkeys;
 use crate::service::policy::CachedPolicy;
 use crate::service::review::ReviewCache;
-use crate::service::secrets::SecretChecks;
+use crate::service::secrets::{GenerationTurns, SecretChecks};
 use crate::service::sessions::Timeouts;
 use actix_web::{web, HttpRequest};
 use anyhow::Context;
@@ -33,6 +33,7 @@ pub struct AppState {
     access_token_ttl_seconds: i64,
     clock: Clock,
     secret_checks: SecretChecks,
+    generation_turns: GenerationTurns,
     token_key: TokenKey,
     review_cache: Arc<ReviewCache>,
     app_pages: Arc<AppPages>,
@@ -94,6 +95,7 @@ impl AppState {
             access_token_ttl_seconds: settings.access_token_ttl_seconds,
             clock,
             secret_checks: SecretChecks::new(writer.clone()),
+            generation_turns: GenerationTurns::default(),
             token_key: TokenKey::derive(master_key),
             review_cache: Arc::new(GenerationCache::new(64)),
             app_pages: Arc::new(GenerationCache::new(4096)),
@@ -149,6 +151,10 @@ impl AppState {
     /// Use counts and proven secrets kept in memory between requests.
     pub fn secret_checks(&self) -> &SecretChecks {
         &self.secret_checks
+    }
+
+    pub fn generation_turns(&self) -> &GenerationTurns {
+        &self.generation_turns
     }
 
     /// Signs client credentials access tokens.

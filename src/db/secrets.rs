@@ -284,7 +284,9 @@ pub fn callers_since(
         .inner_join(client_secrets::table)
         .filter(secret_callers::app_id.eq(app_id))
         .filter(secret_callers::last_seen_at.gt(since))
+        // The older secrets' callers first: the machines still to be moved.
         .order((
+            secret_callers::secret_id.asc(),
             secret_callers::last_seen_at.desc(),
             secret_callers::ip.asc(),
         ))

@@ -50,6 +50,9 @@ pub enum ApiError {
     KeyReused,
     #[error("Too many refused tokens from this address. Try again in {0} seconds.")]
     TooManyRequests(i64),
+    /// The caller already has as many generations in flight as one person may.
+    #[error("{0}")]
+    TooManyAtOnce(String),
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
 }
@@ -90,7 +93,7 @@ impl ApiError {
             ApiError::Conflict(_) => "conflict",
             ApiError::BadRequest(_) => "invalid_request",
             ApiError::KeyReused => "idempotency_key_reused",
-            ApiError::TooManyRequests(_) => "too_many_requests",
+            ApiError::TooManyRequests(_) | ApiError::TooManyAtOnce(_) => "too_many_requests",
             ApiError::Unexpected(_) => "server_error",
         }
     }
@@ -108,7 +111,9 @@ impl ResponseError for ApiError {
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::KeyReused => StatusCode::UNPROCESSABLE_ENTITY,
-            ApiError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::TooManyRequests(_) | ApiError::TooManyAtOnce(_) => {
+                StatusCode::TOO_MANY_REQUESTS
+            }
             ApiError::Unexpected(cause) if hashing::is_busy(cause) => {
                 StatusCode::SERVICE_UNAVAILABLE
             }
@@ -146,6 +151,9 @@ impl ResponseError for ApiError {
             }
             ApiError::TooManyRequests(wait) => {
                 response.insert_header((header::RETRY_AFTER, wait.to_string()));
+            }
+            ApiError::TooManyAtOnce(_) => {
+                response.insert_header((header::RETRY_AFTER, 1));
             }
             ApiError::Unexpected(cause) if hashing::is_busy(cause) => {
                 response.insert_header((header::RETRY_AFTER, hashing::BUSY_RETRY_AFTER));

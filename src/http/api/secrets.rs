@@ -28,6 +28,7 @@ impl From<SecretError> for ApiError {
             )),
             SecretError::NotFound => ApiError::NotFound,
             SecretError::IdempotencyKeyReused => ApiError::KeyReused,
+            SecretError::TooManyAtOnce => ApiError::TooManyAtOnce(e.to_string()),
             SecretError::Forbidden(message) => ApiError::Forbidden(message.to_owned()),
             SecretError::Unexpected(cause) => ApiError::Unexpected(cause),
         }
@@ -136,6 +137,7 @@ pub struct SecretPath {
 
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 pub struct RevokeQuery {
     /// `true`: also revoke every token issued with this secret (a leaked secret), even if the
     /// secret was revoked before.
@@ -151,7 +153,7 @@ impl RevokeQuery {
             .map(str::to_ascii_lowercase)
             .as_deref()
         {
-            None | Some("false" | "0" | "") => Ok(false),
+            None | Some("false" | "0") => Ok(false),
             Some("true" | "1") => Ok(true),
             Some(_) => Err(ApiError::BadRequest(
                 "revoke_tokens must be true or false.".to_owned(),
@@ -209,6 +211,8 @@ pub async fn list(
         (status = 404, description = "No such app, or not one of the caller's", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The app already has two active secrets", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "The Idempotency-Key was used with a different request", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "The caller already has two generations in flight, or too many refused tokens came from this address (`Retry-After`)", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The hashing queue is full (`Retry-After`)", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn create(
@@ -242,7 +246,8 @@ pub async fn create(
     };
     let actor = caller.actor(client_ip(&req));
     let now = state.clock().now();
-    match secrets::generate_once(state.pool(), state.bcrypt(), request, actor, now).await? {
+    let turns = state.generation_turns();
+    match secrets::generate_once(state.pool(), state.bcrypt(), turns, request, actor, now).await? {
         Generated::New(generated) => Ok(no_store(
             StatusCode::CREATED,
             &CreatedSecret {
@@ -343,8 +348,13 @@ pub async fn revoke(
     req: HttpRequest,
     state: web::Data<AppState>,
     path: web::Path<SecretPath>,
-    query: web::Query<RevokeQuery>,
 ) -> Result<HttpResponse, ApiError> {
+    // Parsed here, so a misspelt or repeated parameter gets a clear 400, never a silent `false`.
+    let query: RevokeQuery = serde_urlencoded::from_str(req.query_string()).map_err(|e| {
+        ApiError::BadRequest(format!(
+            "The only query parameter is revoke_tokens=true or false ({e})."
+        ))
+    })?;
     let caller = token_with(&req, &state, ApiScope::SecretsWrite).await?;
     let SecretPath { client_id, id } = path.into_inner();
     let (app, _) =

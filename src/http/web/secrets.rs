@@ -35,6 +35,7 @@ impl From<SecretError> for AppError {
             | SecretError::AlreadyGenerated
             | SecretError::IdempotencyKeyReused => AppError::Conflict(e.to_string()),
             SecretError::LifetimeNotAllowed(_) => AppError::BadRequest(e.to_string()),
+            SecretError::TooManyAtOnce => AppError::TooManyRequests(e.to_string()),
             SecretError::NotFound => AppError::NotFound,
             SecretError::Forbidden(message) => AppError::Forbidden(message),
             SecretError::Unexpected(cause) => AppError::Unexpected(cause),
@@ -495,7 +496,14 @@ pub async fn revoke_confirmed(
                 format!("Secret {hint} revoked.")
             })
         }
-        Revocation::AlreadyRevoked(row) => Flash::error(format!(
+        Revocation::AlreadyRevoked {
+            row,
+            tokens_revoked: true,
+        } => Flash::success(format!(
+            "Secret {} was already revoked; every token issued with it is revoked now.",
+            SecretHint::from_stored(row.hint)
+        )),
+        Revocation::AlreadyRevoked { row, .. } => Flash::error(format!(
             "Secret {} was already revoked. Nothing changed.",
             SecretHint::from_stored(row.hint)
         )),
@@ -650,7 +658,7 @@ pub async fn schedule(
         "now" => {
             match secrets::revoke_secret(state.pool(), app.id, row.id, false, actor, now).await? {
                 Revocation::Revoked(_) => Flash::success(format!("Secret {hint} revoked.")),
-                Revocation::AlreadyRevoked(_) => Flash::error(format!(
+                Revocation::AlreadyRevoked { .. } => Flash::error(format!(
                     "Secret {hint} was already revoked. Nothing changed."
                 )),
             }

@@ -24,7 +24,7 @@ mod verification;
 pub use rotation::{
     cancel_schedule, count_active, creator_email, find_secret, generate_once, generate_secret,
     revoke_quiet_secrets, revoke_secret, set_label, GenerateRequest, Generated, GeneratedSecret,
-    IdempotencyKey, Revocation, SecretError, IDEMPOTENCY_WINDOW, MAX_ACTIVE,
+    GenerationTurns, IdempotencyKey, Revocation, SecretError, IDEMPOTENCY_WINDOW, MAX_ACTIVE,
 };
 pub use usage::SecretUsage;
 pub use verification::{

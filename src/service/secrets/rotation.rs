@@ -26,6 +26,10 @@ pub enum SecretError {
     AlreadyGenerated,
     #[error("Secret not found.")]
     NotFound,
+    /// A script's generations already in flight: one at a time is enough for a rotation, and
+    /// more would let one person fill the hashing queue.
+    #[error("Generate at most {MAX_IN_FLIGHT_PER_PERSON} secrets at a time: wait for the answers, then send the next.")]
+    TooManyAtOnce,
     /// An Idempotency-Key sent again with a different request.
     #[error("This Idempotency-Key was already used with a different request.")]
     IdempotencyKeyReused,
@@ -125,19 +129,20 @@ pub enum Generated {
 pub async fn generate_once(
     pool: &DbPool,
     bcrypt: &hashing::Bcrypt,
+    turns: &GenerationTurns,
     request: GenerateRequest,
     actor: Actor,
     now: NaiveDateTime,
 ) -> Result<Generated, SecretError> {
-    let gate = &GENERATION_GATES[request.app_id.unsigned_abs() as usize % GENERATION_GATES.len()];
-    let _turn = gate.lock().await;
+    let _turn = turns.gate(request.app_id).lock().await;
+    // After the turn: a retry that waited for its first attempt finds its secret.
     let key = request.idempotency.clone();
     if let Some(key) = &key {
         if let Some(row) = replay(pool, key.clone(), now).await? {
             return Ok(Generated::Replayed(row));
         }
     }
-    match generate_in(pool, bcrypt, hashing::Lane::SignUp, request, actor, now).await {
+    match generate_in(pool, bcrypt, Pace::Script(turns), request, actor, now).await {
         Ok(generated) => Ok(Generated::New(generated)),
         Err(SecretError::AlreadyGenerated) if key.is_some() => {
             let key = key.ok_or(SecretError::AlreadyGenerated)?;
@@ -182,9 +187,66 @@ pub struct GeneratedSecret {
     pub row: SecretRow,
 }
 
-/// One lock per group of apps, so that generations for one app take turns in this process.
-static GENERATION_GATES: std::sync::LazyLock<Vec<tokio::sync::Mutex<()>>> =
-    std::sync::LazyLock::new(|| (0..64).map(|_| tokio::sync::Mutex::new(())).collect());
+/// How many generations through the API one person may have in flight in this process.
+const MAX_IN_FLIGHT_PER_PERSON: usize = 2;
+
+/// Turns for generations through the API, in this process: generations for one app take turns
+/// (one lock per group of apps), and each person has at most [`MAX_IN_FLIGHT_PER_PERSON`] in
+/// flight.
+#[derive(Debug)]
+pub struct GenerationTurns {
+    gates: Vec<tokio::sync::Mutex<()>>,
+    in_flight: std::sync::Mutex<std::collections::HashMap<i32, usize>>,
+}
+
+impl Default for GenerationTurns {
+    fn default() -> Self {
+        GenerationTurns {
+            gates: (0..64).map(|_| tokio::sync::Mutex::new(())).collect(),
+            in_flight: Default::default(),
+        }
+    }
+}
+
+impl GenerationTurns {
+    fn gate(&self, app_id: i32) -> &tokio::sync::Mutex<()> {
+        &self.gates[app_id.unsigned_abs() as usize % self.gates.len()]
+    }
+
+    /// Counts one more generation for `user_id`, unless they already have the most; checked
+    /// and counted under one lock.
+    fn take(&self, user_id: i32) -> Option<InFlight<'_>> {
+        let mut counts = self.in_flight.lock().ok()?;
+        let count = counts.entry(user_id).or_default();
+        if *count >= MAX_IN_FLIGHT_PER_PERSON {
+            return None;
+        }
+        *count += 1;
+        Some(InFlight {
+            turns: self,
+            user_id,
+        })
+    }
+}
+
+/// A person's generation in flight, counted while this lives.
+struct InFlight<'a> {
+    turns: &'a GenerationTurns,
+    user_id: i32,
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        if let Ok(mut counts) = self.turns.in_flight.lock() {
+            if let Some(count) = counts.get_mut(&self.user_id) {
+                *count -= 1;
+                if *count == 0 {
+                    counts.remove(&self.user_id);
+                }
+            }
+        }
+    }
+}
 
 /// Creates a secret unless the app already has [`MAX_ACTIVE`] live ones, and schedules the
 /// revocation of the live one if asked.
@@ -195,21 +257,23 @@ pub async fn generate_secret(
     actor: Actor,
     now: NaiveDateTime,
 ) -> Result<GeneratedSecret, SecretError> {
-    generate_in(
-        pool,
-        bcrypt,
-        hashing::Lane::Interactive,
-        request,
-        actor,
-        now,
-    )
-    .await
+    generate_in(pool, bcrypt, Pace::Person, request, actor, now).await
+}
+
+/// Who is waiting for a generation, which decides how its bcrypt is paced.
+#[derive(Clone, Copy)]
+enum Pace<'a> {
+    /// Somebody at the confirmation page (after confirming access): the interactive lane.
+    Person,
+    /// A script through the API, which may send many at once: the bounded lane, and at most
+    /// [`MAX_IN_FLIGHT_PER_PERSON`] in flight per person.
+    Script(&'a GenerationTurns),
 }
 
 async fn generate_in(
     pool: &DbPool,
     bcrypt: &hashing::Bcrypt,
-    lane: hashing::Lane,
+    pace: Pace<'_>,
     request: GenerateRequest,
     actor: Actor,
     now: NaiveDateTime,
@@ -226,6 +290,17 @@ async fn generate_in(
             early.max_lifetime_days.unwrap_or_default(),
         ));
     }
+    // Counted until the secret is stored: a script's generations in flight are bounded.
+    let _in_flight = match (pace, actor.user_id) {
+        (Pace::Script(turns), Some(user_id)) => {
+            Some(turns.take(user_id).ok_or(SecretError::TooManyAtOnce)?)
+        }
+        _ => None,
+    };
+    let lane = match pace {
+        Pace::Person => hashing::Lane::Interactive,
+        Pace::Script(_) => hashing::Lane::SignUp,
+    };
     let plaintext = ClientSecret::generate();
     let hash = hashing::hash(bcrypt, plaintext.expose().to_owned(), lane).await?;
     let public_id = plaintext.public_id().to_owned();
@@ -329,8 +404,12 @@ async fn generate_in(
 #[derive(Debug)]
 pub enum Revocation {
     Revoked(SecretRow),
-    /// Revoking twice (or after its schedule ended it) changes nothing.
-    AlreadyRevoked(SecretRow),
+    /// Revoking twice (or after its schedule ended it) changes nothing, except that the tokens
+    /// issued with it can be revoked then (`tokens_revoked`: there were some left).
+    AlreadyRevoked {
+        row: SecretRow,
+        tokens_revoked: bool,
+    },
 }
 
 /// Revokes one of `app_id`'s secrets, effective for the very next authentication. Tokens
@@ -352,7 +431,9 @@ pub async fn revoke_secret(
                 secrets::find_for_app(conn, app_id, secret_id)?.ok_or(SecretError::NotFound)?;
             if row.revoked_at.is_some() {
                 // A secret found to have leaked after it was revoked: its tokens go now.
-                if also_tokens && db::tokens::revoke_issued_with_secret(conn, row.id, now)? {
+                let tokens_revoked =
+                    also_tokens && db::tokens::revoke_issued_with_secret(conn, row.id, now)?;
+                if tokens_revoked {
                     let detail = format!(
                         "Revoked every token issued with {}",
                         SecretHint::from_stored(row.hint.clone())
@@ -367,7 +448,10 @@ pub async fn revoke_secret(
                         now,
                     )?;
                 }
-                return Ok(Revocation::AlreadyRevoked(row));
+                return Ok(Revocation::AlreadyRevoked {
+                    row,
+                    tokens_revoked,
+                });
             }
             // Revoking the older of two live secrets completes a rotation.
             let completes_rotation = secrets::count_active(conn, app_id, now)? == MAX_ACTIVE

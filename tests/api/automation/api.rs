@@ -498,3 +498,37 @@ async fn an_oauth_access_token_is_told_the_secrets_need_an_api_token() {
         "{body}"
     );
 }
+
+#[tokio::test]
+async fn one_person_has_at_most_two_generations_in_flight() {
+    // Real bcrypt cost, so that a generation takes long enough to be in flight.
+    let app = spawn_app_with(|s| s.bcrypt_cost = 12).await;
+    app.browser.signed_up().await;
+    let mut client_ids = Vec::new();
+    for n in 0..6 {
+        let app_id = app.browser.create_app(&format!("App {n}")).await;
+        client_ids.push(app.browser.client_id(&app_id).await);
+    }
+    let token = api_token(&app.browser, "burst", &["secrets:write"]).await;
+
+    let answers = futures_util::future::join_all(
+        client_ids
+            .iter()
+            .map(|client_id| create_secret(&app, client_id, &token, json!({}))),
+    )
+    .await;
+
+    let statuses: Vec<StatusCode> = answers.iter().map(|r| r.status()).collect();
+    let created = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::CREATED)
+        .count();
+    assert!(created >= 2, "{statuses:?}");
+    let refused: Vec<&reqwest::Response> = answers
+        .iter()
+        .filter(|r| r.status() == StatusCode::TOO_MANY_REQUESTS)
+        .collect();
+    assert!(!refused.is_empty(), "{statuses:?}");
+    assert!(refused.iter().all(|r| r.headers()["retry-after"] == "1"));
+    assert_eq!(created + refused.len(), 6, "{statuses:?}");
+}

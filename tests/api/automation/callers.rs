@@ -88,6 +88,10 @@ async fn the_callers_table_shows_which_machine_still_has_the_old_secret() {
     let rows = callers(&page);
     assert_eq!(rows.len(), 2, "one row per machine: {rows:?}");
     assert!(
+        rows[0].1.contains("older secret"),
+        "the machine to move comes first: {rows:?}"
+    );
+    assert!(
         rows.contains(&("web-frontend/2.3".to_owned(), new_hint.clone())),
         "{rows:?}"
     );
