@@ -142,16 +142,15 @@ pub async fn generate_once(
             return Ok(Generated::Replayed(row));
         }
     }
-    match generate_in(pool, bcrypt, Pace::Script(turns), request, actor, now).await {
-        Ok(generated) => Ok(Generated::New(generated)),
-        Err(SecretError::AlreadyGenerated) if key.is_some() => {
-            let key = key.ok_or(SecretError::AlreadyGenerated)?;
-            replay(pool, key, now)
-                .await?
-                .map(Generated::Replayed)
-                .ok_or(SecretError::AlreadyGenerated)
-        }
-        Err(e) => Err(e),
+    let generated = generate_in(pool, bcrypt, Pace::Script(turns), request, actor, now).await;
+    match (generated, key) {
+        (Ok(generated), _) => Ok(Generated::New(generated)),
+        // Another instance created it with this key meanwhile.
+        (Err(SecretError::AlreadyGenerated), Some(key)) => replay(pool, key, now)
+            .await?
+            .map(Generated::Replayed)
+            .ok_or(SecretError::AlreadyGenerated),
+        (Err(e), _) => Err(e),
     }
 }
 
