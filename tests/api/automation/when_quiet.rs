@@ -8,6 +8,36 @@ use chrono::TimeDelta;
 use reqwest::StatusCode;
 use serde_json::json;
 
+/// A developer with an API token, an app whose first secret is `old`, and a second secret
+/// created through the API with the old one to be revoked when quiet.
+struct Rotation {
+    app_id: String,
+    client_id: String,
+    token: String,
+    old: String,
+    /// The API's answer: the new secret's fields and `secret`.
+    created: serde_json::Value,
+}
+
+async fn rotation_when_quiet(app: &TestApp) -> Rotation {
+    let (app_id, client_id, token) = developer_with_token(app).await;
+    let old = app.browser.generate_secret(&app_id).await;
+    let created = created_secret(
+        app,
+        &client_id,
+        &token,
+        json!({"revoke_old_in": "when_quiet"}),
+    )
+    .await;
+    Rotation {
+        app_id,
+        client_id,
+        token,
+        old,
+        created,
+    }
+}
+
 async fn banner(app: &TestApp, app_id: &str) -> String {
     let page = app.browser.get_html(&format!("/apps/{app_id}")).await;
     element_text(&page, "rotation-status")
@@ -136,15 +166,13 @@ async fn the_confirmation_page_offers_revoke_when_quiet() {
 #[tokio::test]
 async fn cancelling_the_schedule_stops_the_quiet_revocation() {
     let app = spawn_app().await;
-    let (app_id, client_id, token) = developer_with_token(&app).await;
-    let old = app.browser.generate_secret(&app_id).await;
-    let created = created_secret(
-        &app,
-        &client_id,
-        &token,
-        json!({"revoke_old_in": "when_quiet"}),
-    )
-    .await;
+    let Rotation {
+        app_id,
+        client_id,
+        old,
+        created,
+        ..
+    } = rotation_when_quiet(&app).await;
     let page = app.browser.get_html(&format!("/apps/{app_id}")).await;
     let row = crate::helpers::secret_row(&page, &old);
     let detail = row
@@ -190,15 +218,12 @@ async fn cancelling_the_schedule_stops_the_quiet_revocation() {
 async fn an_old_secret_that_never_goes_quiet_ends_at_the_deadline_and_the_owner_is_told() {
     let mail = MailServer::start().await;
     let app = crate::helpers::spawn_mailing_app(&mail, |_| {}).await;
-    let (app_id, client_id, token) = developer_with_token(&app).await;
-    let old = app.browser.generate_secret(&app_id).await;
-    let created = created_secret(
-        &app,
-        &client_id,
-        &token,
-        json!({"revoke_old_in": "when_quiet"}),
-    )
-    .await;
+    let Rotation {
+        client_id,
+        old,
+        created,
+        ..
+    } = rotation_when_quiet(&app).await;
     let new = created["secret"].as_str().unwrap().to_owned();
     assert_eq!(
         app.token_basic(&client_id, &new).await.status(),
@@ -239,15 +264,13 @@ async fn an_old_secret_that_never_goes_quiet_ends_at_the_deadline_and_the_owner_
 #[tokio::test]
 async fn revoking_the_new_secret_stops_the_old_one_waiting_for_it() {
     let app = spawn_app().await;
-    let (app_id, client_id, token) = developer_with_token(&app).await;
-    let old = app.browser.generate_secret(&app_id).await;
-    let created = created_secret(
-        &app,
-        &client_id,
-        &token,
-        json!({"revoke_old_in": "when_quiet"}),
-    )
-    .await;
+    let Rotation {
+        client_id,
+        token,
+        old,
+        created,
+        ..
+    } = rotation_when_quiet(&app).await;
     let new = created["secret"].as_str().unwrap();
     assert_eq!(
         app.token_basic(&client_id, new).await.status(),
