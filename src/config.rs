@@ -53,6 +53,9 @@ pub struct Settings {
     /// `KEYTURN_WEBHOOK_ALLOW_PRIVATE`: whether webhooks may call loopback and private addresses
     /// (development and tests only).
     pub webhook_allow_private: bool,
+    /// `KEYTURN_METRICS_BIND`: the address `GET /metrics` (Prometheus text format) is served on,
+    /// never the public listener's. Unset: no metrics endpoint.
+    pub metrics_bind: Option<String>,
 }
 
 /// `DATABASE_URL`, whose `Debug` hides a PostgreSQL password.
@@ -114,6 +117,7 @@ impl Settings {
             smtp_url: None,
             mail_from: "Keyturn <keyturn@localhost>".to_owned(),
             webhook_allow_private: false,
+            metrics_bind: None,
         }
     }
 
@@ -186,6 +190,9 @@ impl Settings {
         }
         if let Some(url) = var("KEYTURN_SMTP_URL") {
             settings.smtp_url = Some(SecretString::from(url));
+        }
+        if let Some(address) = var("KEYTURN_METRICS_BIND") {
+            settings.metrics_bind = Some(address);
         }
         if let Some(from) = var("KEYTURN_MAIL_FROM") {
             settings.mail_from = from;

@@ -62,7 +62,7 @@ async fn migrate() -> anyhow::Result<()> {
     let database_url = settings.database_url.clone();
     let busy_timeout = settings.database_busy_timeout_ms;
     let applied = actix_web::web::block(move || {
-        let pool = db::connect(database_url.as_str(), busy_timeout)?;
+        let pool = db::connect(database_url.as_str(), busy_timeout, None)?;
         db::migrate(&pool)
     })
     .await??;

@@ -4,8 +4,9 @@
 use crate::config::Settings;
 use crate::db::writer::Writer;
 use crate::db::{self, DbPool};
-use crate::http::{routes, web as pages};
+use crate::http::{observe, routes, web as pages};
 use crate::infra::clock::Clock;
+use crate::infra::metrics::Metrics;
 use crate::service::maintenance;
 use crate::service::notifications::Notifier;
 use crate::state::AppState;
@@ -14,12 +15,13 @@ use actix_session::storage::CookieSessionStore;
 use actix_session::SessionMiddleware;
 use actix_web::cookie::{Key, SameSite};
 use actix_web::dev::Server;
-use actix_web::middleware::{Condition, DefaultHeaders, ErrorHandlers, Logger};
+use actix_web::middleware::{from_fn, DefaultHeaders, ErrorHandlers};
 use actix_web::{web, App, HttpServer};
 use anyhow::Context;
 use base64::Engine;
 use secrecy::ExposeSecret;
 use std::net::TcpListener;
+use std::sync::Arc;
 
 /// Pages load only our own stylesheet and script; nothing inline, nothing framed.
 const CONTENT_SECURITY_POLICY: &str =
@@ -29,6 +31,8 @@ pub struct Application {
     port: u16,
     server: Server,
     pool: DbPool,
+    /// `GET /metrics` on `KEYTURN_METRICS_BIND`, and its port.
+    metrics: Option<(Server, u16)>,
 }
 
 impl Application {
@@ -40,10 +44,15 @@ impl Application {
 
     /// As [`Application::build`], with the clock every rule reads (tests pass a manual one).
     pub async fn build_with_clock(settings: Settings, clock: Clock) -> anyhow::Result<Self> {
-        let pool = database(&settings).await?;
+        let metrics = Arc::new(Metrics::new());
+        let pool = database(&settings, &metrics).await?;
         let listener = TcpListener::bind(&settings.bind)
             .with_context(|| format!("binding {}", settings.bind))?;
         let address = listener.local_addr().context("reading the bound address")?;
+        let metrics_server = match &settings.metrics_bind {
+            Some(bind) => Some(metrics_server(bind, address, metrics.clone())?),
+            None => None,
+        };
         let public_url = settings
             .public_url
             .clone()
@@ -52,6 +61,7 @@ impl Application {
         let writer = Writer::start(
             pool.clone(),
             db::Backend::of(settings.database_url.as_str()),
+            &metrics,
         )?;
         let state = web::Data::new(AppState::new(
             &settings,
@@ -60,6 +70,7 @@ impl Application {
             &public_url,
             session_key.master(),
             clock,
+            metrics,
         )?);
         if !state.notifier().mails() {
             let now = state.clock().now();
@@ -79,6 +90,7 @@ impl Application {
             port: address.port(),
             server,
             pool,
+            metrics: metrics_server,
         })
     }
 
@@ -86,10 +98,23 @@ impl Application {
         self.port
     }
 
+    /// The port `GET /metrics` is served on, when `KEYTURN_METRICS_BIND` is set.
+    pub fn metrics_port(&self) -> Option<u16> {
+        self.metrics.as_ref().map(|(_, port)| *port)
+    }
+
     /// Serves until the server is stopped (SIGTERM, SIGINT), then folds the write-ahead log
     /// back into the database so the next start does not have to replay it.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let metrics = self.metrics.map(|(server, _)| {
+            let handle = server.handle();
+            tokio::spawn(server);
+            handle
+        });
         self.server.await?;
+        if let Some(metrics) = metrics {
+            metrics.stop(true).await;
+        }
         let folded = db::run(&self.pool, db::checkpoint).await;
         if let Err(e) = folded {
             tracing::warn!(
@@ -103,12 +128,13 @@ impl Application {
 
 /// Connects to the database and brings its schema up to date, or, with automatic migrations
 /// off, refuses to start on an older schema.
-async fn database(settings: &Settings) -> anyhow::Result<DbPool> {
+async fn database(settings: &Settings, metrics: &Metrics) -> anyhow::Result<DbPool> {
     let database_url = settings.database_url.clone();
     let busy_timeout = settings.database_busy_timeout_ms;
     let auto_migrate = settings.auto_migrate;
+    let pool_wait = metrics.db_pool_wait_seconds.clone();
     web::block(move || -> anyhow::Result<DbPool> {
-        let pool = db::connect(database_url.as_str(), busy_timeout)?;
+        let pool = db::connect(database_url.as_str(), busy_timeout, Some(pool_wait))?;
         if auto_migrate {
             db::migrate(&pool)?;
             return Ok(pool);
@@ -140,8 +166,6 @@ fn http_server(
     // Over https the cookie takes the __Host- prefix: browsers then insist on Secure, Path=/
     // and no Domain, so no sibling subdomain can set or overwrite it.
     let cookie_name = if https { "__Host-keyturn" } else { "keyturn" };
-    let request_log =
-        tracing::enabled!(target: "actix_web::middleware::logger", tracing::Level::INFO);
     let server = HttpServer::new(move || {
         let session =
             SessionMiddleware::builder(CookieSessionStore::default(), session_key.clone())
@@ -157,18 +181,8 @@ fn http_server(
             .app_data(web::PayloadConfig::new(64 * 1024))
             .wrap(ErrorHandlers::new().default_handler(pages::error_page))
             .wrap(security_headers(https))
-            // One line per request: client address, method, path (never the query string,
-            // which a careless client might fill with a secret), status, size and time.
-            // Formatting that line costs several percent of a request's CPU, so the logger is
-            // left out entirely when its level is switched off (`RUST_LOG=warn`).
-            .wrap(Condition::new(
-                request_log,
-                Logger::new("%{client}xi \"%{method}xi %U\" %s %b %Dms")
-                    .custom_request_replace("client", |req| {
-                        crate::http::client_ip(req.request()).unwrap_or_else(|| "-".into())
-                    })
-                    .custom_request_replace("method", |req| req.method().to_string()),
-            ))
+            // Outermost: the request id, log line and timing cover everything inside.
+            .wrap(from_fn(observe::observe))
             // Machines carry no cookie: their routes skip the session middleware.
             .configure(routes::machine)
             // Error pages render inside the session middleware, which still holds the
@@ -193,6 +207,34 @@ fn http_server(
     .context("starting the HTTP server")?
     .run();
     Ok(server)
+}
+
+/// The metrics listener: `GET /metrics` and nothing else, on its own address (one worker).
+fn metrics_server(
+    bind: &str,
+    public: std::net::SocketAddr,
+    metrics: Arc<Metrics>,
+) -> anyhow::Result<(Server, u16)> {
+    let listener =
+        TcpListener::bind(bind).with_context(|| format!("binding KEYTURN_METRICS_BIND {bind}"))?;
+    let address = listener
+        .local_addr()
+        .context("reading the metrics address")?;
+    if address.port() == public.port() {
+        anyhow::bail!("KEYTURN_METRICS_BIND must name another port than KEYTURN_BIND");
+    }
+    let metrics = web::Data::from(metrics);
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(metrics.clone())
+            .route("/metrics", web::get().to(observe::metrics))
+    })
+    .workers(1)
+    .listen(listener)
+    .context("starting the metrics server")?
+    .run();
+    tracing::info!(%address, "metrics are served at /metrics");
+    Ok((server, address.port()))
 }
 
 /// Headers on every response. HSTS only when served over https: sent over http it would be

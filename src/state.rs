@@ -5,11 +5,12 @@
 use crate::config::{Settings, TrustedProxies};
 use crate::db::writer::Writer;
 use crate::db::{Backend, DbPool};
-use crate::domain::{AuthenticatorKeys, TokenKey, WebhookKeys};
+use crate::domain::{AuthenticatorKeys, SecretProofKey, TokenKey, WebhookKeys};
 use crate::infra::cache::GenerationCache;
 use crate::infra::clock::Clock;
 use crate::infra::hashing::Bcrypt;
 use crate::infra::mail::Mailer;
+use crate::infra::metrics::Metrics;
 use crate::infra::throttle::Throttles;
 use crate::service::apps::AppPages;
 use crate::service::notifications::Notifier;
@@ -45,6 +46,7 @@ pub struct AppState {
     policy: CachedPolicy,
     authenticator_keys: AuthenticatorKeys,
     passkeys: Passkeys,
+    metrics: Arc<Metrics>,
 }
 
 impl AppState {
@@ -64,6 +66,7 @@ impl AppState {
         public_url: &str,
         master_key: &[u8],
         clock: Clock,
+        metrics: Arc<Metrics>,
     ) -> anyhow::Result<Self> {
         let backend = Backend::of(settings.database_url.as_str());
         let mailer = match &settings.smtp_url {
@@ -86,7 +89,7 @@ impl AppState {
             policy: CachedPolicy::default(),
             authenticator_keys: AuthenticatorKeys::derive(master_key),
             passkeys: Passkeys::new(public_url, master_key),
-            bcrypt: Bcrypt::new(settings.bcrypt_cost),
+            bcrypt: Bcrypt::new(settings.bcrypt_cost).observed(metrics.clone()),
             public_origin: url::Url::parse(public_url)
                 .context("KEYTURN_PUBLIC_URL is not a URL")?
                 .origin()
@@ -94,7 +97,16 @@ impl AppState {
             public_url: public_url.trim_end_matches('/').to_owned(),
             access_token_ttl_seconds: settings.access_token_ttl_seconds,
             clock,
-            secret_checks: SecretChecks::new(writer.clone()),
+            // Proofs only under a key from the environment: a generated master key lives in
+            // the database, where the proofs' key must never be.
+            secret_checks: SecretChecks::new(
+                writer.clone(),
+                settings
+                    .session_key
+                    .is_some()
+                    .then(|| SecretProofKey::derive(master_key)),
+                metrics.clone(),
+            ),
             generation_turns: GenerationTurns::default(),
             token_key: TokenKey::derive(master_key),
             review_cache: Arc::new(GenerationCache::new(64)),
@@ -103,6 +115,7 @@ impl AppState {
             throttles: Throttles::new(
                 settings.throttle_failures,
                 (backend == Backend::Postgres).then(|| pool.clone()),
+                &metrics,
             ),
             trusted_proxies: settings.trusted_proxies.clone(),
             refresh_token_max_age: TimeDelta::seconds(settings.refresh_token_max_age_seconds),
@@ -112,6 +125,7 @@ impl AppState {
             },
             pool,
             writer,
+            metrics,
         })
     }
 
@@ -125,6 +139,10 @@ impl AppState {
     }
 
     /// bcrypt's cost and threads: log-in and clients in one lane, sign-ups in another.
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
+
     pub fn bcrypt(&self) -> &Bcrypt {
         &self.bcrypt
     }

@@ -180,20 +180,29 @@ pub fn connect_and_migrate_with(
     database_url: &str,
     busy_timeout_ms: u32,
 ) -> anyhow::Result<DbPool> {
-    let pool = connect(database_url, busy_timeout_ms)?;
+    let pool = connect(database_url, busy_timeout_ms, None)?;
     migrate(&pool)?;
     Ok(pool)
 }
 
-/// Builds the pool (creating a SQLite file if needed) without touching the schema.
-pub fn connect(database_url: &str, busy_timeout_ms: u32) -> anyhow::Result<DbPool> {
+/// Builds the pool (creating a SQLite file if needed) without touching the schema. `pool_wait`,
+/// when given, times every wait for a connection.
+pub fn connect(
+    database_url: &str,
+    busy_timeout_ms: u32,
+    pool_wait: Option<prometheus::Histogram>,
+) -> anyhow::Result<DbPool> {
     let backend = Backend::of(database_url);
     let manager = Manager {
         backend,
         database_url: database_url.to_owned(),
         busy_timeout_ms,
     };
-    Pool::builder()
+    let mut builder = Pool::builder();
+    if let Some(histogram) = pool_wait {
+        builder = builder.event_handler(Box::new(PoolWait(histogram)));
+    }
+    builder
         .max_size(8)
         // r2d2 would run `SELECT 1` before handing out every connection. A SQLite file does
         // not go stale; a PostgreSQL connection can (a restarted server), and is checked.
@@ -204,6 +213,20 @@ pub fn connect(database_url: &str, busy_timeout_ms: u32) -> anyhow::Result<DbPoo
         .connection_timeout(Duration::from_secs(15))
         .build(manager)
         .with_context(|| format!("opening the {} database", backend.name()))
+}
+
+/// Times each checkout of a pooled connection.
+#[derive(Debug)]
+struct PoolWait(prometheus::Histogram);
+
+impl diesel::r2d2::event::HandleEvent for PoolWait {
+    fn handle_checkout(&self, event: diesel::r2d2::event::CheckoutEvent) {
+        self.0.observe(event.duration().as_secs_f64());
+    }
+
+    fn handle_timeout(&self, event: diesel::r2d2::event::TimeoutEvent) {
+        self.0.observe(event.timeout().as_secs_f64());
+    }
 }
 
 /// Applies the migrations the database has not had yet; returns their names, oldest first.
@@ -356,7 +379,10 @@ where
     E: From<anyhow::Error> + Send + 'static,
 {
     let pool = pool.clone();
+    // The request's span (its id) goes along, for whatever the query logs.
+    let span = tracing::Span::current();
     actix_web::web::block(move || {
+        let _request = span.enter();
         let mut conn = pool.get().context("getting a database connection")?;
         work(&mut conn)
     })

@@ -61,6 +61,7 @@ diesel::table! {
         lifetime_ends_at -> Nullable<Timestamp>,
         quiet_for_secret_id -> Nullable<Integer>,
         first_used_at -> Nullable<Timestamp>,
+        proof -> Nullable<Text>,
     }
 }
 

@@ -25,6 +25,8 @@ pub struct SecretRow {
     /// Revoke when quiet: the newer secret this one waits for (see `service::secrets`).
     pub quiet_for_secret_id: Option<i32>,
     pub first_used_at: Option<NaiveDateTime>,
+    /// A keyed digest recorded once bcrypt accepted the secret (see `SecretProofKey`).
+    pub proof: Option<String>,
 }
 
 #[derive(Insertable)]
@@ -430,6 +432,32 @@ pub fn usage_since(conn: &mut Conn, secret_id: i32, since: NaiveDateTime) -> Que
         .select(sum(secret_usage::uses))
         .first::<Option<i64>>(conn)
         .map(Option::unwrap_or_default)
+}
+
+/// Stores `proof` (none: leaves the stored one) for a secret bcrypt has just accepted, if it
+/// still authenticates at `now`; says whether it does.
+pub fn record_proof(
+    conn: &mut Conn,
+    secret_id: i32,
+    proof: Option<&str>,
+    now: NaiveDateTime,
+) -> QueryResult<bool> {
+    let Some(proof) = proof else {
+        return is_live(conn, secret_id, now);
+    };
+    let updated = diesel::update(
+        client_secrets::table
+            .filter(client_secrets::id.eq(secret_id))
+            .filter(client_secrets::revoked_at.is_null())
+            .filter(
+                client_secrets::expires_at
+                    .is_null()
+                    .or(client_secrets::expires_at.gt(now)),
+            ),
+    )
+    .set(client_secrets::proof.eq(proof))
+    .execute(conn)?;
+    Ok(updated == 1)
 }
 
 /// Whether the secret authenticates at `now` (not revoked, schedule not passed).

@@ -14,8 +14,10 @@
 //! savepoint around every job.
 
 use super::{Backend, Conn, DbPool};
+use crate::infra::metrics::Metrics;
 use anyhow::anyhow;
 use diesel::connection::{SimpleConnection, TransactionManager};
+use prometheus::{Histogram, IntGauge};
 use std::sync::mpsc;
 
 /// Sends a job's outcome once its batch has committed (`true`) or failed (`false`).
@@ -28,13 +30,18 @@ const MAX_BATCH: usize = 512;
 #[derive(Debug, Clone)]
 pub struct Writer {
     jobs: mpsc::Sender<Job>,
+    /// Jobs queued and not yet taken into a batch.
+    queue_depth: IntGauge,
     /// On PostgreSQL, where reads go straight to the pool (see [`Writer::read`]).
     direct_reads: Option<DbPool>,
 }
 
 impl Writer {
-    /// Starts the writer thread on a connection from `pool`, a pool of `backend` connections.
-    pub fn start(pool: DbPool, backend: Backend) -> anyhow::Result<Writer> {
+    /// Starts the writer thread on a connection from `pool`, a pool of `backend` connections;
+    /// batch sizes and the queue's depth go to `metrics`.
+    pub fn start(pool: DbPool, backend: Backend, metrics: &Metrics) -> anyhow::Result<Writer> {
+        let queue_depth = metrics.writer_queue_depth.clone();
+        let (depth, batch_sizes) = (queue_depth.clone(), metrics.writer_batch_size.clone());
         let direct_reads = (backend == Backend::Postgres).then(|| pool.clone());
         let (jobs, queue) = mpsc::channel::<Job>();
         // The writer thread holds `running` until it stops, and the checkpoint thread stops
@@ -49,10 +56,14 @@ impl Writer {
         std::thread::Builder::new()
             .name("keyturn-writer".into())
             .spawn(move || {
-                write_loop(&pool, &queue);
+                write_loop(&pool, &queue, &depth, &batch_sizes);
                 drop(running);
             })?;
-        Ok(Writer { jobs, direct_reads })
+        Ok(Writer {
+            jobs,
+            queue_depth,
+            direct_reads,
+        })
     }
 
     /// Runs a read that must see every write that has answered (a secret's status).
@@ -121,9 +132,11 @@ impl Writer {
             });
             (succeeded, complete)
         });
-        self.jobs
-            .send(job)
-            .map_err(|_| anyhow!("the database writer has stopped"))
+        self.queue_depth.inc();
+        self.jobs.send(job).map_err(|_| {
+            self.queue_depth.dec();
+            anyhow!("the database writer has stopped")
+        })
     }
 }
 
@@ -141,7 +154,12 @@ fn checkpoint_loop(pool: &DbPool, writer_running: &mpsc::Receiver<()>) {
     }
 }
 
-fn write_loop(pool: &DbPool, queue: &mpsc::Receiver<Job>) {
+fn write_loop(
+    pool: &DbPool,
+    queue: &mpsc::Receiver<Job>,
+    depth: &IntGauge,
+    batch_sizes: &Histogram,
+) {
     // The writer keeps one connection; it is replaced only if it fails.
     let mut held: Option<super::PooledConn> = None;
     while let Ok(first) = queue.recv() {
@@ -152,6 +170,8 @@ fn write_loop(pool: &DbPool, queue: &mpsc::Receiver<Job>) {
                 Err(_) => break,
             }
         }
+        depth.sub(batch.len() as i64);
+        batch_sizes.observe(batch.len() as f64);
         let conn = match held.take() {
             Some(conn) => conn,
             None => match pool.get() {

@@ -15,6 +15,7 @@ mod policy;
 mod random;
 mod scope;
 mod secret;
+mod secret_proof;
 mod team;
 pub mod text;
 mod two_factor;
@@ -36,6 +37,7 @@ pub use secret::{
     quiet_revocation_at, ClientSecret, OldSecretSchedule, SecretHint, SecretLabel, SecretStatus,
     QUIET_DEADLINE, QUIET_PERIOD,
 };
+pub use secret_proof::SecretProofKey;
 pub use team::{TeamName, TeamRole};
 pub use two_factor::{
     Authenticator, AuthenticatorKeys, PasskeyName, RecoveryCode, SecondFactorCode, TotpCode,

@@ -5,6 +5,7 @@ pub mod api;
 pub mod csrf;
 pub mod error;
 pub mod oauth;
+pub mod observe;
 pub mod origin;
 pub mod routes;
 pub mod session;

@@ -12,6 +12,7 @@
 //! A full queue is an error ([`Busy`]) answered at once with 503 and `Retry-After`, never an
 //! unbounded wait.
 
+use super::metrics::Metrics;
 use anyhow::{anyhow, Context};
 use std::collections::VecDeque;
 use std::sync::{Arc, Condvar, Mutex, OnceLock};
@@ -122,6 +123,8 @@ impl Queue {
 pub struct Bcrypt {
     pub cost: u32,
     lanes: Arc<Lanes>,
+    /// Where verifications are counted and timed, when the server keeps metrics.
+    metrics: Option<Arc<Metrics>>,
 }
 
 struct Lanes {
@@ -154,7 +157,14 @@ impl Bcrypt {
                 // Half the cores (at least one), and a queue a few seconds long at cost 12.
                 sign_up: Queue::start("s", (cores / 2).max(1), 8),
             }),
+            metrics: None,
         }
+    }
+
+    /// Counts and times every verification in `metrics`.
+    pub fn observed(mut self, metrics: Arc<Metrics>) -> Self {
+        self.metrics = Some(metrics);
+        self
     }
 
     /// Runs `work` in `lane` and waits for it without blocking the async worker.
@@ -202,8 +212,10 @@ pub async fn verify(
 ) -> anyhow::Result<bool> {
     let cost = workers.cost;
     let plaintext = zeroize::Zeroizing::new(plaintext);
+    let metrics = workers.metrics.clone();
     workers
         .run(Lane::Interactive, move || {
+            let started = std::time::Instant::now();
             // Input over 72 bytes never matches (bcrypt would compare only its first 72 bytes), but
             // still costs one verification so that its answer takes as long as any other.
             let acceptable = stored.is_some() && plaintext.len() <= MAX_BYTES;
@@ -213,6 +225,20 @@ pub async fn verify(
             };
             // bcrypt compares the hashes in constant time.
             let matches = bcrypt::verify(plaintext.as_bytes(), &hash).unwrap_or(false);
+            if let Some(metrics) = metrics {
+                metrics
+                    .bcrypt_seconds
+                    .observe(started.elapsed().as_secs_f64());
+                let result = if acceptable && matches {
+                    "accepted"
+                } else {
+                    "rejected"
+                };
+                metrics
+                    .bcrypt_verifications
+                    .with_label_values(&[result])
+                    .inc();
+            }
             Ok(acceptable && matches)
         })
         .await?

@@ -4,6 +4,7 @@ pub mod cache;
 pub mod clock;
 pub mod hashing;
 pub mod mail;
+pub mod metrics;
 pub mod telemetry;
 pub mod throttle;
 pub mod webhook_client;

@@ -11,9 +11,11 @@
 //! so that every instance behind a load balancer shares one budget (`db::throttle`).
 //! Keys never hold a secret: an email, an address, a client id and a secret's public id.
 
+use super::metrics::Metrics;
 use crate::db::{self, DbPool};
 use chrono::{NaiveDateTime, TimeDelta};
 use lru::LruCache;
+use prometheus::IntCounter;
 use std::collections::VecDeque;
 use std::num::NonZeroUsize;
 use std::sync::Mutex;
@@ -38,6 +40,8 @@ pub struct Throttle {
     limit: usize,
     window: TimeDelta,
     store: Store,
+    /// Counts the attempts this throttle refused, when the server keeps metrics.
+    refused: Option<IntCounter>,
 }
 
 enum Store {
@@ -84,6 +88,7 @@ impl Throttle {
             limit,
             window,
             store: Store::Memory(Mutex::new(LruCache::new(capacity))),
+            refused: None,
         }
     }
 
@@ -94,11 +99,30 @@ impl Throttle {
             limit,
             window,
             store: Store::Database(pool),
+            refused: None,
         }
+    }
+
+    /// Counts every refusal in `metrics`.
+    pub fn counted(mut self, metrics: &Metrics) -> Self {
+        self.refused = Some(metrics.throttled(self.scope));
+        self
     }
 
     /// Checks and counts one attempt for `key` in one step.
     pub async fn reserve(
+        &self,
+        key: &str,
+        now: NaiveDateTime,
+    ) -> Result<Reservation<'_>, ThrottleError> {
+        let outcome = self.check_and_count(key, now).await;
+        if let (Err(ThrottleError::Exceeded(_)), Some(refused)) = (&outcome, &self.refused) {
+            refused.inc();
+        }
+        outcome
+    }
+
+    async fn check_and_count(
         &self,
         key: &str,
         now: NaiveDateTime,
@@ -221,10 +245,13 @@ pub const WINDOW: TimeDelta = TimeDelta::minutes(15);
 
 impl Throttles {
     /// In memory (`pool: None`), or in the database behind `pool`.
-    pub fn new(limit: usize, pool: Option<DbPool>) -> Self {
-        let make = |scope, limit| match &pool {
-            None => Throttle::in_memory(scope, limit, WINDOW),
-            Some(pool) => Throttle::in_database(scope, limit, WINDOW, pool.clone()),
+    pub fn new(limit: usize, pool: Option<DbPool>, metrics: &Metrics) -> Self {
+        let make = |scope, limit| {
+            match &pool {
+                None => Throttle::in_memory(scope, limit, WINDOW),
+                Some(pool) => Throttle::in_database(scope, limit, WINDOW, pool.clone()),
+            }
+            .counted(metrics)
         };
         Throttles {
             password_account: make("password_account", limit),

@@ -328,6 +328,17 @@ async fn when_the_database_cannot_commit_generate_and_revoke_report_failure_and_
     blocker.batch_execute("ROLLBACK").unwrap();
 
     assert_eq!(generate.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    // The operator finds the cause by the id the page was served with.
+    let request_id = generate.headers()["x-request-id"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let logs = crate::helpers::captured_logs();
+    assert!(
+        logs.lines()
+            .any(|l| l.contains(&format!("id={request_id}")) && l.contains("request failed")),
+        "the failure's log line carries the request id {request_id}"
+    );
     let page = generate.text().await.unwrap();
     assert!(page.contains("Nothing was changed"));
     assert!(!page.contains("id=\"new-secret\""));

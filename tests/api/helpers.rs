@@ -48,6 +48,8 @@ pub struct TestApp {
     pub clock: Clock,
     /// The mails the server sent, when it has mail (`spawn_mailing_app`).
     pub inbox: Option<Inbox>,
+    /// `http://.../metrics` on the metrics listener, when `metrics_bind` was set.
+    pub metrics: Option<String>,
     _database: TestDatabase,
 }
 
@@ -165,13 +167,14 @@ pub async fn spawn_app_with_clock(configure: impl FnOnce(&mut Settings), clock: 
     let database = TestDatabase::new();
     let mut settings = test_settings(&database.url);
     configure(&mut settings);
-    let (address, _) = start_server_with_clock(settings, clock.clone()).await;
+    let (address, metrics) = launch(settings, clock.clone()).await;
     TestApp {
         clock,
         browser: Browser::new(&address),
         address,
         database_url: database.url.clone(),
         inbox: None,
+        metrics,
         _database: database,
     }
 }
@@ -205,6 +208,19 @@ pub async fn start_server_with_clock(settings: Settings, clock: Clock) -> (Strin
     let port = application.port();
     tokio::spawn(application.run_until_stopped());
     (format!("http://127.0.0.1:{port}"), port)
+}
+
+/// Starts a server; returns its base URL and its metrics URL, if it serves metrics.
+pub async fn launch(settings: Settings, clock: Clock) -> (String, Option<String>) {
+    let application = Application::build_with_clock(settings, clock)
+        .await
+        .expect("the app builds");
+    let port = application.port();
+    let metrics = application
+        .metrics_port()
+        .map(|port| format!("http://127.0.0.1:{port}/metrics"));
+    tokio::spawn(application.run_until_stopped());
+    (format!("http://127.0.0.1:{port}"), metrics)
 }
 
 impl TestApp {

@@ -19,6 +19,7 @@ mod input;
 mod logs;
 mod notifications;
 mod oauth;
+mod operating;
 mod pages;
 mod races;
 mod rotation;

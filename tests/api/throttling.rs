@@ -101,7 +101,7 @@ fn retry_after(response: &Response) -> i64 {
 
 /// A well-formed secret (valid checksum) with `real`'s public id and other random bits: a guess
 /// only someone who has seen the secret's id could make.
-fn guess_with_the_id_of(real: &str, n: usize) -> String {
+pub fn guess_with_the_id_of(real: &str, n: usize) -> String {
     const BASE62: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
     let random: String = (0..43).map(|i| BASE62[(i * 7 + n) % 62] as char).collect();
     let body = format!("{}{random}", &real[..17]);

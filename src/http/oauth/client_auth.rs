@@ -3,7 +3,9 @@
 //! client_secret_post. Exactly one method per request.
 
 use super::OAuthError;
-use crate::service::secrets::{self, AuthenticatedClient, ClientAttempt, ClientCheck};
+use crate::service::secrets::{
+    self, AuthenticatedClient, ClientAttempt, ClientCheck, ClientRefusal,
+};
 use crate::state::AppState;
 use actix_web::dev::Payload;
 use actix_web::http::header;
@@ -167,7 +169,7 @@ impl FromRequest for ClientRequest {
 /// Authenticates the calling client; every failure is the same `invalid_client`, and too many
 /// from one address, or against one secret, are 429 (see [`secrets::authenticate_client`] for
 /// what counts where).
-async fn authenticate(
+pub async fn authenticate(
     state: &AppState,
     req: &HttpRequest,
     params: &OAuthParams,
@@ -191,7 +193,14 @@ async fn authenticate(
             .await?
         }
         Err(OAuthError::InvalidClient) => {
-            secrets::count_failed_attempt(state.throttles(), origin.address_key(), now).await?
+            secrets::count_failed_attempt(
+                state.secret_checks(),
+                state.throttles(),
+                origin.address_key(),
+                ClientRefusal::NoCredentials,
+                now,
+            )
+            .await?
         }
         Err(e) => return Err(e),
     };

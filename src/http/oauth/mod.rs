@@ -46,6 +46,22 @@ impl From<GrantError> for OAuthError {
     }
 }
 
+impl OAuthError {
+    /// The `error` code the client receives (RFC 6749 §5.2).
+    pub fn code(&self) -> &'static str {
+        match self {
+            OAuthError::InvalidRequest(_) => "invalid_request",
+            OAuthError::InvalidClient => "invalid_client",
+            OAuthError::InvalidGrant(_) => "invalid_grant",
+            OAuthError::InvalidScope => "invalid_scope",
+            OAuthError::UnsupportedGrantType => "unsupported_grant_type",
+            OAuthError::TooManyFailures(_) => "temporarily_unavailable",
+            OAuthError::ServerError(cause) if hashing::is_busy(cause) => "temporarily_unavailable",
+            OAuthError::ServerError(_) => "server_error",
+        }
+    }
+}
+
 impl ResponseError for OAuthError {
     fn status_code(&self) -> StatusCode {
         match self {

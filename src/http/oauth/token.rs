@@ -1,16 +1,47 @@
 //! `POST /oauth/token`: authorization_code (with PKCE), refresh_token and client_credentials.
 
-use super::client_auth::ClientRequest;
+use super::client_auth::{self, OAuthParams};
 use super::{no_store_json, OAuthError};
-use crate::service::secrets::EndNotice;
+use crate::service::secrets::{AuthenticatedClient, EndNotice};
 use crate::service::tokens::{self, CodeExchange, Lifetimes};
 use crate::state::AppState;
 use actix_web::http::header::{self, HeaderName, HeaderValue};
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 
+/// Counts every request by grant type and outcome (`keyturn_token_requests_total`).
 pub async fn token(
-    ClientRequest { client, params }: ClientRequest,
+    req: HttpRequest,
+    body: web::Bytes,
     state: web::Data<AppState>,
+) -> Result<HttpResponse, OAuthError> {
+    let params = OAuthParams::parse(&req, &body);
+    let grant: &'static str = match params.as_ref().map(|p| p.get("grant_type")) {
+        Ok(Some("client_credentials")) => "client_credentials",
+        Ok(Some("authorization_code")) => "authorization_code",
+        Ok(Some("refresh_token")) => "refresh_token",
+        Ok(Some(_)) => "unsupported",
+        Ok(None) | Err(_) => "none",
+    };
+    let answer = match params {
+        Ok(params) => match client_auth::authenticate(&state, &req, &params).await {
+            Ok(client) => issue(client, params, &state).await,
+            Err(e) => Err(e),
+        },
+        Err(e) => Err(e),
+    };
+    let outcome = answer.as_ref().map_or_else(OAuthError::code, |_| "issued");
+    state
+        .metrics()
+        .token_requests
+        .with_label_values(&[grant, outcome])
+        .inc();
+    answer
+}
+
+async fn issue(
+    client: AuthenticatedClient,
+    params: OAuthParams,
+    state: &AppState,
 ) -> Result<HttpResponse, OAuthError> {
     let ttl = state.access_token_ttl_seconds();
     let lifetimes = Lifetimes {
@@ -45,7 +76,7 @@ pub async fn token(
     };
     let mut response = no_store_json(&response);
     if let Some(notice) = notice {
-        announce_end(&mut response, notice, &state, app_id);
+        announce_end(&mut response, notice, state, app_id);
     }
     Ok(response)
 }

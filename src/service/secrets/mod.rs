@@ -29,5 +29,5 @@ pub use rotation::{
 pub use usage::SecretUsage;
 pub use verification::{
     authenticate_client, count_failed_attempt, AuthenticatedClient, ClientAttempt, ClientCheck,
-    EndNotice, SecretChecks, SecretEnd,
+    ClientRefusal, EndNotice, SecretChecks, SecretEnd,
 };

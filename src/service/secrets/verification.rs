@@ -1,6 +1,7 @@
 //! Authenticating a client by its secret, on every token, revoke and introspect request: the
-//! fast path for a secret already proven, bcrypt otherwise, throttles on guesses, and the
-//! secret's status read from the database every time, so a revoke holds on the next request.
+//! fast path for a secret already proven (in this process, or by a stored proof), bcrypt
+//! otherwise, throttles on guesses, and the secret's status read from the database every time,
+//! so a revoke holds on the next request.
 
 use super::proven::VerifiedSecrets;
 use super::rotation::SecretError;
@@ -8,12 +9,17 @@ use super::usage::{self, CallersWritten, SecretUsage, UsageCounter};
 use crate::db::secrets::{self, SecretRow};
 use crate::db::writer::Writer;
 use crate::db::DbPool;
-use crate::domain::{quiet_revocation_at, ClientSecret, RequestOrigin, SecretStatus};
+use crate::domain::{
+    quiet_revocation_at, ClientSecret, RequestOrigin, SecretProofKey, SecretStatus,
+};
 use crate::infra::hashing;
+use crate::infra::metrics::Metrics;
 use crate::infra::throttle::{ThrottleError, Throttles};
 use crate::service::policy::CachedPolicy;
 use anyhow::Context;
 use chrono::NaiveDateTime;
+use prometheus::IntCounter;
+use std::sync::Arc;
 use subtle::ConstantTimeEq;
 
 /// What secret verification keeps between requests.
@@ -22,18 +28,54 @@ pub struct SecretChecks {
     pub(super) usage: UsageCounter,
     callers: CallersWritten,
     verified: VerifiedSecrets,
+    /// The key of the stored proofs, when the master key comes from the environment.
+    proof_key: Option<SecretProofKey>,
     /// The group-commit writer that runs the hot path's queries.
     writer: Writer,
+    metrics: Arc<Metrics>,
+    proven_in_memory: IntCounter,
+    proven_by_stored_proof: IntCounter,
 }
 
 impl SecretChecks {
-    pub fn new(writer: Writer) -> Self {
+    pub fn new(writer: Writer, proof_key: Option<SecretProofKey>, metrics: Arc<Metrics>) -> Self {
+        let hits = |source| metrics.proven_secret_hits.with_label_values(&[source]);
         SecretChecks {
             usage: UsageCounter::default(),
             callers: CallersWritten::default(),
             verified: VerifiedSecrets::default(),
+            proven_in_memory: hits("memory"),
+            proven_by_stored_proof: hits("database"),
+            proof_key,
             writer,
+            metrics,
         }
+    }
+
+    /// Whether `secret` is already proven for `row`: in this process, or by the proof stored
+    /// when bcrypt accepted it (on any instance, before any restart, under the same key).
+    fn already_proven(&self, presented: &str, secret: &ClientSecret, row: &SecretRow) -> bool {
+        if self.verified.proves(presented, row.id) {
+            self.proven_in_memory.inc();
+            return true;
+        }
+        let stored = match (&self.proof_key, &row.proof) {
+            (Some(key), Some(proof)) => key.confirms(row.id, secret, proof),
+            _ => false,
+        };
+        if stored {
+            self.verified.remember(presented, row.id);
+            self.proven_by_stored_proof.inc();
+        }
+        stored
+    }
+
+    fn refused(&self, reason: ClientRefusal) -> ClientCheck {
+        self.metrics
+            .client_auth_failures
+            .with_label_values(&[reason.label()])
+            .inc();
+        ClientCheck::Refused
     }
 
     /// How often the secret was used in the last 24 hours and 7 days, counting the uses not
@@ -97,6 +139,36 @@ impl AuthenticatedClient {
     }
 }
 
+/// Why a client authentication was refused: counted in the metrics, never told to the client.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClientRefusal {
+    /// No credentials, or not in a form we read (a malformed Basic header).
+    NoCredentials,
+    /// Not a well-formed Keyturn secret.
+    Malformed,
+    /// Well-formed, but no such secret.
+    UnknownSecret,
+    /// Another app's secret.
+    OtherClient,
+    /// Revoked, expired, or revoked when quiet.
+    Inactive,
+    /// bcrypt said no.
+    WrongSecret,
+}
+
+impl ClientRefusal {
+    pub fn label(self) -> &'static str {
+        match self {
+            ClientRefusal::NoCredentials => "no_credentials",
+            ClientRefusal::Malformed => "malformed",
+            ClientRefusal::UnknownSecret => "unknown_secret",
+            ClientRefusal::OtherClient => "other_client",
+            ClientRefusal::Inactive => "inactive",
+            ClientRefusal::WrongSecret => "wrong_secret",
+        }
+    }
+}
+
 /// The outcome of a client authentication.
 #[derive(Debug)]
 pub enum ClientCheck {
@@ -134,8 +206,9 @@ pub async fn authenticate_client(
     now: NaiveDateTime,
 ) -> anyhow::Result<ClientCheck> {
     let address = attempt.origin.address_key().to_owned();
+    let refuse = |reason| count_failed_attempt(checks, throttles, &address, reason, now);
     let Some(secret) = ClientSecret::parse(attempt.presented) else {
-        return count_failed_attempt(throttles, &address, now).await;
+        return refuse(ClientRefusal::Malformed).await;
     };
     let public_id = secret.public_id().to_owned();
     // Ordered after every revoke that has answered (see `Writer::read`).
@@ -146,23 +219,25 @@ pub async fn authenticate_client(
         })
         .await?;
     let Some((row, owner_client_id, newer_first_use)) = found else {
-        return count_failed_attempt(throttles, &address, now).await;
+        return refuse(ClientRefusal::UnknownSecret).await;
     };
     let same_client = bool::from(
         owner_client_id
             .as_bytes()
             .ct_eq(attempt.client_id.as_bytes()),
     );
-    if !same_client || !SecretStatus::of(row.revoked_at, row.expires_at, now).is_live() {
-        return count_failed_attempt(throttles, &address, now).await;
+    if !same_client {
+        return refuse(ClientRefusal::OtherClient).await;
     }
     // Revoke when quiet: due the moment the quiet period has passed, whether or not the
     // background round has written the revocation yet.
-    if newer_first_use.is_some_and(|first| now >= quiet_revocation_at(row.last_used_at, first)) {
-        return count_failed_attempt(throttles, &address, now).await;
+    let quiet_revoked =
+        newer_first_use.is_some_and(|first| now >= quiet_revocation_at(row.last_used_at, first));
+    if quiet_revoked || !SecretStatus::of(row.revoked_at, row.expires_at, now).is_live() {
+        return refuse(ClientRefusal::Inactive).await;
     }
     let presented = attempt.presented;
-    if !checks.verified.proves(presented, row.id) {
+    if !checks.already_proven(presented, &secret, &row) {
         let gate = checks.verified.gate(presented);
         let turn = match &gate {
             Some(gate) => Some(gate.lock().await),
@@ -191,20 +266,27 @@ pub async fn authenticate_client(
         }
         match verdict? {
             Ok(true) => {}
-            Ok(false) => return Ok(ClientCheck::Refused),
+            Ok(false) => return Ok(checks.refused(ClientRefusal::WrongSecret)),
             Err(wait) => return Ok(ClientCheck::Throttled(wait)),
         }
         // A bcrypt takes a quarter of a second: read the status again, so a revoke that
-        // answered meanwhile is honoured.
-        let id = row.id;
+        // answered meanwhile is honoured; store the proof in the same step.
+        let (id, proof) = (
+            row.id,
+            checks
+                .proof_key
+                .as_ref()
+                .map(|key| key.prove(row.id, &secret)),
+        );
         let still_live = checks
             .writer
-            .read(move |conn| {
-                secrets::is_live(conn, id, now).context("re-reading a secret's status")
+            .run(move |conn| {
+                secrets::record_proof(conn, id, proof.as_deref(), now)
+                    .context("recording a secret's proof")
             })
             .await?;
         if !still_live {
-            return Ok(ClientCheck::Refused);
+            return Ok(checks.refused(ClientRefusal::Inactive));
         }
     }
     checks.usage.count(row.id, now);
@@ -278,13 +360,15 @@ async fn bcrypt_check(
 
 /// Counts a failure that cost no bcrypt against the address alone.
 pub async fn count_failed_attempt(
+    checks: &SecretChecks,
     throttles: &Throttles,
     address: &str,
+    reason: ClientRefusal,
     now: NaiveDateTime,
 ) -> anyhow::Result<ClientCheck> {
     match throttles.client_address.reserve(address, now).await {
         // Kept: a failure.
-        Ok(_failure) => Ok(ClientCheck::Refused),
+        Ok(_failure) => Ok(checks.refused(reason)),
         Err(ThrottleError::Exceeded(wait)) => Ok(ClientCheck::Throttled(wait)),
         Err(ThrottleError::Unexpected(e)) => Err(e),
     }

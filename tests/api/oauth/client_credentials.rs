@@ -452,9 +452,12 @@ async fn revocations_of_client_tokens_are_purged_an_hour_after_the_token_expires
     app.about_token("revoke", (&client_id, &secret), &token)
         .await;
     let pool = app.pool();
-    let writer =
-        keyturn::db::writer::Writer::start(pool, keyturn::db::Backend::of(&app.database_url))
-            .unwrap();
+    let writer = keyturn::db::writer::Writer::start(
+        pool,
+        keyturn::db::Backend::of(&app.database_url),
+        &Default::default(),
+    )
+    .unwrap();
     let now = app.clock.now();
 
     // The maintenance thread runs this once a minute.

@@ -39,9 +39,12 @@ async fn stored_user_tokens_and_codes_are_purged_an_hour_after_they_expire() {
     let s = setup().await;
     let tokens = tokens_for(&s, &["profile"]).await;
     let pool = s.app.pool();
-    let writer =
-        keyturn::db::writer::Writer::start(pool, keyturn::db::Backend::of(&s.app.database_url))
-            .unwrap();
+    let writer = keyturn::db::writer::Writer::start(
+        pool,
+        keyturn::db::Backend::of(&s.app.database_url),
+        &Default::default(),
+    )
+    .unwrap();
     let now = s.app.clock.now();
     let purge = |minutes| {
         keyturn::service::tokens::purge_expired(&writer, now + chrono::TimeDelta::minutes(minutes))
