@@ -3,6 +3,7 @@
 //! private so that what a handler may reach is the list of accessors below.
 
 use crate::config::{Settings, TrustedProxies};
+use crate::db::lookups::SecretLookups;
 use crate::db::writer::Writer;
 use crate::db::{Backend, DbPool};
 use crate::domain::{AuthenticatorKeys, SecretProofKey, TokenKey, WebhookKeys};
@@ -101,6 +102,9 @@ impl AppState {
             // the database, where the proofs' key must never be.
             secret_checks: SecretChecks::new(
                 writer.clone(),
+                (backend == Backend::Postgres)
+                    .then(|| SecretLookups::start(pool.clone(), 2))
+                    .transpose()?,
                 settings
                     .session_key
                     .is_some()

@@ -22,6 +22,7 @@ pub mod api_tokens;
 pub mod apps;
 pub mod audit;
 pub mod grants;
+pub mod lookups;
 pub mod notifications;
 pub mod passkeys;
 pub mod schema;

@@ -209,6 +209,29 @@ pub fn find_for_authentication(
         .optional())
 }
 
+/// [`find_for_authentication`] for many public ids in one query: on PostgreSQL one array
+/// parameter, so one prepared statement whatever the count (SQLite would prepare each anew).
+pub fn find_many_for_authentication(
+    conn: &mut Conn,
+    public_ids: &[&str],
+) -> QueryResult<Vec<(SecretRow, String, Option<NaiveDateTime>)>> {
+    let newer = diesel::alias!(client_secrets as newer);
+    on_backend!(conn, c => client_secrets::table
+        .inner_join(apps::table)
+        .left_join(
+            newer.on(client_secrets::quiet_for_secret_id
+                .eq(newer.field(client_secrets::id).nullable())
+                .and(newer.field(client_secrets::revoked_at).is_null())),
+        )
+        .filter(client_secrets::public_id.eq_any(public_ids))
+        .select((
+            SecretRow::as_select(),
+            apps::client_id,
+            newer.field(client_secrets::first_used_at).nullable(),
+        ))
+        .load(c))
+}
+
 diesel::define_sql_function! {
     /// SQL's COALESCE for a timestamp: the first that is not NULL.
     fn coalesce(first: diesel::sql_types::Nullable<diesel::sql_types::Timestamp>, otherwise: diesel::sql_types::Timestamp) -> diesel::sql_types::Nullable<diesel::sql_types::Timestamp>;

@@ -48,9 +48,7 @@ async fn the_request_log_names_the_method_and_the_client_address() {
 
     let logs = crate::helpers::captured_logs();
     assert!(
-        logs.contains(
-            "client=\"203.0.113.99\" method=POST path=\"/oauth/token\" status=401"
-        ),
+        logs.contains("client=\"203.0.113.99\" method=POST path=\"/oauth/token\" status=401"),
         "{}",
         logs.lines()
             .filter(|l| l.contains("/oauth/token"))

@@ -6,6 +6,7 @@
 use super::proven::VerifiedSecrets;
 use super::rotation::SecretError;
 use super::usage::{self, CallersWritten, SecretUsage, UsageCounter};
+use crate::db::lookups::SecretLookups;
 use crate::db::secrets::{self, SecretRow};
 use crate::db::writer::Writer;
 use crate::db::DbPool;
@@ -32,13 +33,20 @@ pub struct SecretChecks {
     proof_key: Option<SecretProofKey>,
     /// The group-commit writer that runs the hot path's queries.
     writer: Writer,
+    /// On PostgreSQL, the batched lookups that find the presented secret.
+    lookups: Option<SecretLookups>,
     metrics: Arc<Metrics>,
     proven_in_memory: IntCounter,
     proven_by_stored_proof: IntCounter,
 }
 
 impl SecretChecks {
-    pub fn new(writer: Writer, proof_key: Option<SecretProofKey>, metrics: Arc<Metrics>) -> Self {
+    pub fn new(
+        writer: Writer,
+        lookups: Option<SecretLookups>,
+        proof_key: Option<SecretProofKey>,
+        metrics: Arc<Metrics>,
+    ) -> Self {
         let hits = |source| metrics.proven_secret_hits.with_label_values(&[source]);
         SecretChecks {
             usage: UsageCounter::default(),
@@ -48,6 +56,7 @@ impl SecretChecks {
             proven_by_stored_proof: hits("database"),
             proof_key,
             writer,
+            lookups,
             metrics,
         }
     }
@@ -211,13 +220,19 @@ pub async fn authenticate_client(
         return refuse(ClientRefusal::Malformed).await;
     };
     let public_id = secret.public_id().to_owned();
-    // Ordered after every revoke that has answered (see `Writer::read`).
-    let found = checks
-        .writer
-        .read(move |conn| {
-            secrets::find_for_authentication(conn, &public_id).context("looking up a client secret")
-        })
-        .await?;
+    // Ordered after every revoke that has answered (see `Writer::read`, `SecretLookups`).
+    let found = match &checks.lookups {
+        Some(lookups) => lookups.find(public_id).await?,
+        None => {
+            checks
+                .writer
+                .read(move |conn| {
+                    secrets::find_for_authentication(conn, &public_id)
+                        .context("looking up a client secret")
+                })
+                .await?
+        }
+    };
     let Some((row, owner_client_id, newer_first_use)) = found else {
         return refuse(ClientRefusal::UnknownSecret).await;
     };
