@@ -5,7 +5,9 @@ use super::schema::{apps, client_secrets, review_generation, teams, users};
 use super::secrets::SecretRow;
 use super::{Backend, Conn, MultiBackend};
 use chrono::NaiveDateTime;
+use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
+use std::ops::ControlFlow;
 
 diesel::define_sql_function! {
     /// Case folding for the search (SQLite's LIKE ignores ASCII case, PostgreSQL's does not),
@@ -87,12 +89,7 @@ macro_rules! filtered {
         let filter: &AdminFilter = $filter;
         let now: NaiveDateTime = $now;
         let mut query = $query;
-        if let Some(search) = filter
-            .search
-            .as_deref()
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-        {
+        if let Some(search) = filter.searched() {
             let escaped = search
                 .replace('\\', "\\\\")
                 .replace('%', "\\%")
@@ -113,11 +110,22 @@ macro_rules! filtered {
                         .escape('\\')),
             );
         }
-        query = match filter.owner {
+        let query = match filter.owner {
             OwnerFilter::Any => query,
             OwnerFilter::Personal => query.filter(apps::team_id.is_null()),
             OwnerFilter::Team(team_id) => query.filter(apps::team_id.eq(team_id)),
         };
+        narrowed!(query, filter, now)
+    }};
+}
+
+/// Applies the status and usage filters, which read only the secret: on a query over
+/// client_secrets alone too.
+macro_rules! narrowed {
+    ($query:expr, $filter:expr, $now:expr) => {{
+        let filter: &AdminFilter = $filter;
+        let now: NaiveDateTime = $now;
+        let mut query = $query;
         let has_secret = client_secrets::id.nullable().is_not_null();
         let not_revoked = client_secrets::revoked_at.nullable().is_null();
         let no_schedule = client_secrets::expires_at.nullable().is_null();
@@ -174,86 +182,337 @@ macro_rules! filtered {
     }};
 }
 
-/// The rows query, filtered and sorted.
-macro_rules! rows {
-    ($filter:expr, $now:expr, $backend:expr) => {{
+/// The columns of an [`AdminRow`], over any of the joins below.
+macro_rules! row_columns {
+    () => {
+        (
+            apps::id,
+            apps::name,
+            apps::client_id,
+            users::email,
+            teams::name.nullable(),
+            client_secrets::id.nullable(),
+            client_secrets::hint.nullable(),
+            client_secrets::label.nullable(),
+            client_secrets::created_at.nullable(),
+            client_secrets::last_used_at.nullable(),
+            client_secrets::revoked_at.nullable(),
+            client_secrets::expires_at.nullable(),
+        )
+    };
+}
+
+/// Every app with each of its secrets (or alone, when it has none), by app name: the apps_name
+/// index serves the order, so a page reads only its own rows.
+macro_rules! app_rows {
+    ($filter:expr, $now:expr, $db:ty) => {{
+        let query = apps::table
+            .inner_join(users::table)
+            .left_join(teams::table)
+            .left_join(client_secrets::table)
+            .select(row_columns!())
+            .into_boxed::<$db>();
+        filtered!(query, $filter, $now).order((
+            apps::name.asc(),
+            apps::id.asc(),
+            client_secrets::id.nullable().desc(),
+        ))
+    }};
+}
+
+/// The secrets with their apps, in a secret's order. Driven from client_secrets (an inner
+/// join), so the last_used_at index or the primary key serves the order: from apps, a left join
+/// made SQLite and PostgreSQL sort every secret for each page (2 s at a million apps).
+macro_rules! secret_rows {
+    ($filter:expr, $now:expr, $backend:expr, $db:ty) => {{
+        let filter: &AdminFilter = $filter;
+        let query = client_secrets::table
+            .inner_join(apps::table.inner_join(users::table).left_join(teams::table))
+            .select(row_columns!())
+            .into_boxed::<$db>();
+        let query = filtered!(query, filter, $now);
+        let backend: Backend = $backend;
+        match filter.sort {
+            // SQLite sorts NULL (never used) first ascending and last descending, which is
+            // what both orders want.
+            AdminSort::LastUsedOldest if backend == Backend::Sqlite => {
+                query.order((client_secrets::last_used_at.asc(), client_secrets::id.asc()))
+            }
+            AdminSort::LastUsedNewest if backend == Backend::Sqlite => query.order((
+                client_secrets::last_used_at.desc(),
+                client_secrets::id.desc(),
+            )),
+            // PostgreSQL sorts NULL as the largest value, so the order says where it goes, in
+            // the words of the client_secrets_last_used index (an expression such as
+            // `last_used_at IS NULL` would match no index). Diesel's `nulls_first()` is for
+            // PostgreSQL alone, not for a query written for both.
+            AdminSort::LastUsedOldest => query
+                .order(diesel::dsl::sql::<
+                    diesel::sql_types::Nullable<diesel::sql_types::Timestamp>,
+                >(
+                    "client_secrets.last_used_at ASC NULLS FIRST"
+                ))
+                .then_order_by(client_secrets::id.asc()),
+            AdminSort::LastUsedNewest => query
+                .order(diesel::dsl::sql::<
+                    diesel::sql_types::Nullable<diesel::sql_types::Timestamp>,
+                >(
+                    "client_secrets.last_used_at DESC NULLS LAST"
+                ))
+                .then_order_by(client_secrets::id.desc()),
+            AdminSort::NewestSecret | AdminSort::App => query.order(client_secrets::id.desc()),
+        }
+    }};
+}
+
+/// Apps without any secret, after the secrets in a secret's order: newest app first under
+/// "newest secret first", else oldest first.
+macro_rules! secretless_rows {
+    ($filter:expr, $now:expr, $db:ty) => {{
         let filter: &AdminFilter = $filter;
         let query = apps::table
             .inner_join(users::table)
             .left_join(teams::table)
             .left_join(client_secrets::table)
-            .select((
-                apps::id,
-                apps::name,
-                apps::client_id,
-                users::email,
-                teams::name.nullable(),
-                client_secrets::id.nullable(),
-                client_secrets::hint.nullable(),
-                client_secrets::label.nullable(),
-                client_secrets::created_at.nullable(),
-                client_secrets::last_used_at.nullable(),
-                client_secrets::revoked_at.nullable(),
-                client_secrets::expires_at.nullable(),
-            ))
-            .into_boxed::<MultiBackend>();
+            .filter(client_secrets::id.nullable().is_null())
+            .select(row_columns!())
+            .into_boxed::<$db>();
         let query = filtered!(query, filter, $now);
-        let backend: Backend = $backend;
-        match filter.sort {
-            AdminSort::App => query.order((
-                apps::name.asc(),
-                apps::id.asc(),
-                client_secrets::id.nullable().desc(),
-            )),
-            // SQLite sorts NULL (never used) first ascending and last descending, which is
-            // what both orders want, and a plain column order lets the last_used_at index
-            // serve the page without sorting every match (20 ms -> 1 ms at 10,000 apps).
-            AdminSort::LastUsedOldest if backend == Backend::Sqlite => query.order((
-                client_secrets::last_used_at.nullable().asc(),
-                client_secrets::id.nullable().asc(),
-            )),
-            AdminSort::LastUsedNewest if backend == Backend::Sqlite => query.order((
-                client_secrets::last_used_at.nullable().desc(),
-                client_secrets::id.nullable().desc(),
-            )),
-            // PostgreSQL sorts NULL as the largest value, so the order says where it goes.
-            AdminSort::LastUsedOldest => query.order((
-                client_secrets::last_used_at.nullable().is_null().desc(),
-                client_secrets::last_used_at.nullable().asc(),
-                client_secrets::id.nullable().asc(),
-            )),
-            AdminSort::LastUsedNewest => query.order((
-                client_secrets::last_used_at.nullable().is_null().asc(),
-                client_secrets::last_used_at.nullable().desc(),
-                client_secrets::id.nullable().desc(),
-            )),
-            AdminSort::NewestSecret => {
-                query.order((client_secrets::id.nullable().desc(), apps::id.desc()))
-            }
+        if filter.sort == AdminSort::NewestSecret {
+            query.order(apps::id.desc())
+        } else {
+            query.order(apps::id.asc())
         }
     }};
 }
 
-/// One page of rows and the total number of rows that match.
+impl AdminSort {
+    /// Whether rows follow their secrets (then apps without one come last) rather than apps.
+    fn by_secret(self) -> bool {
+        self != AdminSort::App
+    }
+}
+
+impl AdminFilter {
+    /// The words searched for, if any.
+    fn searched(&self) -> Option<&str> {
+        self.search
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+    }
+
+    /// Whether an app without secrets can match (it has no status and no Last Used).
+    fn admits_secretless(&self) -> bool {
+        self.status == StatusFilter::All && self.unused == UnusedFilter::Any
+    }
+}
+
+/// How many rows match, counted up to a cap: counting every one of a million would cost more
+/// than the page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Matches {
+    Exactly(i64),
+    /// More than this many.
+    MoreThan(i64),
+}
+
+/// One page of the review.
+#[derive(Debug, Clone)]
+pub struct AdminPage {
+    pub matches: Matches,
+    pub rows: Vec<AdminRow>,
+    /// Whether rows follow this page.
+    pub more: bool,
+}
+
+/// Which page, and how far to count the matches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Window {
+    /// Rows before the page.
+    pub offset: i64,
+    /// Rows on the page.
+    pub limit: i64,
+    /// Matches are counted up to this many.
+    pub count_cap: i64,
+}
+
+/// One page of rows, and how many match, counted up to the window's cap.
 pub fn page(
+    conn: &mut Conn,
+    filter: &AdminFilter,
+    now: NaiveDateTime,
+    window: Window,
+) -> QueryResult<AdminPage> {
+    let Window {
+        offset,
+        limit,
+        count_cap,
+    } = window;
+    let matches = count_up_to(conn, filter, now, count_cap)?;
+    // One row past the page says whether another page follows.
+    let mut rows = if filter.sort.by_secret() {
+        secret_ordered_page(conn, filter, now, offset, limit + 1)?
+    } else {
+        app_rows!(filter, now, MultiBackend)
+            .offset(offset)
+            .limit(limit + 1)
+            .load(conn)?
+    };
+    let more = rows.len() > usize::try_from(limit).unwrap_or(usize::MAX);
+    rows.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+    Ok(AdminPage {
+        matches,
+        rows,
+        more,
+    })
+}
+
+/// How many rows match, counting no further than `cap + 1`: at most that many rows are read,
+/// however many match.
+fn count_up_to(
+    conn: &mut Conn,
+    filter: &AdminFilter,
+    now: NaiveDateTime,
+    cap: i64,
+) -> QueryResult<Matches> {
+    let limit = cap.saturating_add(1);
+    let counted = if filter.searched().is_none() && filter.owner == OwnerFilter::Any {
+        // Every secret has an app and every app an owner, so without a search or an owner
+        // the secrets alone are counted (an index scan, no joins: 2 ms instead of 25 at the
+        // cap), then the apps without one if they can match.
+        let secrets = client_secrets::table
+            .select(client_secrets::id)
+            .into_boxed::<MultiBackend>();
+        let secrets = narrowed!(secrets, filter, now)
+            .limit(limit)
+            .load::<i32>(conn)?
+            .len();
+        let secrets = i64::try_from(secrets).unwrap_or(i64::MAX);
+        if secrets < limit && filter.admits_secretless() {
+            let secretless = apps::table
+                .left_join(client_secrets::table)
+                .filter(client_secrets::id.nullable().is_null())
+                .select(apps::id)
+                .limit(limit - secrets)
+                .load::<i32>(conn)?
+                .len();
+            secrets + i64::try_from(secretless).unwrap_or(i64::MAX)
+        } else {
+            secrets
+        }
+    } else {
+        let rows = apps::table
+            .inner_join(users::table)
+            .left_join(teams::table)
+            .left_join(client_secrets::table)
+            .select(apps::id)
+            .into_boxed::<MultiBackend>();
+        let rows = filtered!(rows, filter, now)
+            .limit(limit)
+            .load::<i32>(conn)?
+            .len();
+        i64::try_from(rows).unwrap_or(i64::MAX)
+    };
+    Ok(if counted > cap {
+        Matches::MoreThan(cap)
+    } else {
+        Matches::Exactly(counted)
+    })
+}
+
+/// Rows `offset..offset + limit` in a secret's order: secrets first, then apps without one.
+fn secret_ordered_page(
     conn: &mut Conn,
     filter: &AdminFilter,
     now: NaiveDateTime,
     offset: i64,
     limit: i64,
-) -> QueryResult<(i64, Vec<AdminRow>)> {
-    let count = apps::table
-        .inner_join(users::table)
-        .left_join(teams::table)
-        .left_join(client_secrets::table)
-        .select(diesel::dsl::count_star())
-        .into_boxed::<MultiBackend>();
-    let total = filtered!(count, filter, now).get_result(conn)?;
-    let rows = rows!(filter, now, conn.backend())
+) -> QueryResult<Vec<AdminRow>> {
+    let backend = conn.backend();
+    let mut rows: Vec<AdminRow> = secret_rows!(filter, now, backend, MultiBackend)
         .offset(offset)
         .limit(limit)
         .load(conn)?;
-    Ok((total, rows))
+    let found = i64::try_from(rows.len()).unwrap_or(i64::MAX);
+    if found == limit || !filter.admits_secretless() {
+        return Ok(rows);
+    }
+    // Past the last secret. How many secrets there are is known unless this page starts after
+    // them; only then are they counted (every one: such deep pages are slower).
+    let secrets = if found > 0 || offset == 0 {
+        offset + found
+    } else {
+        let count = client_secrets::table
+            .inner_join(apps::table.inner_join(users::table).left_join(teams::table))
+            .select(diesel::dsl::count_star())
+            .into_boxed::<MultiBackend>();
+        filtered!(count, filter, now).get_result(conn)?
+    };
+    let secretless: Vec<AdminRow> = secretless_rows!(filter, now, MultiBackend)
+        .offset((offset - secrets).max(0))
+        .limit(limit - found)
+        .load(conn)?;
+    rows.extend(secretless);
+    Ok(rows)
+}
+
+/// Hands every matching row, in the review's order, to `each` as it is read, until `each`
+/// says stop. Rows are never all in memory: SQLite steps through its statement, PostgreSQL
+/// sends row by row (libpq would otherwise hold the whole result). Call it in a read
+/// transaction, so that secrets and apps without one come from the same snapshot.
+pub fn export(
+    conn: &mut Conn,
+    filter: &AdminFilter,
+    now: NaiveDateTime,
+    each: &mut dyn FnMut(AdminRow) -> ControlFlow<()>,
+) -> QueryResult<()> {
+    macro_rules! export_on {
+        ($c:expr, $backend:expr, $db:ty, $mode:ty) => {{
+            if !filter.sort.by_secret() {
+                let query = app_rows!(filter, now, $db);
+                return hand_over(query.load_iter::<AdminRow, $mode>($c)?, each).map(drop);
+            }
+            let query = secret_rows!(filter, now, $backend, $db);
+            let went_on = hand_over(query.load_iter::<AdminRow, $mode>($c)?, each)?;
+            if went_on.is_break() || !filter.admits_secretless() {
+                return Ok(());
+            }
+            let query = secretless_rows!(filter, now, $db);
+            hand_over(query.load_iter::<AdminRow, $mode>($c)?, each).map(drop)
+        }};
+    }
+    match conn {
+        Conn::Sqlite(c) => export_on!(
+            c,
+            Backend::Sqlite,
+            diesel::sqlite::Sqlite,
+            diesel::connection::DefaultLoadingMode
+        ),
+        Conn::Postgres(c) => {
+            // Without a LIMIT the planner would sort every row before sending the first;
+            // without sorting, it follows the indexes that give the order, row by row.
+            c.batch_execute("SET LOCAL enable_sort = off")?;
+            export_on!(
+                c,
+                Backend::Postgres,
+                diesel::pg::Pg,
+                diesel::pg::PgRowByRowLoadingMode
+            )
+        }
+    }
+}
+
+fn hand_over(
+    rows: impl Iterator<Item = QueryResult<AdminRow>>,
+    each: &mut dyn FnMut(AdminRow) -> ControlFlow<()>,
+) -> QueryResult<ControlFlow<()>> {
+    for row in rows {
+        if each(row?).is_break() {
+            return Ok(ControlFlow::Break(()));
+        }
+    }
+    Ok(ControlFlow::Continue(()))
 }
 
 /// Moves with every change to apps, owners or secrets (triggers in the migrations).
@@ -262,15 +521,6 @@ pub fn review_generation(conn: &mut Conn) -> QueryResult<i64> {
     on_backend!(conn, c => review_generation::table
         .select(review_generation::generation)
         .get_result(c))
-}
-
-/// Every matching row, for the CSV export.
-pub fn all(
-    conn: &mut Conn,
-    filter: &AdminFilter,
-    now: NaiveDateTime,
-) -> QueryResult<Vec<AdminRow>> {
-    rows!(filter, now, conn.backend()).load(conn)
 }
 
 /// A live secret that nobody has used in a while (or ever).
@@ -284,13 +534,14 @@ pub struct StaleSecret {
     pub secret: SecretRow,
 }
 
-/// Live secrets never used, or last used before `cutoff`; the stalest first.
+/// Up to `limit` live secrets never used, or last used before `cutoff`; the stalest first.
 pub fn stale_secrets(
     conn: &mut Conn,
     now: NaiveDateTime,
     cutoff: NaiveDateTime,
+    limit: i64,
 ) -> QueryResult<Vec<StaleSecret>> {
-    client_secrets::table
+    let query = client_secrets::table
         .inner_join(apps::table.inner_join(users::table).left_join(teams::table))
         .filter(client_secrets::revoked_at.is_null())
         .filter(
@@ -303,12 +554,6 @@ pub fn stale_secrets(
                 .is_null()
                 .or(client_secrets::last_used_at.lt(cutoff)),
         )
-        .order((
-            client_secrets::last_used_at.is_null().desc(),
-            client_secrets::last_used_at.asc(),
-            client_secrets::id.asc(),
-        ))
-        .limit(500)
         .select((
             apps::id,
             apps::name,
@@ -316,15 +561,31 @@ pub fn stale_secrets(
             teams::name.nullable(),
             SecretRow::as_select(),
         ))
-        .load(conn)
+        .limit(limit)
+        .into_boxed::<MultiBackend>();
+    // Never used first, in the order of the last_used_at index, which then serves the whole
+    // query: an order by `last_used_at IS NULL` sorted every live secret (1.6 s at a million
+    // apps). SQLite puts NULL first ascending by itself.
+    let query = match conn.backend() {
+        Backend::Sqlite => {
+            query.order((client_secrets::last_used_at.asc(), client_secrets::id.asc()))
+        }
+        Backend::Postgres => query
+            .order(diesel::dsl::sql::<
+                diesel::sql_types::Nullable<diesel::sql_types::Timestamp>,
+            >("client_secrets.last_used_at ASC NULLS FIRST"))
+            .then_order_by(client_secrets::id.asc()),
+    };
+    query.load(conn)
 }
 
-/// Live secrets that stop after `now` but by `until` (their lifetime ends, or a revocation is
-/// scheduled); the soonest first.
+/// Up to `limit` live secrets that stop after `now` but by `until` (their lifetime ends, or a
+/// revocation is scheduled); the soonest first.
 pub fn expiring_secrets(
     conn: &mut Conn,
     now: NaiveDateTime,
     until: NaiveDateTime,
+    limit: i64,
 ) -> QueryResult<Vec<StaleSecret>> {
     client_secrets::table
         .inner_join(apps::table.inner_join(users::table).left_join(teams::table))
@@ -332,7 +593,7 @@ pub fn expiring_secrets(
         .filter(client_secrets::expires_at.gt(now))
         .filter(client_secrets::expires_at.le(until))
         .order((client_secrets::expires_at.asc(), client_secrets::id.asc()))
-        .limit(500)
+        .limit(limit)
         .select((
             apps::id,
             apps::name,
@@ -343,12 +604,13 @@ pub fn expiring_secrets(
         .load(conn)
 }
 
-/// The live secrets of apps that have had two or more live secrets since before `cutoff`
-/// (a rotation left half-done), grouped by app, oldest secret first.
+/// The live secrets of up to `limit` apps that have had two or more live secrets since before
+/// `cutoff` (a rotation left half-done), grouped by app, oldest secret first.
 pub fn half_done_rotations(
     conn: &mut Conn,
     now: NaiveDateTime,
     cutoff: NaiveDateTime,
+    limit: i64,
 ) -> QueryResult<Vec<StaleSecret>> {
     use diesel::dsl::{count, max};
     let live = client_secrets::revoked_at.is_null().and(
@@ -365,7 +627,7 @@ pub fn half_done_rotations(
                 .and(max(client_secrets::created_at).le(cutoff)),
         )
         .select(client_secrets::app_id)
-        .limit(500)
+        .limit(limit)
         .load(conn)?;
     client_secrets::table
         .inner_join(apps::table.inner_join(users::table).left_join(teams::table))

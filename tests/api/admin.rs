@@ -368,3 +368,197 @@ async fn names_and_emails_are_escaped_in_the_review() {
     );
     assert!(page.contains("&#60;img src=x onerror=alert(1)&#62; &#38; Co"));
 }
+
+/// `count` apps named "Bulk 00000" upwards, without secrets, written straight to the database:
+/// through the pages they would take minutes.
+fn bulk_apps(app: &TestApp, count: usize) {
+    use diesel::RunQueryDsl;
+    use keyturn::db::{apps, schema, users};
+    let pool = app.pool();
+    let mut conn = pool.get().unwrap();
+    let now = chrono::Utc::now().naive_utc();
+    let owner = users::insert(
+        &mut conn,
+        &users::NewUser {
+            email: "bulk@example.com",
+            password_hash: "x",
+            is_admin: false,
+            created_at: now,
+            email_verified_at: Some(now),
+        },
+    )
+    .unwrap();
+    let names: Vec<(String, String)> = (0..count)
+        .map(|n| (format!("Bulk {n:05}"), format!("ktc_bulk_{n:05}")))
+        .collect();
+    keyturn::db::write_transaction(&mut conn, |conn| {
+        for chunk in names.chunks(500) {
+            let rows: Vec<apps::NewApp> = chunk
+                .iter()
+                .map(|(name, client_id)| apps::NewApp {
+                    owner_id: owner.id,
+                    name,
+                    client_id,
+                    redirect_uris: "",
+                    created_at: now,
+                    team_id: None,
+                })
+                .collect();
+            let insert = diesel::insert_into(schema::apps::table).values(&rows);
+            // A batch insert runs on the backend's own connection.
+            match conn {
+                keyturn::db::Conn::Sqlite(c) => insert.execute(c)?,
+                keyturn::db::Conn::Postgres(c) => insert.execute(c)?,
+            };
+        }
+        Ok::<_, diesel::result::Error>(())
+    })
+    .unwrap();
+}
+
+#[tokio::test]
+async fn past_ten_thousand_matches_the_review_says_so_and_still_pages_to_the_end() {
+    let app = spawn_app().await;
+    bulk_apps(&app, 10_050);
+    let admin = app.admin_browser().await;
+
+    let first = admin.get_html("/admin").await;
+    let last = admin.get_html("/admin?page=201").await;
+    let beyond = admin.get_html("/admin?page=202").await;
+
+    assert!(first.contains("10,000+ rows, page 1."), "{first}");
+    assert!(first.contains("<span>Page 1</span>"));
+    assert!(first.contains("rel=\"next\""));
+    assert!(first.contains("Bulk 00000") && !first.contains("Bulk 00050"));
+    assert!(last.contains("10,000+ rows, page 201."));
+    assert!(last.contains("Bulk 10049") && !last.contains("Bulk 09999"));
+    assert!(last.contains("rel=\"prev\"") && !last.contains("rel=\"next\""));
+    assert!(beyond.contains("Nothing matches.") && !beyond.contains("rel=\"next\""));
+    // Under the cap the count is exact, as before.
+    let some = admin.get_html("/admin?q=Bulk%200999").await;
+    assert!(some.contains("10 rows, page 1 of 1."), "{some}");
+}
+
+#[tokio::test]
+async fn the_csv_export_streams_every_row_in_the_order_of_the_review() {
+    let app = spawn_app().await;
+    bulk_apps(&app, 10_050);
+    let admin = app.admin_browser().await;
+
+    let response = admin.get("/admin/export.csv").await;
+
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(
+        response.headers()["content-disposition"],
+        "attachment; filename=\"keyturn-secrets.csv\""
+    );
+    assert_eq!(response.headers()["cache-control"], "no-store");
+    assert_eq!(
+        response.headers()["content-type"],
+        "text/csv; charset=utf-8"
+    );
+    // Streamed: no length known up front.
+    assert!(response.headers().get("content-length").is_none());
+    let csv = response.text().await.unwrap();
+    let lines: Vec<&str> = csv.split("\r\n").collect();
+    assert_eq!(
+        lines[0],
+        "app,client_id,owner,secret,label,created,last_used,status,status_at"
+    );
+    assert_eq!(
+        lines.len(),
+        10_050 + 2,
+        "a header, every row, a final line end"
+    );
+    assert_eq!(lines.last(), Some(&""));
+    for (n, line) in lines[1..=10_050].iter().enumerate() {
+        assert_eq!(
+            *line,
+            format!("Bulk {n:05},ktc_bulk_{n:05},bulk@example.com,,,,,No secrets,")
+        );
+    }
+}
+
+#[tokio::test]
+async fn sorted_by_a_secret_apps_without_secrets_come_after_every_secret_on_every_page() {
+    use keyturn::db::admin::{self, AdminFilter, AdminSort, Matches, OwnerFilter};
+    use keyturn::db::admin::{StatusFilter, UnusedFilter, Window};
+    let w = world().await;
+    let admin_browser = w.app.admin_browser().await;
+    let pool = w.app.pool();
+    let mut conn = pool.get().unwrap();
+    let now = w.app.clock.now();
+    let filter = |sort| AdminFilter {
+        search: None,
+        owner: OwnerFilter::Any,
+        status: StatusFilter::All,
+        unused: UnusedFilter::Any,
+        sort,
+    };
+    let rows_one_at_a_time = |conn: &mut keyturn::db::Conn, sort| {
+        (0..5)
+            .map(|offset| {
+                let window = Window {
+                    offset,
+                    limit: 1,
+                    count_cap: 2,
+                };
+                let page = admin::page(conn, &filter(sort), now, window).unwrap();
+                assert_eq!(page.matches, Matches::MoreThan(2), "counted up to the cap");
+                assert_eq!(page.more, offset < 3, "offset {offset}");
+                page.rows
+                    .first()
+                    .map(|r| r.hint.clone().unwrap_or_else(|| r.app_name.clone()))
+            })
+            .collect::<Vec<_>>()
+    };
+    let last4 = |secret: &str| Some(secret[secret.len() - 4..].to_owned());
+
+    let oldest_first = rows_one_at_a_time(&mut conn, AdminSort::LastUsedOldest);
+    let newest_first = rows_one_at_a_time(&mut conn, AdminSort::LastUsedNewest);
+    let newest_secret = rows_one_at_a_time(&mut conn, AdminSort::NewestSecret);
+    let window = Window {
+        offset: 0,
+        limit: 50,
+        count_cap: 10,
+    };
+    let all = admin::page(&mut conn, &filter(AdminSort::App), now, window).unwrap();
+    let page = admin_browser.get_html("/admin?sort=last_used").await;
+
+    // Never used (oldest secret first), then used; the app without secrets last.
+    let empty = Some("Empty App".to_owned());
+    assert_eq!(
+        oldest_first,
+        [
+            last4(&w.unused),
+            last4(&w.bob_secret),
+            last4(&w.used),
+            empty.clone(),
+            None
+        ]
+    );
+    assert_eq!(
+        newest_first,
+        [
+            last4(&w.used),
+            last4(&w.bob_secret),
+            last4(&w.unused),
+            empty.clone(),
+            None
+        ]
+    );
+    assert_eq!(
+        newest_secret,
+        [
+            last4(&w.bob_secret),
+            last4(&w.unused),
+            last4(&w.used),
+            empty,
+            None
+        ]
+    );
+    assert_eq!(all.matches, Matches::Exactly(4));
+    assert!(!all.more);
+    assert!(page.find(&hint(&w.used)).unwrap() < page.find("Empty App").unwrap());
+    assert!(page.contains("4 rows, page 1 of 1."));
+}

@@ -8,7 +8,9 @@ use super::secrets::{
 };
 use super::security::require_recent_authentication;
 use super::{html, html_sized, Page, TimeView};
-use crate::db::admin::{AdminFilter, AdminRow, AdminSort, OwnerFilter, StatusFilter, UnusedFilter};
+use crate::db::admin::{
+    AdminFilter, AdminRow, AdminSort, Matches, OwnerFilter, StatusFilter, UnusedFilter, Window,
+};
 use crate::db::{apps::App, secrets::SecretRow};
 use crate::domain::{SecretHint, SecretStatus};
 use crate::http::client_ip;
@@ -23,8 +25,11 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use chrono::NaiveDateTime;
 use serde::Deserialize;
+use std::ops::ControlFlow;
 
 pub const PAGE_SIZE: i64 = 50;
+/// Matches are counted up to this many; past it the review says "10,000+ rows".
+const COUNT_CAP: i64 = 10_000;
 
 /// The query string of `/admin` and `/admin/export.csv`.
 #[derive(Debug, Default, Deserialize)]
@@ -177,9 +182,13 @@ struct AdminRows {
 struct AllApps {
     page: Page,
     rows_html: std::sync::Arc<str>,
-    total: i64,
+    /// "55 rows", or "10,000+ rows" past the count's cap.
+    count: String,
     page_number: i64,
-    pages: i64,
+    /// Known while the count is exact.
+    pages: Option<i64>,
+    /// Whether another page follows.
+    more: bool,
     chosen: Chosen,
     query: String,
     /// The owner filter's choices: (value, label).
@@ -209,26 +218,39 @@ pub async fn all_apps(
         if !account.is_admin {
             return Err(AppError::Forbidden(ADMINS_ONLY));
         }
-        let page = review::page_in(conn, &cache, filter, now, offset, PAGE_SIZE, render_rows)?;
+        let window = Window {
+            offset,
+            limit: PAGE_SIZE,
+            count_cap: COUNT_CAP,
+        };
+        let page = review::page_in(conn, &cache, filter, now, window, render_rows)?;
         Ok((page, review::teams_in(conn)?))
     })
     .await?;
-    let Some((_, ((total, rows_html), teams))) = loaded else {
+    let Some((_, (found, teams))) = loaded else {
         return Err(AppError::LoginRequired {
             next: return_path(&req),
         });
     };
-    let pages = ((total + PAGE_SIZE - 1) / PAGE_SIZE).max(1);
+    let (count, pages) = match found.matches {
+        Matches::Exactly(total) => (
+            format!("{total} {}", if total == 1 { "row" } else { "rows" }),
+            Some(((total + PAGE_SIZE - 1) / PAGE_SIZE).max(1)),
+        ),
+        Matches::MoreThan(cap) => (format!("{}+ rows", thousands(cap)), None),
+    };
     let query = query_string(&chosen);
+    let rows_html = found.html;
     let extra = rows_html.len();
     html_sized(
         StatusCode::OK,
         &AllApps {
             page: Page::new(&session)?,
             rows_html,
-            total,
+            count,
             page_number,
             pages,
+            more: found.more,
             chosen,
             query,
             teams: teams
@@ -238,6 +260,19 @@ pub async fn all_apps(
         },
         extra,
     )
+}
+
+/// A count of 10000 as "10,000".
+fn thousands(count: i64) -> String {
+    let digits = count.to_string();
+    let mut out = String::new();
+    for (i, digit) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(digit);
+    }
+    out
 }
 
 fn render_rows(rows: &[AdminRow], now: NaiveDateTime) -> anyhow::Result<String> {
@@ -276,7 +311,18 @@ fn render_rows(rows: &[AdminRow], now: NaiveDateTime) -> anyhow::Result<String> 
     Ok(AdminRows { rows }.render()?)
 }
 
-/// `/admin/export.csv`: the same rows as the review, every page, as CSV.
+/// The export's first line.
+const CSV_HEADER: &str = "app,client_id,owner,secret,label,created,last_used,status,status_at\r\n";
+/// Rows go out in pieces of about this many bytes (the first as soon as it has a row).
+const CSV_PIECE: usize = 32 * 1024;
+/// Pieces written ahead of the client at most: the export's memory, whatever its length.
+const CSV_PIECES_AHEAD: usize = 4;
+
+/// `/admin/export.csv`: the same rows as the review, every page, as CSV, streamed: rows are
+/// read, written and sent a piece at a time, so memory stays flat with a million rows and the
+/// first bytes leave at once. A client that goes away stops the export. A database error
+/// midway cannot change the status any more (it is sent): it breaks the download off, so the
+/// client sees it unfinished rather than short but seemingly complete.
 pub async fn export_csv(
     _: AdminUser,
     state: web::Data<AppState>,
@@ -284,38 +330,41 @@ pub async fn export_csv(
 ) -> Result<HttpResponse, AppError> {
     let (filter, _, _) = query.parse()?;
     let now = state.clock().now();
-    let rows = review::export(state.pool(), filter, now).await?;
-    let iso = |t: Option<NaiveDateTime>| {
-        t.map(|t| {
-            t.and_utc()
-                .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-        })
-        .unwrap_or_default()
-    };
-    let mut out =
-        String::from("app,client_id,owner,secret,label,created,last_used,status,status_at\r\n");
-    for row in rows {
-        let status = status_of(&row, now).map(status_words);
-        let owner = owner_words(row.team_name.as_deref(), &row.owner_email);
-        let fields = [
-            row.app_name,
-            row.client_id,
-            owner,
-            row.hint
-                .map(|h| SecretHint::from_stored(h).to_string())
-                .unwrap_or_default(),
-            row.label.unwrap_or_default(),
-            iso(row.created_at),
-            iso(row.last_used_at),
-            status
-                .map(|s| s.1.to_owned())
-                .unwrap_or_else(|| "No secrets".into()),
-            iso(status.and_then(|s| s.2)),
-        ];
-        let line: Vec<String> = fields.iter().map(|f| csv_field(f)).collect();
-        out.push_str(&line.join(","));
-        out.push_str("\r\n");
-    }
+    let (pieces, received) =
+        tokio::sync::mpsc::channel::<Result<web::Bytes, std::io::Error>>(CSV_PIECES_AHEAD);
+    let pool = state.pool().clone();
+    // The request's span (its id) goes along, for the error logged if the export fails.
+    let span = tracing::Span::current();
+    actix_web::rt::task::spawn_blocking(move || {
+        let _request = span.enter();
+        let mut piece = String::from(CSV_HEADER);
+        let mut first = true;
+        let exported = review::export_blocking(&pool, filter, now, |row| {
+            push_csv_row(&mut piece, row, now);
+            if !first && piece.len() < CSV_PIECE {
+                return ControlFlow::Continue(());
+            }
+            first = false;
+            let full = std::mem::replace(&mut piece, String::with_capacity(CSV_PIECE + 1024));
+            match pieces.blocking_send(Ok(full.into())) {
+                Ok(()) => ControlFlow::Continue(()),
+                // The response was dropped: the client went away.
+                Err(_) => ControlFlow::Break(()),
+            }
+        });
+        let last = match exported {
+            Ok(()) => Ok(piece.into()),
+            Err(e) => {
+                tracing::error!(error = ?e, "the CSV export failed midway");
+                Err(std::io::Error::other("the export failed"))
+            }
+        };
+        // Nobody to tell when the client is gone.
+        let _ = pieces.blocking_send(last);
+    });
+    let body = futures_util::stream::unfold(received, |mut received| async move {
+        received.recv().await.map(|piece| (piece, received))
+    });
     Ok(HttpResponse::Ok()
         .content_type("text/csv; charset=utf-8")
         .insert_header((
@@ -323,7 +372,38 @@ pub async fn export_csv(
             "attachment; filename=\"keyturn-secrets.csv\"",
         ))
         .insert_header((header::CACHE_CONTROL, "no-store"))
-        .body(out))
+        .streaming(body))
+}
+
+/// One row of the export, its line ending included.
+fn push_csv_row(out: &mut String, row: AdminRow, now: NaiveDateTime) {
+    let iso = |t: Option<NaiveDateTime>| {
+        t.map(|t| {
+            t.and_utc()
+                .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+        })
+        .unwrap_or_default()
+    };
+    let status = status_of(&row, now).map(status_words);
+    let owner = owner_words(row.team_name.as_deref(), &row.owner_email);
+    let fields = [
+        row.app_name,
+        row.client_id,
+        owner,
+        row.hint
+            .map(|h| SecretHint::from_stored(h).to_string())
+            .unwrap_or_default(),
+        row.label.unwrap_or_default(),
+        iso(row.created_at),
+        iso(row.last_used_at),
+        status
+            .map(|s| s.1.to_owned())
+            .unwrap_or_else(|| "No secrets".into()),
+        iso(status.and_then(|s| s.2)),
+    ];
+    let line: Vec<String> = fields.iter().map(|f| csv_field(f)).collect();
+    out.push_str(&line.join(","));
+    out.push_str("\r\n");
 }
 
 /// RFC 4180 quoting, and a leading `'` on anything a spreadsheet would run as a formula
