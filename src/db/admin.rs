@@ -7,6 +7,7 @@ use super::{Backend, Conn, MultiBackend};
 use chrono::NaiveDateTime;
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
+use diesel::query_builder::QueryFragment;
 use std::ops::ControlFlow;
 
 diesel::define_sql_function! {
@@ -458,47 +459,51 @@ fn secret_ordered_page(
 }
 
 /// Hands every matching row, in the review's order, to `each` as it is read, until `each`
-/// says stop. Rows are never all in memory: SQLite steps through its statement, PostgreSQL
-/// sends row by row (libpq would otherwise hold the whole result). Call it in a read
-/// transaction, so that secrets and apps without one come from the same snapshot.
+/// says stop. Rows are never all in memory: SQLite steps through its statement; PostgreSQL
+/// keeps them behind a cursor and sends a thousand at a time (libpq would otherwise hold the
+/// whole result, and its row-by-row mode would, on a stop, read every remaining row before the
+/// connection could serve again). Call it in a read transaction: the cursor lives in it, and
+/// secrets and apps without one come from the same snapshot.
 pub fn export(
     conn: &mut Conn,
     filter: &AdminFilter,
     now: NaiveDateTime,
     each: &mut dyn FnMut(AdminRow) -> ControlFlow<()>,
 ) -> QueryResult<()> {
-    macro_rules! export_on {
-        ($c:expr, $backend:expr, $db:ty, $mode:ty) => {{
+    match conn {
+        Conn::Sqlite(c) => {
+            use diesel::connection::DefaultLoadingMode;
             if !filter.sort.by_secret() {
-                let query = app_rows!(filter, now, $db);
-                return hand_over(query.load_iter::<AdminRow, $mode>($c)?, each).map(drop);
+                let query = app_rows!(filter, now, diesel::sqlite::Sqlite);
+                let rows = query.load_iter::<AdminRow, DefaultLoadingMode>(c)?;
+                return hand_over(rows, each).map(drop);
             }
-            let query = secret_rows!(filter, now, $backend, $db);
-            let went_on = hand_over(query.load_iter::<AdminRow, $mode>($c)?, each)?;
-            if went_on.is_break() || !filter.admits_secretless() {
+            let query = secret_rows!(filter, now, Backend::Sqlite, diesel::sqlite::Sqlite);
+            let rows = query.load_iter::<AdminRow, DefaultLoadingMode>(c)?;
+            if hand_over(rows, each)?.is_break() || !filter.admits_secretless() {
                 return Ok(());
             }
-            let query = secretless_rows!(filter, now, $db);
-            hand_over(query.load_iter::<AdminRow, $mode>($c)?, each).map(drop)
-        }};
-    }
-    match conn {
-        Conn::Sqlite(c) => export_on!(
-            c,
-            Backend::Sqlite,
-            diesel::sqlite::Sqlite,
-            diesel::connection::DefaultLoadingMode
-        ),
+            let query = secretless_rows!(filter, now, diesel::sqlite::Sqlite);
+            let rows = query.load_iter::<AdminRow, DefaultLoadingMode>(c)?;
+            hand_over(rows, each).map(drop)
+        }
         Conn::Postgres(c) => {
-            // Without a LIMIT the planner would sort every row before sending the first;
-            // without sorting, it follows the indexes that give the order, row by row.
+            // A cursor's plan is chosen for its first rows only in part (cursor_tuple_fraction);
+            // without sorting, the planner follows the indexes that give the order, and the
+            // first rows leave at once instead of after a sort of every row.
             c.batch_execute("SET LOCAL enable_sort = off")?;
-            export_on!(
-                c,
-                Backend::Postgres,
-                diesel::pg::Pg,
-                diesel::pg::PgRowByRowLoadingMode
-            )
+            if !filter.sort.by_secret() {
+                DeclareExport(app_rows!(filter, now, diesel::pg::Pg)).execute(c)?;
+                return fetch_all(c, each).map(drop);
+            }
+            DeclareExport(secret_rows!(filter, now, Backend::Postgres, diesel::pg::Pg))
+                .execute(c)?;
+            if fetch_all(c, each)?.is_break() || !filter.admits_secretless() {
+                return Ok(());
+            }
+            c.batch_execute("CLOSE admin_export")?;
+            DeclareExport(secretless_rows!(filter, now, diesel::pg::Pg)).execute(c)?;
+            fetch_all(c, each).map(drop)
         }
     }
 }
@@ -514,6 +519,76 @@ fn hand_over(
     }
     Ok(ControlFlow::Continue(()))
 }
+
+/// Every row of the `admin_export` cursor, a thousand at a time, to `each` until it says stop.
+fn fetch_all(
+    conn: &mut diesel::PgConnection,
+    each: &mut dyn FnMut(AdminRow) -> ControlFlow<()>,
+) -> QueryResult<ControlFlow<()>> {
+    loop {
+        let rows: Vec<AdminRow> = FetchExport.load(conn)?;
+        if rows.is_empty() {
+            return Ok(ControlFlow::Continue(()));
+        }
+        if hand_over(rows.into_iter().map(Ok), each)?.is_break() {
+            return Ok(ControlFlow::Break(()));
+        }
+    }
+}
+
+/// `DECLARE admin_export NO SCROLL CURSOR FOR` a query (closed with its transaction).
+struct DeclareExport<Q>(Q);
+
+impl<Q: QueryFragment<diesel::pg::Pg>> QueryFragment<diesel::pg::Pg> for DeclareExport<Q> {
+    fn walk_ast<'b>(
+        &'b self,
+        mut out: diesel::query_builder::AstPass<'_, 'b, diesel::pg::Pg>,
+    ) -> QueryResult<()> {
+        out.unsafe_to_cache_prepared();
+        out.push_sql("DECLARE admin_export NO SCROLL CURSOR FOR ");
+        self.0.walk_ast(out.reborrow())
+    }
+}
+
+impl<Q> diesel::query_builder::QueryId for DeclareExport<Q> {
+    type QueryId = ();
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl<Q> RunQueryDsl<diesel::PgConnection> for DeclareExport<Q> {}
+
+/// The next thousand rows of the `admin_export` cursor, typed as [`AdminRow`]s.
+#[derive(diesel::query_builder::QueryId)]
+struct FetchExport;
+
+impl diesel::query_builder::Query for FetchExport {
+    type SqlType = (
+        diesel::sql_types::Integer,
+        diesel::sql_types::Text,
+        diesel::sql_types::Text,
+        diesel::sql_types::Text,
+        diesel::sql_types::Nullable<diesel::sql_types::Text>,
+        diesel::sql_types::Nullable<diesel::sql_types::Integer>,
+        diesel::sql_types::Nullable<diesel::sql_types::Text>,
+        diesel::sql_types::Nullable<diesel::sql_types::Text>,
+        diesel::sql_types::Nullable<diesel::sql_types::Timestamp>,
+        diesel::sql_types::Nullable<diesel::sql_types::Timestamp>,
+        diesel::sql_types::Nullable<diesel::sql_types::Timestamp>,
+        diesel::sql_types::Nullable<diesel::sql_types::Timestamp>,
+    );
+}
+
+impl QueryFragment<diesel::pg::Pg> for FetchExport {
+    fn walk_ast<'b>(
+        &'b self,
+        mut out: diesel::query_builder::AstPass<'_, 'b, diesel::pg::Pg>,
+    ) -> QueryResult<()> {
+        out.push_sql("FETCH 1000 FROM admin_export");
+        Ok(())
+    }
+}
+
+impl RunQueryDsl<diesel::PgConnection> for FetchExport {}
 
 /// Moves with every change to apps, owners or secrets (triggers in the migrations).
 pub fn review_generation(conn: &mut Conn) -> QueryResult<i64> {
