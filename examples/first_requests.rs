@@ -10,7 +10,11 @@ use std::sync::Arc;
 async fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let usage = || anyhow::anyhow!("usage: first_requests BASE_URL CREDENTIALS_FILE [CONCURRENCY]");
-    let base = args.first().ok_or_else(usage)?.trim_end_matches('/').to_owned();
+    let base = args
+        .first()
+        .ok_or_else(usage)?
+        .trim_end_matches('/')
+        .to_owned();
     let lines = std::fs::read_to_string(args.get(1).ok_or_else(usage)?)?;
     let concurrency: usize = args.get(2).map_or(Ok(64), |n| n.parse())?;
     let clients: Vec<(String, String)> = lines
@@ -26,8 +30,12 @@ async fn main() -> anyhow::Result<()> {
     let started = std::time::Instant::now();
     let workers: Vec<_> = (0..concurrency)
         .map(|_| {
-            let (http, queue, answered, url) =
-                (http.clone(), queue.clone(), answered.clone(), format!("{base}/oauth/token"));
+            let (http, queue, answered, url) = (
+                http.clone(),
+                queue.clone(),
+                answered.clone(),
+                format!("{base}/oauth/token"),
+            );
             tokio::spawn(async move {
                 loop {
                     let next = queue.lock().ok().and_then(|mut q| q.pop());
