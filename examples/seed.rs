@@ -69,19 +69,32 @@ fn main() -> anyhow::Result<()> {
         }
     }
     let now = Clock::system().now();
+    seed(&mut conn, &args, now)?;
+    // A database that has been in use has its planner statistics; a freshly filled one has none
+    // until autovacuum gets to it, and the first minutes would be measured on guessed plans.
+    if let Conn::Postgres(c) = &mut *conn {
+        c.batch_execute("ANALYZE")?;
+    }
+    Ok(())
+}
+
+fn seed(conn: &mut Conn, args: &[String], now: NaiveDateTime) -> anyhow::Result<()> {
+    let usage =
+        || anyhow::anyhow!("usage: seed DATABASE_URL [APPS] | seed DATABASE_URL --clients N FILE");
+    let path = &args[0];
     match args.get(1).map(String::as_str) {
         Some("--clients") => {
             let count: usize = args.get(2).ok_or_else(usage)?.parse()?;
             let file = args.get(3).ok_or_else(usage)?;
-            clients(&mut conn, count, file, now)?;
+            clients(conn, count, file, now)?;
             println!("seeded {count} working clients into {path}, credentials in {file}");
         }
         count => {
             let count: usize = count.map(str::parse).transpose()?.unwrap_or(10_000);
-            review(&mut conn, count, now)?;
+            review(conn, count, now)?;
             // One change for the page caches to notice, as the triggers would have made.
             diesel::sql_query("UPDATE review_generation SET generation = generation + 1")
-                .execute(&mut conn)?;
+                .execute(conn)?;
             println!("seeded {count} apps into {path}");
         }
     }
