@@ -180,9 +180,29 @@ pub fn revoke(conn: &mut Conn, secret_id: i32, now: NaiveDateTime) -> QueryResul
     .map(|rows| rows == 1)
 }
 
-/// The secret with this public id together with its app's client id, in one query. (No
-/// `LIMIT`: the id is unique, and a bound LIMIT makes SQLite re-prepare the statement on every
-/// call, which on the token endpoint's hot path costs more than the query itself.)
+/// Client authentication's lookup of the secrets `$matching` selects: each with its app's client
+/// id and the first use of the newer secret it waits for. A macro because Diesel's query types
+/// cannot be named.
+macro_rules! authentication_lookup {
+    ($matching:expr) => {{
+        let newer = diesel::alias!(client_secrets as newer);
+        client_secrets::table
+            .inner_join(apps::table)
+            .left_join(
+                newer.on(client_secrets::quiet_for_secret_id
+                    .eq(newer.field(client_secrets::id).nullable())
+                    .and(newer.field(client_secrets::revoked_at).is_null())),
+            )
+            .filter($matching)
+            .select((
+                SecretRow::as_select(),
+                apps::client_id,
+                newer.field(client_secrets::first_used_at).nullable(),
+            ))
+    }};
+}
+
+/// The secret with this public id together with its app's client id, in one query.
 ///
 /// The third value: for a secret set to be revoked when quiet, when the newer secret it waits
 /// for was first used (if it was, and is still live).
@@ -190,21 +210,8 @@ pub fn find_for_authentication(
     conn: &mut Conn,
     public_id: &str,
 ) -> QueryResult<Option<(SecretRow, String, Option<NaiveDateTime>)>> {
-    let newer = diesel::alias!(client_secrets as newer);
     // On every client authentication, hence on the connection's own backend.
-    on_backend!(conn, c => client_secrets::table
-        .inner_join(apps::table)
-        .left_join(
-            newer.on(client_secrets::quiet_for_secret_id
-                .eq(newer.field(client_secrets::id).nullable())
-                .and(newer.field(client_secrets::revoked_at).is_null())),
-        )
-        .filter(client_secrets::public_id.eq(public_id))
-        .select((
-            SecretRow::as_select(),
-            apps::client_id,
-            newer.field(client_secrets::first_used_at).nullable(),
-        ))
+    on_backend!(conn, c => authentication_lookup!(client_secrets::public_id.eq(public_id))
         .first(c)
         .optional())
 }
@@ -215,20 +222,7 @@ pub fn find_many_for_authentication(
     conn: &mut Conn,
     public_ids: &[&str],
 ) -> QueryResult<Vec<(SecretRow, String, Option<NaiveDateTime>)>> {
-    let newer = diesel::alias!(client_secrets as newer);
-    on_backend!(conn, c => client_secrets::table
-        .inner_join(apps::table)
-        .left_join(
-            newer.on(client_secrets::quiet_for_secret_id
-                .eq(newer.field(client_secrets::id).nullable())
-                .and(newer.field(client_secrets::revoked_at).is_null())),
-        )
-        .filter(client_secrets::public_id.eq_any(public_ids))
-        .select((
-            SecretRow::as_select(),
-            apps::client_id,
-            newer.field(client_secrets::first_used_at).nullable(),
-        ))
+    on_backend!(conn, c => authentication_lookup!(client_secrets::public_id.eq_any(public_ids))
         .load(c))
 }
 

@@ -210,14 +210,9 @@ async fn another_instance(app: &TestApp, session_key: &str) -> (String, String) 
 }
 
 async fn token_status(address: &str, client_id: &str, secret: &str) -> StatusCode {
-    reqwest::Client::new()
-        .post(format!("{address}/oauth/token"))
-        .basic_auth(client_id, Some(secret))
-        .form(&[("grant_type", "client_credentials")])
-        .send()
+    crate::scaling::token_status(address, client_id, secret)
         .await
-        .unwrap()
-        .status()
+        .0
 }
 
 #[tokio::test]

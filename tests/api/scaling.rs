@@ -6,7 +6,7 @@ use crate::helpers::{secret_row, Browser, TestDatabase, PASSWORD};
 use reqwest::StatusCode;
 
 /// A client credentials request to `address`, as an OAuth client sends it.
-async fn token_status(address: &str, client_id: &str, secret: &str) -> (StatusCode, String) {
+pub async fn token_status(address: &str, client_id: &str, secret: &str) -> (StatusCode, String) {
     let response = reqwest::Client::new()
         .post(format!("{address}/oauth/token"))
         .basic_auth(client_id, Some(secret))
