@@ -25,6 +25,10 @@ pub struct Settings {
     pub session_key: Option<SecretString>,
     /// `KEYTURN_ACCESS_TOKEN_TTL`: lifetime of issued access tokens, in seconds.
     pub access_token_ttl_seconds: i64,
+    /// `KEYTURN_SIGNING_KEY_PUBLISH_AHEAD`: seconds a new ID token signing key
+    /// (`keyturn rotate-signing-key`) is published at `/oauth/jwks` before it signs, so
+    /// verifiers that cache the key set know it before they see its first token. 0 signs at once.
+    pub signing_key_publish_ahead_seconds: i64,
     /// `KEYTURN_THROTTLE_FAILURES`: password checks per account, or secret checks per (client,
     /// secret), allowed in 15 minutes before HTTP 429; five times as many per address.
     pub throttle_failures: usize,
@@ -107,6 +111,7 @@ impl Settings {
             public_url: None,
             session_key: None,
             access_token_ttl_seconds: 3600,
+            signing_key_publish_ahead_seconds: 3600,
             throttle_failures: 10,
             session_idle_seconds: 30 * 60,
             session_max_age_seconds: 12 * 60 * 60,
@@ -165,6 +170,14 @@ impl Settings {
                 bail!("KEYTURN_ACCESS_TOKEN_TTL must be between 60 and 86400 seconds");
             }
             settings.access_token_ttl_seconds = ttl;
+        }
+        if let Some(s) = var("KEYTURN_SIGNING_KEY_PUBLISH_AHEAD") {
+            settings.signing_key_publish_ahead_seconds = s
+                .trim()
+                .parse::<i64>()
+                .ok()
+                .filter(|n| (0..=30 * 24 * 3600).contains(n))
+                .context("KEYTURN_SIGNING_KEY_PUBLISH_AHEAD must be a whole number of seconds from 0 to 2592000")?;
         }
         if let Some(n) = var("KEYTURN_THROTTLE_FAILURES") {
             settings.throttle_failures = n

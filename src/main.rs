@@ -4,7 +4,7 @@ use keyturn::domain::{Email, Password};
 use keyturn::infra::clock::Clock;
 use keyturn::infra::telemetry;
 use keyturn::service::{accounts, two_factor};
-use keyturn::startup::Application;
+use keyturn::startup::{self, Application};
 use std::io::BufRead;
 use std::process::ExitCode;
 
@@ -13,7 +13,7 @@ use std::process::ExitCode;
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-const USAGE: &str = "usage: keyturn [serve]\n       keyturn migrate\n       keyturn create-admin --email EMAIL   (password on the first line of stdin)\n       keyturn turn-off-two-factor --email EMAIL   (for an account that lost every second factor)";
+const USAGE: &str = "usage: keyturn [serve]\n       keyturn migrate\n       keyturn create-admin --email EMAIL   (password on the first line of stdin)\n       keyturn turn-off-two-factor --email EMAIL   (for an account that lost every second factor)\n       keyturn rotate-signing-key   (a new ID token signing key, signing after KEYTURN_SIGNING_KEY_PUBLISH_AHEAD)";
 
 #[actix_web::main]
 async fn main() -> ExitCode {
@@ -29,6 +29,7 @@ async fn main() -> ExitCode {
         ["migrate"] => migrate().await,
         ["create-admin", "--email", email] => create_admin(email).await,
         ["turn-off-two-factor", "--email", email] => turn_off_two_factor(email).await,
+        ["rotate-signing-key"] => rotate_signing_key().await,
         ["-h" | "--help" | "help"] => {
             println!("{USAGE}");
             Ok(())
@@ -113,4 +114,17 @@ async fn turn_off_two_factor(email: &str) -> anyhow::Result<()> {
     } else {
         anyhow::bail!("no account has the address {shown}")
     }
+}
+
+/// Adds a new ID token signing key: published at /oauth/jwks at once, signing once
+/// KEYTURN_SIGNING_KEY_PUBLISH_AHEAD has passed.
+async fn rotate_signing_key() -> anyhow::Result<()> {
+    let settings = Settings::from_env()?;
+    let rotated = startup::rotate_signing_key(&settings, &Clock::system()).await?;
+    println!(
+        "Added signing key {}: published now, signing ID tokens from {} UTC.",
+        rotated.kid,
+        rotated.signs_from.format("%Y-%m-%d %H:%M:%S")
+    );
+    Ok(())
 }

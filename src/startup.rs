@@ -126,6 +126,21 @@ impl Application {
     }
 }
 
+/// What `keyturn rotate-signing-key` does: adds an ID token signing key to the database under
+/// `settings` (the server's own), published at once and signing after
+/// `KEYTURN_SIGNING_KEY_PUBLISH_AHEAD`. It is sealed under the same master key as the server's,
+/// so the command needs the server's `KEYTURN_SESSION_KEY`.
+pub async fn rotate_signing_key(
+    settings: &Settings,
+    clock: &Clock,
+) -> anyhow::Result<crate::service::openid::Rotated> {
+    let pool = database(settings, &Metrics::new()).await?;
+    let key = session_key(settings, &pool).await?;
+    crate::state::signing_keys(settings, key.master())
+        .rotate(&pool, clock.now())
+        .await
+}
+
 /// Connects to the database and brings its schema up to date, or, with automatic migrations
 /// off, refuses to start on an older schema.
 async fn database(settings: &Settings, metrics: &Metrics) -> anyhow::Result<DbPool> {

@@ -15,6 +15,7 @@ use crate::infra::metrics::Metrics;
 use crate::infra::throttle::Throttles;
 use crate::service::apps::AppPages;
 use crate::service::notifications::Notifier;
+use crate::service::openid::SigningKeys;
 use crate::service::passkeys::Passkeys;
 use crate::service::policy::CachedPolicy;
 use crate::service::review::ReviewCache;
@@ -25,6 +26,16 @@ use anyhow::Context;
 use chrono::TimeDelta;
 use secrecy::ExposeSecret;
 use std::sync::Arc;
+
+/// The ID token signing keys under `settings`: for a server, and for
+/// `keyturn rotate-signing-key`. An ID token lives as long as an access token.
+pub fn signing_keys(settings: &Settings, master_key: &[u8]) -> SigningKeys {
+    SigningKeys::new(
+        master_key,
+        TimeDelta::seconds(settings.signing_key_publish_ahead_seconds),
+        TimeDelta::seconds(settings.access_token_ttl_seconds),
+    )
+}
 
 pub struct AppState {
     pool: DbPool,
@@ -48,6 +59,7 @@ pub struct AppState {
     authenticator_keys: AuthenticatorKeys,
     passkeys: Passkeys,
     metrics: Arc<Metrics>,
+    signing_keys: SigningKeys,
 }
 
 impl AppState {
@@ -113,6 +125,7 @@ impl AppState {
             ),
             generation_turns: GenerationTurns::default(),
             token_key: TokenKey::derive(master_key),
+            signing_keys: signing_keys(settings, master_key),
             review_cache: Arc::new(GenerationCache::new(64)),
             app_pages: Arc::new(GenerationCache::new(4096)),
             // One process on SQLite counts in memory; instances on PostgreSQL share the counts.
@@ -182,6 +195,11 @@ impl AppState {
     /// Signs client credentials access tokens.
     pub fn token_key(&self) -> &TokenKey {
         &self.token_key
+    }
+
+    /// The keys that sign ID tokens; the opened ones are kept here, per server.
+    pub fn signing_keys(&self) -> &SigningKeys {
+        &self.signing_keys
     }
 
     /// Admin review pages, reused until the data changes.

@@ -15,6 +15,8 @@ pub struct Grant {
     pub scope: String,
     pub created_at: NaiveDateTime,
     pub revoked_at: Option<NaiveDateTime>,
+    /// When the user last authenticated before approving (OpenID Connect's `auth_time`).
+    pub auth_time: Option<NaiveDateTime>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -27,6 +29,8 @@ pub struct AuthorizationCode {
     pub code_challenge: String,
     pub expires_at: NaiveDateTime,
     pub used_at: Option<NaiveDateTime>,
+    /// The authorization request's OpenID Connect `nonce`.
+    pub nonce: Option<String>,
 }
 
 #[derive(Insertable)]
@@ -39,6 +43,7 @@ pub struct NewAuthorizationCode<'a> {
     pub code_challenge: &'a str,
     pub created_at: NaiveDateTime,
     pub expires_at: NaiveDateTime,
+    pub nonce: Option<&'a str>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -67,6 +72,7 @@ pub fn insert_grant(
     app_id: i32,
     user_id: i32,
     scope: &str,
+    auth_time: Option<NaiveDateTime>,
     now: NaiveDateTime,
 ) -> QueryResult<i32> {
     diesel::insert_into(grants::table)
@@ -75,6 +81,7 @@ pub fn insert_grant(
             grants::user_id.eq(user_id),
             grants::scope.eq(scope),
             grants::created_at.eq(now),
+            grants::auth_time.eq(auth_time),
         ))
         .returning(grants::id)
         .get_result(conn)

@@ -38,6 +38,7 @@ diesel::table! {
         created_at -> Timestamp,
         expires_at -> Timestamp,
         used_at -> Nullable<Timestamp>,
+        nonce -> Nullable<Text>,
     }
 }
 
@@ -114,6 +115,7 @@ diesel::table! {
         scope -> Text,
         created_at -> Timestamp,
         revoked_at -> Nullable<Timestamp>,
+        auth_time -> Nullable<Timestamp>,
     }
 }
 
@@ -135,6 +137,25 @@ diesel::table! {
         secret_id -> Integer,
         kind -> Text,
         end_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    signing_keys (id) {
+        id -> Integer,
+        sequence -> Integer,
+        kid -> Text,
+        public_jwk -> Text,
+        sealed_private_key -> Text,
+        created_at -> Timestamp,
+        signs_from -> Timestamp,
+    }
+}
+
+diesel::table! {
+    openid_subjects (user_id) {
+        user_id -> Integer,
+        subject -> Text,
     }
 }
 
@@ -307,6 +328,7 @@ diesel::joinable!(refresh_tokens -> grants (grant_id));
 diesel::joinable!(secret_usage -> client_secrets (secret_id));
 diesel::joinable!(secret_notices -> client_secrets (secret_id));
 diesel::joinable!(sessions -> users (user_id));
+diesel::joinable!(openid_subjects -> users (user_id));
 diesel::joinable!(audit_events -> apps (app_id));
 diesel::joinable!(deliveries -> events (event_id));
 diesel::joinable!(deliveries -> webhooks (webhook_id));
@@ -369,6 +391,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     deliveries,
     events,
     grants,
+    openid_subjects,
     passkeys,
     recovery_codes,
     refresh_tokens,
@@ -379,6 +402,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     secret_usage,
     server_settings,
     sessions,
+    signing_keys,
     team_invitations,
     team_members,
     teams,

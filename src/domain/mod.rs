@@ -16,6 +16,7 @@ mod random;
 mod scope;
 mod secret;
 mod secret_proof;
+mod signing_key;
 mod team;
 pub mod text;
 mod two_factor;
@@ -38,6 +39,10 @@ pub use secret::{
     QUIET_DEADLINE, QUIET_PERIOD,
 };
 pub use secret_proof::SecretProofKey;
+pub use signing_key::{
+    left_half_sha256, signing_at, statuses, KeyStatus, KeyTimes, NewSigningKey, PublicJwk,
+    SealError, SigningKey, SigningKeySeal, ID_TOKEN_ALGORITHM,
+};
 pub use team::{TeamName, TeamRole};
 pub use two_factor::{
     Authenticator, AuthenticatorKeys, PasskeyName, RecoveryCode, SecondFactorCode, TotpCode,

@@ -8,15 +8,21 @@ pub enum Scope {
     Profile,
     /// List the user's registered apps (`GET /api/v1/apps`).
     AppsRead,
+    /// OpenID Connect: sign the user in to the app (an ID token, `/oauth/userinfo`).
+    OpenId,
+    /// OpenID Connect: the user's email address in the ID token and at `/oauth/userinfo`.
+    Email,
 }
 
 impl Scope {
-    pub const ALL: [Scope; 2] = [Scope::Profile, Scope::AppsRead];
+    pub const ALL: [Scope; 4] = [Scope::Profile, Scope::AppsRead, Scope::OpenId, Scope::Email];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Scope::Profile => "profile",
             Scope::AppsRead => "apps:read",
+            Scope::OpenId => "openid",
+            Scope::Email => "email",
         }
     }
 
@@ -25,6 +31,8 @@ impl Scope {
         match self {
             Scope::Profile => "See your email address",
             Scope::AppsRead => "See the names and client IDs of your apps",
+            Scope::OpenId => "Sign you in with your Keyturn account",
+            Scope::Email => "See your email address and whether it is verified",
         }
     }
 
@@ -99,5 +107,11 @@ mod tests {
             "profile apps:read"
         );
         assert!(Scopes::parse_or_default(Some("profile admin")).is_none());
+        assert_eq!(
+            Scopes::parse_or_default(Some("email openid"))
+                .unwrap()
+                .to_string(),
+            "openid email"
+        );
     }
 }

@@ -18,6 +18,16 @@ pub fn machine(cfg: &mut web::ServiceConfig) {
             "/.well-known/oauth-authorization-server",
             web::get().to(oauth::metadata::metadata),
         )
+        .route(
+            "/.well-known/openid-configuration",
+            web::get().to(oauth::metadata::openid_configuration),
+        )
+        .route("/oauth/jwks", web::get().to(oauth::openid::jwks))
+        .service(
+            web::resource("/oauth/userinfo")
+                .get(oauth::openid::userinfo)
+                .post(oauth::openid::userinfo),
+        )
         .route("/readyz", web::get().to(pages::readyz))
         .route("/static/app.css", web::get().to(pages::stylesheet))
         .route("/static/app.js", web::get().to(pages::script));

@@ -8,6 +8,7 @@ pub mod apps;
 pub mod audit;
 pub mod maintenance;
 pub mod notifications;
+pub mod openid;
 pub mod passkeys;
 pub mod policy;
 pub mod review;

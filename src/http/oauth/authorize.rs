@@ -10,8 +10,8 @@ use crate::domain::{CodeChallenge, RedirectUris, Scopes};
 use crate::http::error::AppError;
 use crate::http::web::{html, Page};
 use crate::http::{session, CsrfForm, CurrentUser, TypedSession};
-use crate::service::apps;
 use crate::service::tokens::{self, Approval};
+use crate::service::{apps, openid};
 use crate::state::AppState;
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -20,7 +20,7 @@ use askama::Template;
 use std::collections::HashMap;
 
 /// The request parameters echoed from the consent page back to the decision.
-const ECHOED: [&str; 7] = [
+const ECHOED: [&str; 8] = [
     "response_type",
     "client_id",
     "redirect_uri",
@@ -28,6 +28,7 @@ const ECHOED: [&str; 7] = [
     "state",
     "code_challenge",
     "code_challenge_method",
+    "nonce",
 ];
 
 /// A request that passed every check and may be shown to the user.
@@ -38,6 +39,8 @@ struct AuthorizationRequest {
     scopes: Scopes,
     state: Option<String>,
     code_challenge: CodeChallenge,
+    /// OpenID Connect: echoed in the ID token.
+    nonce: Option<String>,
 }
 
 enum Invalid {
@@ -170,7 +173,18 @@ async fn validate(pool: &DbPool, params: &Params) -> Result<AuthorizationRequest
     };
     let scopes = Scopes::parse_or_default(params.get("scope"))
         .ok_or_else(|| refuse("invalid_scope", "The requested scope is unknown."))?;
+    // Stored with the code: bounded like every other stored input.
+    let nonce = match params.get("nonce") {
+        Some(nonce) if nonce.len() > openid::NONCE_MAX_LEN => {
+            return Err(refuse(
+                "invalid_request",
+                "nonce may be at most 512 characters long.",
+            ))
+        }
+        nonce => nonce.map(str::to_owned),
+    };
     Ok(AuthorizationRequest {
+        nonce,
         app,
         redirect_uri,
         redirect_uri_explicit,
@@ -322,6 +336,8 @@ pub async fn decide(
                     redirect_uri: request.redirect_uri.clone(),
                     redirect_uri_explicit: request.redirect_uri_explicit,
                     code_challenge: request.code_challenge,
+                    nonce: request.nonce,
+                    auth_time: user.authenticated_at,
                 },
                 state.clock().now(),
             )

@@ -6,6 +6,7 @@ pub mod authorize;
 pub mod client_auth;
 pub mod introspect;
 pub mod metadata;
+pub mod openid;
 pub mod revoke;
 pub mod token;
 

@@ -2,8 +2,9 @@
 
 use super::client_auth::{self, OAuthParams};
 use super::{no_store_json, OAuthError};
+use crate::service::openid;
 use crate::service::secrets::{AuthenticatedClient, EndNotice};
-use crate::service::tokens::{self, CodeExchange, Lifetimes};
+use crate::service::tokens::{self, CodeExchange, Lifetimes, TokenResponse, UserTokens};
 use crate::state::AppState;
 use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -64,19 +65,46 @@ async fn issue(
                 redirect_uri: owned("redirect_uri"),
                 code_verifier: owned("code_verifier"),
             };
-            tokens::exchange_code(state.pool(), client, exchange, lifetimes, now).await?
+            let issued = tokens::exchange_code(state.pool(), client, exchange, lifetimes, now);
+            with_id_token(issued.await?, state, now).await?
         }
         Some("refresh_token") => {
             let refresh_token = owned("refresh_token")
                 .ok_or(OAuthError::InvalidRequest("refresh_token is required."))?;
             let scope = owned("scope");
-            tokens::refresh(state.pool(), client, refresh_token, scope, lifetimes, now).await?
+            let issued =
+                tokens::refresh(state.pool(), client, refresh_token, scope, lifetimes, now);
+            with_id_token(issued.await?, state, now).await?
         }
         Some(_) => return Err(OAuthError::UnsupportedGrantType),
     };
     let mut response = no_store_json(&response);
     if let Some(notice) = notice {
         announce_end(&mut response, notice, state, app_id);
+    }
+    Ok(response)
+}
+
+/// The token response, with an ID token when the tokens carry the `openid` scope (on refresh
+/// too, as OpenID Connect Core §12.2 allows).
+async fn with_id_token(
+    issued: UserTokens,
+    state: &AppState,
+    now: chrono::NaiveDateTime,
+) -> anyhow::Result<TokenResponse> {
+    let UserTokens {
+        mut response,
+        identity,
+    } = issued;
+    if let Some(identity) = identity {
+        let issuer = openid::Issuer {
+            url: state.public_url(),
+            keys: state.signing_keys(),
+            pool: state.pool(),
+            proves_addresses: state.notifier().mails(),
+        };
+        response.id_token =
+            Some(openid::id_token(issuer, identity, &response.access_token, now).await?);
     }
     Ok(response)
 }

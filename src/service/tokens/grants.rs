@@ -3,6 +3,7 @@
 
 use crate::db::{self, grants, tokens, Conn, DbPool};
 use crate::domain::{ClientTokenClaims, CodeChallenge, OpaqueToken, Scopes, TokenKey, TokenKind};
+use crate::service::openid::{self, Identity};
 use crate::service::secrets::AuthenticatedClient;
 use anyhow::Context;
 use chrono::{NaiveDateTime, TimeDelta};
@@ -40,21 +41,31 @@ pub struct TokenResponse {
     pub refresh_token: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
+    /// OpenID Connect: when the tokens carry the `openid` scope.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id_token: Option<String>,
+}
+
+/// Tokens issued for a user, and who the user is when they carry the `openid` scope (the ID
+/// token is signed once the transaction has committed).
+pub struct UserTokens {
+    pub response: TokenResponse,
+    pub identity: Option<Identity>,
 }
 
 /// How a grant request ended once its transaction committed. Refusals that revoke tokens must
 /// commit that revocation, so they are an `Ok` value of the transaction, not an `Err`.
 enum Outcome {
-    Issued(TokenResponse),
+    Issued(Box<UserTokens>),
     Refused(GrantError),
 }
 
 fn run_grant(
     conn: &mut Conn,
     work: impl FnOnce(&mut Conn) -> diesel::QueryResult<Outcome>,
-) -> Result<TokenResponse, GrantError> {
+) -> Result<UserTokens, GrantError> {
     match db::write_transaction(conn, work).context("token transaction")? {
-        Outcome::Issued(response) => Ok(response),
+        Outcome::Issued(tokens) => Ok(*tokens),
         Outcome::Refused(error) => Err(error),
     }
 }
@@ -109,6 +120,7 @@ fn issue(conn: &mut Conn, issue: Issue, now: NaiveDateTime) -> diesel::QueryResu
         expires_in: issue.access_ttl_seconds,
         refresh_token,
         scope: (!issue.scope.is_empty()).then(|| issue.scope.to_owned()),
+        id_token: None,
     })
 }
 
@@ -133,6 +145,7 @@ pub fn client_credentials(
         expires_in: access_ttl_seconds,
         refresh_token: None,
         scope: None,
+        id_token: None,
     })
 }
 
@@ -144,6 +157,10 @@ pub struct Approval {
     pub redirect_uri: String,
     pub redirect_uri_explicit: bool,
     pub code_challenge: CodeChallenge,
+    /// The OpenID Connect `nonce`, at most [`openid::NONCE_MAX_LEN`] long.
+    pub nonce: Option<String>,
+    /// When the user last gave their password or second factor.
+    pub auth_time: Option<NaiveDateTime>,
 }
 
 /// Records the user's approval as a new grant and returns its authorization code.
@@ -161,6 +178,7 @@ pub async fn create_authorization_code(
                 approval.app_id,
                 approval.user_id,
                 &approval.scopes.to_string(),
+                approval.auth_time,
                 now,
             )?;
             grants::insert_code(
@@ -173,6 +191,7 @@ pub async fn create_authorization_code(
                     code_challenge: approval.code_challenge.as_str(),
                     created_at: now,
                     expires_at: now + CODE_LIFETIME,
+                    nonce: approval.nonce.as_deref(),
                 },
             )
         })
@@ -196,7 +215,7 @@ pub async fn exchange_code(
     exchange: CodeExchange,
     lifetimes: Lifetimes,
     now: NaiveDateTime,
-) -> Result<TokenResponse, GrantError> {
+) -> Result<UserTokens, GrantError> {
     const INVALID: &str =
         "The authorization code is invalid, expired or was issued to another client.";
     let code_hash = OpaqueToken::presented(&exchange.code).hash();
@@ -235,7 +254,9 @@ pub async fn exchange_code(
             if let Some(why) = refusal {
                 return Ok(Outcome::Refused(GrantError::InvalidGrant(why)));
             }
-            issue(
+            let identity =
+                openid::identity_in(conn, &grant, &grant.scope, &client.client_id, code.nonce)?;
+            let response = issue(
                 conn,
                 Issue {
                     app_id: grant.app_id,
@@ -247,8 +268,8 @@ pub async fn exchange_code(
                     refresh_until: Some(grant.created_at + lifetimes.refresh_max_age),
                 },
                 now,
-            )
-            .map(Outcome::Issued)
+            )?;
+            Ok(Outcome::Issued(Box::new(UserTokens { response, identity })))
         })
     })
     .await
@@ -262,7 +283,7 @@ pub async fn refresh(
     requested_scope: Option<String>,
     lifetimes: Lifetimes,
     now: NaiveDateTime,
-) -> Result<TokenResponse, GrantError> {
+) -> Result<UserTokens, GrantError> {
     const INVALID: &str =
         "The refresh token is invalid, expired, revoked or was issued to another client.";
     let token_hash = OpaqueToken::presented(&refresh_token).hash();
@@ -295,7 +316,9 @@ pub async fn refresh(
                     "The refresh token was already used; every token of this authorization is now revoked.",
                 )));
             }
-            issue(
+            // A refreshed ID token carries no nonce (OpenID Connect Core §12.2).
+            let identity = openid::identity_in(conn, &grant, &scope, &client.client_id, None)?;
+            let response = issue(
                 conn,
                 Issue {
                     app_id: grant.app_id,
@@ -307,8 +330,8 @@ pub async fn refresh(
                     refresh_until: Some(grant.created_at + lifetimes.refresh_max_age),
                 },
                 now,
-            )
-            .map(Outcome::Issued)
+            )?;
+            Ok(Outcome::Issued(Box::new(UserTokens { response, identity })))
         })
     })
     .await

@@ -37,7 +37,11 @@ async fn the_metadata_document_describes_every_endpoint() {
         m["code_challenge_methods_supported"],
         serde_json::json!(["S256"])
     );
-    let methods = serde_json::json!(["client_secret_basic", "client_secret_post"]);
+    let methods = serde_json::json!([
+        "client_secret_basic",
+        "client_secret_post",
+        "private_key_jwt"
+    ]);
     assert_eq!(m["token_endpoint_auth_methods_supported"], methods);
     assert_eq!(m["revocation_endpoint_auth_methods_supported"], methods);
     assert_eq!(m["introspection_endpoint_auth_methods_supported"], methods);

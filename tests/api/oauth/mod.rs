@@ -8,6 +8,7 @@ mod client_secrets;
 mod code_flow;
 mod expiry;
 mod metadata;
+mod openid;
 mod refresh;
 mod revoke_introspect;
 mod scopes;
