@@ -10,6 +10,7 @@ use crate::domain::{AuthenticatorKeys, SecretProofKey, TokenKey, WebhookKeys};
 use crate::infra::cache::GenerationCache;
 use crate::infra::clock::Clock;
 use crate::infra::hashing::Bcrypt;
+use crate::infra::jwks::JwksCache;
 use crate::infra::mail::Mailer;
 use crate::infra::metrics::Metrics;
 use crate::infra::throttle::Throttles;
@@ -58,6 +59,7 @@ pub struct AppState {
     policy: CachedPolicy,
     authenticator_keys: AuthenticatorKeys,
     passkeys: Passkeys,
+    jwks: JwksCache,
     metrics: Arc<Metrics>,
     signing_keys: SigningKeys,
 }
@@ -102,6 +104,7 @@ impl AppState {
             policy: CachedPolicy::default(),
             authenticator_keys: AuthenticatorKeys::derive(master_key),
             passkeys: Passkeys::new(public_url, master_key),
+            jwks: JwksCache::new(settings.webhook_allow_private),
             bcrypt: Bcrypt::new(settings.bcrypt_cost).observed(metrics.clone()),
             public_origin: url::Url::parse(public_url)
                 .context("KEYTURN_PUBLIC_URL is not a URL")?
@@ -243,6 +246,11 @@ impl AppState {
     }
 
     /// This server as a WebAuthn relying party.
+    /// The JWKS fetched from apps' JWKS URLs.
+    pub fn jwks(&self) -> &JwksCache {
+        &self.jwks
+    }
+
     pub fn passkeys(&self) -> &Passkeys {
         &self.passkeys
     }

@@ -63,6 +63,7 @@ pub struct NewRefreshToken<'a> {
     pub token_hash: &'a str,
     pub grant_id: i32,
     pub secret_id: Option<i32>,
+    pub key_id: Option<i32>,
     pub created_at: NaiveDateTime,
     pub expires_at: NaiveDateTime,
 }

@@ -21,6 +21,7 @@ pub mod admin;
 pub mod api_tokens;
 pub mod apps;
 pub mod audit;
+pub mod client_keys;
 pub mod grants;
 pub mod lookups;
 pub mod notifications;

@@ -12,6 +12,32 @@ diesel::table! {
         revoked_at -> Nullable<Timestamp>,
         user_id -> Nullable<Integer>,
         grant_id -> Nullable<Integer>,
+        key_id -> Nullable<Integer>,
+    }
+}
+
+diesel::table! {
+    client_keys (id) {
+        id -> Integer,
+        app_id -> Integer,
+        kid -> Text,
+        algorithm -> Text,
+        public_jwk -> Nullable<Text>,
+        jwks_url -> Nullable<Text>,
+        fingerprint -> Text,
+        created_at -> Timestamp,
+        created_by -> Nullable<Integer>,
+        last_used_at -> Nullable<Timestamp>,
+        revoked_at -> Nullable<Timestamp>,
+        tokens_revoked_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    client_assertions (app_id, jti_hash) {
+        app_id -> Integer,
+        jti_hash -> Text,
+        expires_at -> Timestamp,
     }
 }
 
@@ -129,6 +155,7 @@ diesel::table! {
         expires_at -> Timestamp,
         used_at -> Nullable<Timestamp>,
         revoked_at -> Nullable<Timestamp>,
+        key_id -> Nullable<Integer>,
     }
 }
 
@@ -320,6 +347,7 @@ diesel::joinable!(team_members -> users (user_id));
 diesel::joinable!(team_invitations -> teams (team_id));
 diesel::joinable!(authorization_codes -> grants (grant_id));
 diesel::joinable!(client_secrets -> apps (app_id));
+diesel::joinable!(client_keys -> apps (app_id));
 diesel::joinable!(grants -> apps (app_id));
 diesel::joinable!(grants -> users (user_id));
 diesel::joinable!(refresh_tokens -> client_secrets (secret_id));
@@ -387,6 +415,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     apps,
     audit_events,
     authorization_codes,
+    client_assertions,
+    client_keys,
     client_secrets,
     deliveries,
     events,

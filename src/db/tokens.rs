@@ -1,9 +1,10 @@
 //! Access tokens.
 
 use super::schema::{
-    access_tokens, apps, client_secrets, refresh_tokens, revoked_client_tokens, users,
+    access_tokens, apps, client_keys, client_secrets, refresh_tokens, revoked_client_tokens, users,
 };
 use super::Conn;
+use crate::domain::Credential;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
@@ -13,6 +14,7 @@ pub struct NewAccessToken<'a> {
     pub token_hash: &'a str,
     pub app_id: i32,
     pub secret_id: Option<i32>,
+    pub key_id: Option<i32>,
     pub user_id: Option<i32>,
     pub grant_id: Option<i32>,
     pub scope: &'a str,
@@ -76,6 +78,37 @@ pub fn revoke(conn: &mut Conn, id: i32, now: NaiveDateTime) -> QueryResult<()> {
     .map(drop)
 }
 
+/// Revokes every token issued on a request authenticated with this key, as
+/// [`revoke_issued_with_secret`] does for a secret.
+pub fn revoke_issued_with_key(
+    conn: &mut Conn,
+    key_id: i32,
+    now: NaiveDateTime,
+) -> QueryResult<bool> {
+    let access = diesel::update(
+        access_tokens::table
+            .filter(access_tokens::key_id.eq(key_id))
+            .filter(access_tokens::revoked_at.is_null()),
+    )
+    .set(access_tokens::revoked_at.eq(now))
+    .execute(conn)?;
+    let refresh = diesel::update(
+        refresh_tokens::table
+            .filter(refresh_tokens::key_id.eq(key_id))
+            .filter(refresh_tokens::revoked_at.is_null()),
+    )
+    .set(refresh_tokens::revoked_at.eq(now))
+    .execute(conn)?;
+    let signed = diesel::update(
+        client_keys::table
+            .find(key_id)
+            .filter(client_keys::tokens_revoked_at.is_null()),
+    )
+    .set(client_keys::tokens_revoked_at.eq(now))
+    .execute(conn)?;
+    Ok(access + refresh + signed > 0)
+}
+
 /// Revokes every token issued on a request authenticated with this secret: stored access and
 /// refresh tokens, and (through the secret's `tokens_revoked_at`) every signed client token.
 /// Returns whether there was anything left to revoke.
@@ -120,21 +153,30 @@ pub struct ClientTokenState {
 pub fn client_token_state(
     conn: &mut Conn,
     app_id: i32,
-    secret_id: i32,
+    credential: Credential,
     token_id: &str,
 ) -> QueryResult<Option<ClientTokenState>> {
     // On every use of a client token, hence on the connection's own backend.
-    let found: Option<(String, String, Option<NaiveDateTime>)> = on_backend!(conn, c => client_secrets::table
-        .inner_join(apps::table)
-        .filter(client_secrets::id.eq(secret_id))
-        .filter(client_secrets::app_id.eq(app_id))
-        .select((
-            apps::client_id,
-            apps::name,
-            client_secrets::tokens_revoked_at,
-        ))
-        .get_result(c)
-        .optional())?;
+    let found: Option<(String, String, Option<NaiveDateTime>)> = match credential {
+        Credential::Secret(secret_id) => on_backend!(conn, c => client_secrets::table
+            .inner_join(apps::table)
+            .filter(client_secrets::id.eq(secret_id))
+            .filter(client_secrets::app_id.eq(app_id))
+            .select((
+                apps::client_id,
+                apps::name,
+                client_secrets::tokens_revoked_at,
+            ))
+            .get_result(c)
+            .optional())?,
+        Credential::Key(key_id) => client_keys::table
+            .inner_join(apps::table)
+            .filter(client_keys::id.eq(key_id))
+            .filter(client_keys::app_id.eq(app_id))
+            .select((apps::client_id, apps::name, client_keys::tokens_revoked_at))
+            .get_result(conn)
+            .optional()?,
+    };
     let Some((client_id, app_name, tokens_revoked_at)) = found else {
         return Ok(None);
     };

@@ -8,9 +8,11 @@
 //! secret". Tokens of users (authorization code grant) stay stored as hashes: they carry scopes
 //! and belong to a grant that can be revoked as a whole.
 //!
-//! Layout before base64url: version (1) | app id (4) | secret id (4) | issued at (8) |
-//! expires at (8) | token id (16 random bytes) | HMAC-SHA256 of all of that (32).
+//! Layout before base64url: version (1) | app id (4) | secret or key id (4) | issued at (8) |
+//! expires at (8) | token id (16 random bytes) | HMAC-SHA256 of all of that (32). The version
+//! byte says which credential the id names: 1 a secret, 2 a public key.
 
+use super::client_key::Credential;
 use super::opaque::OpaqueToken;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -23,7 +25,10 @@ use std::fmt;
 type HmacSha256 = Hmac<Sha256>;
 
 const PREFIX: &str = "kta_";
-const VERSION: u8 = 1;
+/// The version byte of a token issued to a client that used a secret.
+const ISSUED_FOR_SECRET: u8 = 1;
+/// ... and to one that used a public key.
+const ISSUED_FOR_KEY: u8 = 2;
 const PAYLOAD_LEN: usize = 1 + 4 + 4 + 8 + 8 + 16;
 const TAG_LEN: usize = 32;
 const TOKEN_LEN: usize = PAYLOAD_LEN + TAG_LEN;
@@ -55,7 +60,8 @@ impl fmt::Debug for TokenKey {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ClientTokenClaims {
     pub app_id: i32,
-    pub secret_id: i32,
+    /// The secret or key the client authenticated with.
+    pub credential: Credential,
     pub issued_at: NaiveDateTime,
     pub expires_at: NaiveDateTime,
     /// Random; names the token in the revocation list.
@@ -63,7 +69,7 @@ pub struct ClientTokenClaims {
 }
 
 impl ClientTokenClaims {
-    pub fn new(app_id: i32, secret_id: i32, now: NaiveDateTime, ttl_seconds: i64) -> Self {
+    pub fn new(app_id: i32, credential: Credential, now: NaiveDateTime, ttl_seconds: i64) -> Self {
         let mut token_id = [0u8; 16];
         rand::rng().fill_bytes(&mut token_id);
         // Whole seconds, so that what is signed and what is introspected agree.
@@ -72,7 +78,7 @@ impl ClientTokenClaims {
             .unwrap_or(now);
         ClientTokenClaims {
             app_id,
-            secret_id,
+            credential,
             issued_at,
             expires_at: issued_at + chrono::TimeDelta::seconds(ttl_seconds),
             token_id,
@@ -81,9 +87,13 @@ impl ClientTokenClaims {
 
     pub fn sign(&self, key: &TokenKey) -> OpaqueToken {
         let mut bytes = Vec::with_capacity(TOKEN_LEN);
-        bytes.push(VERSION);
+        let (version, id) = match self.credential {
+            Credential::Secret(id) => (ISSUED_FOR_SECRET, id),
+            Credential::Key(id) => (ISSUED_FOR_KEY, id),
+        };
+        bytes.push(version);
         bytes.extend_from_slice(&self.app_id.to_be_bytes());
-        bytes.extend_from_slice(&self.secret_id.to_be_bytes());
+        bytes.extend_from_slice(&id.to_be_bytes());
         bytes.extend_from_slice(&self.issued_at.and_utc().timestamp().to_be_bytes());
         bytes.extend_from_slice(&self.expires_at.and_utc().timestamp().to_be_bytes());
         bytes.extend_from_slice(&self.token_id);
@@ -107,11 +117,13 @@ impl ClientTokenClaims {
         // Constant time.
         mac.verify_slice(tag).ok()?;
         let (&version, rest) = payload.split_first()?;
-        if version != VERSION {
-            return None;
-        }
         let (app_id, rest) = rest.split_first_chunk::<4>()?;
-        let (secret_id, rest) = rest.split_first_chunk::<4>()?;
+        let (id, rest) = rest.split_first_chunk::<4>()?;
+        let credential = match version {
+            ISSUED_FOR_SECRET => Credential::Secret(i32::from_be_bytes(*id)),
+            ISSUED_FOR_KEY => Credential::Key(i32::from_be_bytes(*id)),
+            _ => return None,
+        };
         let (issued_at, rest) = rest.split_first_chunk::<8>()?;
         let (expires_at, token_id) = rest.split_first_chunk::<8>()?;
         let time = |bytes: &[u8; 8]| {
@@ -119,7 +131,7 @@ impl ClientTokenClaims {
         };
         Some(ClientTokenClaims {
             app_id: i32::from_be_bytes(*app_id),
-            secret_id: i32::from_be_bytes(*secret_id),
+            credential,
             issued_at: time(issued_at)?,
             expires_at: time(expires_at)?,
             token_id: token_id.try_into().ok()?,
@@ -145,7 +157,7 @@ mod tests {
     #[test]
     fn a_signed_token_verifies_with_its_key_only() {
         let key = TokenKey::derive(b"master key one");
-        let claims = ClientTokenClaims::new(7, 42, now(), 3600);
+        let claims = ClientTokenClaims::new(7, Credential::Secret(42), now(), 3600);
         let token = claims.sign(&key);
         assert!(token.expose().starts_with("kta_"));
         assert_eq!(
@@ -160,7 +172,7 @@ mod tests {
     #[test]
     fn every_changed_character_breaks_the_signature() {
         let key = TokenKey::derive(b"master key");
-        let token = ClientTokenClaims::new(1, 2, now(), 60).sign(&key);
+        let token = ClientTokenClaims::new(1, Credential::Key(2), now(), 60).sign(&key);
         let raw = token.expose();
         for i in 4..raw.len() {
             let mut changed = raw.as_bytes().to_vec();
@@ -180,8 +192,8 @@ mod tests {
     fn tokens_are_unique_and_carry_whole_seconds() {
         let key = TokenKey::derive(b"master key");
         let at = now() + chrono::TimeDelta::milliseconds(1500);
-        let a = ClientTokenClaims::new(1, 2, at, 60);
-        let b = ClientTokenClaims::new(1, 2, at, 60);
+        let a = ClientTokenClaims::new(1, Credential::Secret(2), at, 60);
+        let b = ClientTokenClaims::new(1, Credential::Secret(2), at, 60);
         assert_ne!(a.sign(&key).expose(), b.sign(&key).expose());
         assert_eq!(a.issued_at, now() + chrono::TimeDelta::seconds(1));
         assert_eq!(a.expires_at - a.issued_at, chrono::TimeDelta::seconds(60));

@@ -209,6 +209,16 @@ pub fn browser(cfg: &mut web::ServiceConfig) {
             "/apps/{id}/redirect-uris",
             web::post().to(pages::apps::save_redirect_uris),
         )
+        .route("/apps/{id}/keys", web::post().to(pages::keys::add))
+        .route("/apps/{id}/keys/new", web::get().to(pages::keys::new_form))
+        .route(
+            "/apps/{id}/keys/{key_id}/revoke",
+            web::get().to(pages::keys::confirm_revoke),
+        )
+        .route(
+            "/apps/{id}/keys/{key_id}/revoke",
+            web::post().to(pages::keys::revoke),
+        )
         .route("/apps/{id}/webhooks", web::post().to(pages::webhooks::add))
         .route(
             "/apps/{id}/webhooks/new",

@@ -3,6 +3,7 @@
 pub mod cache;
 pub mod clock;
 pub mod hashing;
+pub mod jwks;
 pub mod mail;
 pub mod metrics;
 pub mod telemetry;

@@ -68,7 +68,7 @@ pub async fn check(raw: &str, allow_private: bool) -> Result<Target, TargetError
 
 /// The addresses of `host`, resolved on a thread of its own within `LOOKUP_TIMEOUT`; `None` if
 /// it does not resolve in time (or at all).
-async fn lookup(host: String, port: u16) -> Option<Vec<SocketAddr>> {
+pub(crate) async fn lookup(host: String, port: u16) -> Option<Vec<SocketAddr>> {
     use std::net::ToSocketAddrs;
     let _permit = tokio::time::timeout(LOOKUP_TIMEOUT, LOOKUPS.acquire())
         .await
@@ -130,7 +130,7 @@ pub async fn post(
 }
 
 /// Whether an address is on the public internet.
-fn is_public(ip: IpAddr) -> bool {
+pub(crate) fn is_public(ip: IpAddr) -> bool {
     match ip {
         IpAddr::V4(v4) => is_public_v4(v4),
         IpAddr::V6(v6) => match v6.to_ipv4_mapped() {

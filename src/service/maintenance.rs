@@ -1,5 +1,5 @@
 //! Housekeeping, once a minute: expired tokens, ended sessions, old throttle counts, mailed
-//! links, unfinished passkey ceremonies and notifications delivered long ago are deleted, so
+//! links, unfinished passkey ceremonies, expired client assertions' jti and notifications delivered long ago are deleted, so
 //! the tables stay the size of what is live.
 
 use crate::db::{self, writer::Writer};
@@ -27,6 +27,8 @@ pub fn purge_once(writer: &Writer, timeouts: Timeouts, now: NaiveDateTime) {
         // Callers are shown for a day; ended API tokens for a month.
         db::secrets::purge_callers(conn, now - crate::service::apps::CALLERS_SHOWN)?;
         crate::service::api_tokens::purge(conn, now)?;
+        // A client assertion's jti is needed only until the assertion expires.
+        db::client_keys::forget_expired_assertions(conn, now)?;
         db::throttle::purge(conn, now - throttle::WINDOW)
     });
     if let Err(e) = purged {

@@ -6,6 +6,7 @@ pub mod accounts;
 pub mod api_tokens;
 pub mod apps;
 pub mod audit;
+pub mod keys;
 pub mod maintenance;
 pub mod notifications;
 pub mod openid;

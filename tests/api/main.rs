@@ -16,6 +16,7 @@ mod forwarded;
 mod headers_and_cookies;
 mod helpers;
 mod input;
+mod keys;
 mod logs;
 mod notifications;
 mod oauth;

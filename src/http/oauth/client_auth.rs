@@ -1,8 +1,11 @@
-//! Client authentication for every endpoint that takes a client secret: client_secret_basic
-//! (RFC 6749 §2.3.1, with the id and secret form-urlencoded before base64) and
-//! client_secret_post. Exactly one method per request.
+//! Client authentication for the token, revocation and introspection endpoints:
+//! client_secret_basic (RFC 6749 §2.3.1, with the id and secret form-urlencoded before base64),
+//! client_secret_post, and private_key_jwt (RFC 7523 §2.2). Exactly one method per request.
 
 use super::OAuthError;
+use crate::domain::client_key::JWT_BEARER_ASSERTION;
+use crate::domain::RequestOrigin;
+use crate::service::keys::assertion::{self, AssertionAttempt, AssertionChecks};
 use crate::service::secrets::{
     self, AuthenticatedClient, ClientAttempt, ClientCheck, ClientRefusal,
 };
@@ -176,6 +179,9 @@ pub async fn authenticate(
 ) -> Result<AuthenticatedClient, OAuthError> {
     let now = state.clock().now();
     let origin = crate::http::request_origin(req);
+    if params.get("client_assertion").is_some() || params.get("client_assertion_type").is_some() {
+        return by_assertion(state, req, params, origin, now).await;
+    }
     let check = match credentials(req, params) {
         Ok(creds) => {
             let attempt = ClientAttempt {
@@ -204,11 +210,64 @@ pub async fn authenticate(
         }
         Err(e) => return Err(e),
     };
+    answer(check)
+}
+
+fn answer(check: ClientCheck) -> Result<AuthenticatedClient, OAuthError> {
     match check {
         ClientCheck::Authenticated(client) => Ok(client),
         ClientCheck::Refused => Err(OAuthError::InvalidClient),
         ClientCheck::Throttled(wait) => Err(OAuthError::TooManyFailures(wait)),
     }
+}
+
+/// private_key_jwt: a signed assertion instead of a secret, and nothing else.
+async fn by_assertion(
+    state: &AppState,
+    req: &HttpRequest,
+    params: &OAuthParams,
+    origin: RequestOrigin,
+    now: chrono::NaiveDateTime,
+) -> Result<AuthenticatedClient, OAuthError> {
+    if req.headers().contains_key(header::AUTHORIZATION) || params.get("client_secret").is_some() {
+        return Err(OAuthError::InvalidRequest(
+            "Use one client authentication method: a client assertion, HTTP Basic or client_secret, not several.",
+        ));
+    }
+    let checks = AssertionChecks {
+        pool: state.pool(),
+        jwks: state.jwks(),
+        secret_checks: state.secret_checks(),
+        throttles: state.throttles(),
+    };
+    let check = match (
+        params.get("client_assertion_type"),
+        params.get("client_assertion"),
+    ) {
+        (Some(JWT_BEARER_ASSERTION), Some(assertion)) => {
+            let attempt = AssertionAttempt {
+                assertion,
+                client_id: params.get("client_id"),
+                audiences: [
+                    state.public_url().to_owned(),
+                    format!("{}{}", state.public_url(), req.path()),
+                ],
+                origin,
+            };
+            assertion::authenticate_by_assertion(checks, attempt, now).await?
+        }
+        _ => {
+            secrets::count_failed_attempt(
+                checks.secret_checks,
+                checks.throttles,
+                origin.address_key(),
+                ClientRefusal::BadAssertion,
+                now,
+            )
+            .await?
+        }
+    };
+    answer(check)
 }
 
 #[cfg(test)]

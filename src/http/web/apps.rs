@@ -1,6 +1,7 @@
 //! "My Apps", registering an app, and the app page with its secrets.
 
 use super::account_links::VERIFY_EMAIL_FIRST;
+use super::keys::KeysView;
 use super::security::require_recent_authentication;
 use super::webhooks::WebhooksView;
 use super::{html, see_other, Page, TimeView};
@@ -399,6 +400,7 @@ struct AppPage {
     callers: Option<CallersView>,
     activity: Vec<ActivityView>,
     webhooks: WebhooksView,
+    keys: KeysView,
 }
 
 pub async fn show(
@@ -416,10 +418,12 @@ pub async fn show(
         let app_id = app_id.ok_or(AppError::NotFound)?;
         let overview = apps::overview_in(conn, &pages, app_id, user.id, now)?;
         let (hooks, deliveries) = webhooks::list_in(conn, app_id)?;
-        Ok((overview, policy::read_in(conn)?, hooks, deliveries))
+        let keys = crate::db::client_keys::list_for_app(conn, app_id)
+            .map_err(|e| anyhow::Error::new(e).context("listing an app's keys"))?;
+        Ok((overview, policy::read_in(conn)?, hooks, deliveries, keys))
     })
     .await?;
-    let Some((user, (overview, policy, hooks, deliveries))) = loaded else {
+    let Some((user, (overview, policy, hooks, deliveries, keys))) = loaded else {
         return Err(AppError::LoginRequired {
             next: return_path(&req),
         });
@@ -471,6 +475,7 @@ pub async fn show(
             secrets,
             generate: GenerateForm::new(live_count, &policy),
             webhooks: WebhooksView::new(hooks, deliveries, now),
+            keys: KeysView::new(keys, now),
             rotation,
             callers,
             activity,

@@ -7,6 +7,7 @@ pub mod admin;
 pub mod api_tokens;
 pub mod apps;
 pub mod authorized;
+pub mod keys;
 pub mod passkeys;
 pub mod policy;
 pub mod second_step;

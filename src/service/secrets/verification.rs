@@ -11,7 +11,7 @@ use crate::db::secrets::{self, SecretRow};
 use crate::db::writer::Writer;
 use crate::db::DbPool;
 use crate::domain::{
-    quiet_revocation_at, ClientSecret, RequestOrigin, SecretProofKey, SecretStatus,
+    quiet_revocation_at, ClientSecret, Credential, RequestOrigin, SecretProofKey, SecretStatus,
 };
 use crate::infra::hashing;
 use crate::infra::metrics::Metrics;
@@ -104,7 +104,8 @@ impl SecretChecks {
 pub struct AuthenticatedClient {
     pub app_id: i32,
     pub client_id: String,
-    pub secret_id: i32,
+    /// The secret (or key) it proved itself with; the tokens it is issued are bound to it.
+    pub credential: Credential,
     /// When the secret it used stops working, if it has an end.
     pub secret_end: Option<SecretEnd>,
 }
@@ -163,6 +164,10 @@ pub enum ClientRefusal {
     Inactive,
     /// bcrypt said no.
     WrongSecret,
+    /// A client assertion that is malformed, badly signed, for another audience or out of time.
+    BadAssertion,
+    /// A client assertion whose jti was already used.
+    ReplayedAssertion,
 }
 
 impl ClientRefusal {
@@ -174,6 +179,8 @@ impl ClientRefusal {
             ClientRefusal::OtherClient => "other_client",
             ClientRefusal::Inactive => "inactive",
             ClientRefusal::WrongSecret => "wrong_secret",
+            ClientRefusal::BadAssertion => "bad_assertion",
+            ClientRefusal::ReplayedAssertion => "replayed_assertion",
         }
     }
 }
@@ -321,7 +328,7 @@ pub async fn authenticate_client(
     Ok(ClientCheck::Authenticated(AuthenticatedClient {
         app_id: row.app_id,
         client_id: owner_client_id,
-        secret_id: row.id,
+        credential: Credential::Secret(row.id),
         secret_end,
     }))
 }

@@ -197,7 +197,7 @@ async fn client_token(
         tokens::client_token_state(
             conn,
             claims.app_id,
-            claims.secret_id,
+            claims.credential,
             &claims.token_id_hex(),
         )
         .context("checking a client credentials token")

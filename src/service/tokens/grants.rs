@@ -2,7 +2,9 @@
 //! client credentials.
 
 use crate::db::{self, grants, tokens, Conn, DbPool};
-use crate::domain::{ClientTokenClaims, CodeChallenge, OpaqueToken, Scopes, TokenKey, TokenKind};
+use crate::domain::{
+    ClientTokenClaims, CodeChallenge, Credential, OpaqueToken, Scopes, TokenKey, TokenKind,
+};
 use crate::service::openid::{self, Identity};
 use crate::service::secrets::AuthenticatedClient;
 use anyhow::Context;
@@ -73,7 +75,7 @@ fn run_grant(
 /// Everything an issued token pair is bound to.
 struct Issue<'a> {
     app_id: i32,
-    secret_id: i32,
+    credential: Credential,
     user_id: Option<i32>,
     grant_id: Option<i32>,
     scope: &'a str,
@@ -89,7 +91,8 @@ fn issue(conn: &mut Conn, issue: Issue, now: NaiveDateTime) -> diesel::QueryResu
         &tokens::NewAccessToken {
             token_hash: &access.hash(),
             app_id: issue.app_id,
-            secret_id: Some(issue.secret_id),
+            secret_id: issue.credential.secret_id(),
+            key_id: issue.credential.key_id(),
             user_id: issue.user_id,
             grant_id: issue.grant_id,
             scope: issue.scope,
@@ -105,7 +108,8 @@ fn issue(conn: &mut Conn, issue: Issue, now: NaiveDateTime) -> diesel::QueryResu
                 &grants::NewRefreshToken {
                     token_hash: &refresh.hash(),
                     grant_id,
-                    secret_id: Some(issue.secret_id),
+                    secret_id: issue.credential.secret_id(),
+                    key_id: issue.credential.key_id(),
                     created_at: now,
                     expires_at: (now + REFRESH_TOKEN_LIFETIME).min(until),
                 },
@@ -138,7 +142,7 @@ pub fn client_credentials(
     if requested_scope.is_some() {
         return Err(GrantError::InvalidScope);
     }
-    let claims = ClientTokenClaims::new(client.app_id, client.secret_id, now, access_ttl_seconds);
+    let claims = ClientTokenClaims::new(client.app_id, client.credential, now, access_ttl_seconds);
     Ok(TokenResponse {
         access_token: claims.sign(key).expose().to_owned(),
         token_type: "Bearer",
@@ -260,7 +264,7 @@ pub async fn exchange_code(
                 conn,
                 Issue {
                     app_id: grant.app_id,
-                    secret_id: client.secret_id,
+                    credential: client.credential,
                     user_id: Some(grant.user_id),
                     grant_id: Some(grant.id),
                     scope: &grant.scope,
@@ -322,7 +326,7 @@ pub async fn refresh(
                 conn,
                 Issue {
                     app_id: grant.app_id,
-                    secret_id: client.secret_id,
+                    credential: client.credential,
                     user_id: Some(grant.user_id),
                     grant_id: Some(grant.id),
                     scope: &scope,

@@ -1,0 +1,4 @@
+ALTER TABLE refresh_tokens DROP COLUMN key_id;
+ALTER TABLE access_tokens DROP COLUMN key_id;
+DROP TABLE client_assertions;
+DROP TABLE client_keys;
