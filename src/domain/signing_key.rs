@@ -13,10 +13,9 @@
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use chrono::{NaiveDateTime, TimeDelta};
-use openssl::hash::MessageDigest;
-use openssl::pkey::{PKey, Private};
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use openssl::pkey::Private;
 use openssl::rsa::Rsa;
-use openssl::sign::Signer;
 use openssl::symm::{decrypt_aead, encrypt_aead, Cipher};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -108,10 +107,10 @@ pub struct PublicJwk {
     pub e: String,
 }
 
-/// A private signing key in memory. OpenSSL clears the key's numbers when it is freed.
+/// A private signing key in memory, as `jsonwebtoken` signs with it.
 pub struct SigningKey {
     kid: String,
-    key: PKey<Private>,
+    key: EncodingKey,
     public: PublicJwk,
 }
 
@@ -152,8 +151,11 @@ impl SigningKey {
         let n = URL_SAFE_NO_PAD.encode(rsa.n().to_vec());
         let e = URL_SAFE_NO_PAD.encode(rsa.e().to_vec());
         let kid = thumbprint(&n, &e);
-        let key =
-            PKey::from_rsa(rsa).map_err(|_| anyhow::anyhow!("loading a signing key failed"))?;
+        let der = Zeroizing::new(
+            rsa.private_key_to_der()
+                .map_err(|_| anyhow::anyhow!("encoding a signing key failed"))?,
+        );
+        let key = EncodingKey::from_rsa_der(&der);
         Ok(SigningKey {
             public: PublicJwk {
                 kty: "RSA".into(),
@@ -179,16 +181,10 @@ impl SigningKey {
     /// A compact JWS of `claims` (RFC 7515), with `alg` RS256 and this key's `kid` in the
     /// header. CPU work: callers run it off the async workers.
     pub fn sign_jwt(&self, claims: &impl Serialize) -> anyhow::Result<String> {
-        let header = serde_json::json!({"alg": ID_TOKEN_ALGORITHM, "typ": "JWT", "kid": self.kid});
-        let input = format!(
-            "{}.{}",
-            URL_SAFE_NO_PAD.encode(serde_json::to_vec(&header)?),
-            URL_SAFE_NO_PAD.encode(serde_json::to_vec(claims)?)
-        );
-        let signature = Signer::new(MessageDigest::sha256(), &self.key)
-            .and_then(|mut signer| signer.sign_oneshot_to_vec(input.as_bytes()))
-            .map_err(|_| anyhow::anyhow!("signing an ID token failed"))?;
-        Ok(format!("{input}.{}", URL_SAFE_NO_PAD.encode(signature)))
+        let mut header = Header::new(Algorithm::RS256);
+        header.kid = Some(self.kid.clone());
+        jsonwebtoken::encode(&header, claims, &self.key)
+            .map_err(|_| anyhow::anyhow!("signing an ID token failed"))
     }
 }
 

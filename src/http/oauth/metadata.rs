@@ -2,6 +2,7 @@
 //! `GET /.well-known/openid-configuration` (OpenID Connect Discovery 1.0). One function builds
 //! both, so they cannot drift apart; the OpenID document adds only what OpenID Connect requires.
 
+use crate::domain::client_key::ASSERTION_ALGORITHMS;
 use crate::domain::{Scope, ID_TOKEN_ALGORITHM};
 use crate::state::AppState;
 use actix_web::{web, HttpResponse};
@@ -12,11 +13,6 @@ const AUTH_METHODS: [&str; 3] = [
     "client_secret_basic",
     "client_secret_post",
     "private_key_jwt",
-];
-
-/// The JWS algorithms a `private_key_jwt` client assertion may be signed with.
-const ASSERTION_ALGORITHMS: [&str; 8] = [
-    "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "EdDSA",
 ];
 
 /// The claims an ID token or the UserInfo endpoint can carry.
