@@ -115,7 +115,7 @@ pub fn revoke(
 
 /// Records a use: Last Used moves forward when it is older than `stale_before`, and only on a
 /// still-active key.
-pub fn record_use(
+fn record_use(
     conn: &mut Conn,
     key_id: i32,
     now: NaiveDateTime,
@@ -136,10 +136,66 @@ pub fn record_use(
     .map(drop)
 }
 
+/// A client assertion whose signature verified with the key `key_id`.
+pub struct Assertion<'a> {
+    pub app_id: i32,
+    pub key_id: i32,
+    pub jti_hash: &'a str,
+    /// When its jti may be forgotten: it has expired by then.
+    pub remember_until: NaiveDateTime,
+}
+
+/// What [`accept_assertion`] decided.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Accepted {
+    Yes,
+    /// The key was revoked (possibly while the signature was being checked).
+    KeyRevoked,
+    /// This app already used the jti.
+    Replayed,
+}
+
+/// Accepts an assertion once, inside the caller's transaction: the key is still active (on
+/// PostgreSQL the row is share-locked, so a revocation waits for, or is seen by, this
+/// transaction), the jti is recorded, and Last Used moves when older than `stale_before`.
+pub fn accept_assertion(
+    conn: &mut Conn,
+    assertion: &Assertion,
+    now: NaiveDateTime,
+    stale_before: NaiveDateTime,
+) -> QueryResult<Accepted> {
+    let revoked: Option<Option<NaiveDateTime>> = match conn {
+        Conn::Sqlite(c) => client_keys::table
+            .find(assertion.key_id)
+            .select(client_keys::revoked_at)
+            .first(c)
+            .optional()?,
+        Conn::Postgres(c) => client_keys::table
+            .find(assertion.key_id)
+            .select(client_keys::revoked_at)
+            .for_share()
+            .first(c)
+            .optional()?,
+    };
+    if !matches!(revoked, Some(None)) {
+        return Ok(Accepted::KeyRevoked);
+    }
+    if !remember_assertion(
+        conn,
+        assertion.app_id,
+        assertion.jti_hash,
+        assertion.remember_until,
+    )? {
+        return Ok(Accepted::Replayed);
+    }
+    record_use(conn, assertion.key_id, now, stale_before)?;
+    Ok(Accepted::Yes)
+}
+
 /// Remembers an assertion's jti until `expires_at`: `true` the first time, `false` for a jti
 /// this app already used. One statement, so two instances racing with one assertion cannot
 /// both accept it.
-pub fn remember_assertion(
+fn remember_assertion(
     conn: &mut Conn,
     app_id: i32,
     jti_hash: &str,

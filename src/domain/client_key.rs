@@ -81,7 +81,7 @@ pub enum KeyInputError {
     NotForSigning,
     #[error("The key's \"alg\" must be one of RS256, RS384, RS512, PS256, PS384, PS512 (RSA), ES256 (P-256) or EdDSA (Ed25519), matching the key.")]
     WrongAlgorithm,
-    #[error("The \"kid\" must be 1 to 200 printable characters.")]
+    #[error("The \"kid\" must be 1 to 200 printable ASCII characters.")]
     BadKid,
     #[error("Enter an https:// URL, or http:// on this machine (localhost), of at most 2,000 characters, without a password.")]
     BadUrl,
@@ -313,9 +313,11 @@ impl KeyMaterial {
         let canonical = Value::Object(members.clone()).to_string();
         let thumbprint = URL_SAFE_NO_PAD.encode(Sha256::digest(canonical.as_bytes()));
         let kid = match kid {
+            // ASCII only: a right-to-left mark or a zero-width space would let two kids that
+            // differ look the same on the page and in the confirmation.
             Some(kid)
-                if (1..=200).contains(&kid.chars().count())
-                    && kid.chars().all(|c| !c.is_control()) =>
+                if (1..=200).contains(&kid.len())
+                    && kid.bytes().all(|b| (b' '..=b'~').contains(&b)) =>
             {
                 kid
             }

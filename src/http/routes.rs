@@ -47,6 +47,12 @@ fn api(cfg: &mut web::ServiceConfig) {
         .service(
             web::resource("/api/v1/apps/{client_id}/secrets/{id}").delete(api::secrets::revoke),
         )
+        .service(
+            web::resource("/api/v1/apps/{client_id}/keys")
+                .get(api::keys::list)
+                .post(api::keys::create),
+        )
+        .service(web::resource("/api/v1/apps/{client_id}/keys/{id}").delete(api::keys::revoke))
         .service(web::resource("/api/v1/openapi.json").get(api::openapi::document));
 }
 

@@ -49,6 +49,10 @@ pub enum JwksError {
     NoKeys,
     #[error("The JWKS URL was tried less than a minute ago and failed; retrying after a minute.")]
     RecentlyFailed,
+    /// Any failure of a URL on this machine, told in the same words: the form must not become
+    /// a way to find out which of the server's own ports answer, and how.
+    #[error("Keyturn could not read a key set from this URL: it must answer a GET within 5 seconds with status 200 and a JWKS (at most 64 KB) holding at least one signing key Keyturn accepts.")]
+    Unusable,
 }
 
 /// A fetched set and until when it may be used without asking again.
@@ -132,7 +136,11 @@ impl JwksCache {
                 Ok(keys)
             }
             Err(error) => {
-                tracing::warn!(url = url.as_str(), %error, "fetching a client's JWKS failed");
+                tracing::warn!(
+                    url = url.as_str(),
+                    ?error,
+                    "fetching a client's JWKS failed"
+                );
                 state.last_error = Some(error.clone());
                 match &state.fetched {
                     Some(fetched) if now < fetched.fresh_until + STALE_GRACE => {
@@ -179,6 +187,30 @@ impl JwksCache {
         let addrs = webhook_client::lookup(host.clone(), port)
             .await
             .ok_or_else(|| JwksError::Unreachable("its host name does not resolve".into()))?;
+        let fetched = self.fetch_from(url, &host, &addrs).await;
+        match fetched {
+            // Why a fetch from this machine failed is logged, not told.
+            Err(error)
+                if error != JwksError::NotAllowed && addrs.iter().all(|a| a.ip().is_loopback()) =>
+            {
+                tracing::info!(
+                    url = url.as_str(),
+                    ?error,
+                    "a JWKS URL on this machine failed"
+                );
+                Err(JwksError::Unusable)
+            }
+            other => other,
+        }
+    }
+
+    async fn fetch_from(
+        &self,
+        url: &JwksUrl,
+        host: &str,
+        addrs: &[std::net::SocketAddr],
+    ) -> Result<(JwkSet, TimeDelta), JwksError> {
+        let parsed = url.url();
         let allowed = |ip: std::net::IpAddr| {
             self.allow_private || ip.is_loopback() || webhook_client::is_public(ip)
         };
@@ -191,7 +223,7 @@ impl JwksCache {
             return Err(JwksError::NotAllowed);
         }
         let client = reqwest::Client::builder()
-            .resolve_to_addrs(&host, &addrs)
+            .resolve_to_addrs(host, addrs)
             .redirect(reqwest::redirect::Policy::none())
             .no_proxy()
             .connect_timeout(CONNECT_TIMEOUT)
@@ -263,11 +295,17 @@ fn cache_lifetime(header: &str) -> TimeDelta {
             return MIN_REFETCH;
         }
         if let Some(seconds) = directive.strip_prefix("max-age=") {
-            lifetime = seconds
-                .trim_matches('"')
-                .parse::<i64>()
-                .map(TimeDelta::seconds)
-                .unwrap_or(MIN_REFETCH);
+            let seconds = seconds.trim_matches('"');
+            lifetime = if !seconds.is_empty() && seconds.bytes().all(|b| b.is_ascii_digit()) {
+                // A number too large for any clock means "long" (RFC 9111 §1.2.2): the maximum.
+                seconds
+                    .parse::<i64>()
+                    .ok()
+                    .and_then(TimeDelta::try_seconds)
+                    .unwrap_or(MAX_MAX_AGE)
+            } else {
+                MIN_REFETCH
+            };
         }
     }
     lifetime.clamp(MIN_REFETCH, MAX_MAX_AGE)
@@ -289,5 +327,11 @@ mod tests {
         assert_eq!(cache_lifetime("max-age=600, no-cache"), MIN_REFETCH);
         assert_eq!(cache_lifetime("private"), DEFAULT_MAX_AGE);
         assert_eq!(cache_lifetime("max-age=abc"), MIN_REFETCH);
+        assert_eq!(cache_lifetime("max-age=-5"), MIN_REFETCH);
+        assert_eq!(cache_lifetime("max-age=9223372036854776"), MAX_MAX_AGE);
+        assert_eq!(
+            cache_lifetime("max-age=99999999999999999999999"),
+            MAX_MAX_AGE
+        );
     }
 }

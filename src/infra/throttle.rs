@@ -238,6 +238,9 @@ pub struct Throttles {
     pub passkey_address: Throttle,
     /// Refused API tokens per client address.
     pub api_address: Throttle,
+    /// JWKS URLs fetched for an app from the add form or the API, fetched or not: a person
+    /// needs a few tries, and the form must not become a way to probe addresses.
+    pub jwks_app: Throttle,
 }
 
 /// The window every throttle counts in.
@@ -265,6 +268,7 @@ impl Throttles {
             mail_address: make("mail_address", limit * 5),
             passkey_address: make("passkey_address", limit * 5),
             api_address: make("api_address", limit * 5),
+            jwks_app: make("jwks_app", limit),
         }
     }
 }

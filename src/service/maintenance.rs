@@ -27,8 +27,9 @@ pub fn purge_once(writer: &Writer, timeouts: Timeouts, now: NaiveDateTime) {
         // Callers are shown for a day; ended API tokens for a month.
         db::secrets::purge_callers(conn, now - crate::service::apps::CALLERS_SHOWN)?;
         crate::service::api_tokens::purge(conn, now)?;
-        // A client assertion's jti is needed only until the assertion expires.
-        db::client_keys::forget_expired_assertions(conn, now)?;
+        // A client assertion's jti is needed only until the assertion expires; kept five
+        // minutes longer, for instances whose clocks run behind this one's.
+        db::client_keys::forget_expired_assertions(conn, now - chrono::TimeDelta::minutes(5))?;
         db::throttle::purge(conn, now - throttle::WINDOW)
     });
     if let Err(e) = purged {

@@ -347,6 +347,72 @@ async fn the_secret_lifecycle_works_in_a_real_browser_without_javascript() {
     browser.close().await.unwrap();
 }
 
+#[tokio::test]
+#[ignore = "needs chromium and chromium-driver"]
+async fn a_public_key_is_added_used_and_revoked_in_a_real_browser() {
+    let app = spawn_app().await;
+    let driver = Driver::start();
+    let browser = driver.browser(true).await;
+    let flow = async {
+        let base = &app.address;
+        browser.goto(&format!("{base}/signup")).await.unwrap();
+        type_into(&browser, "Email", "grace@example.com").await;
+        type_into(&browser, "Password", PASSWORD).await;
+        press(&browser, "Sign up").await;
+        wait_for_heading(&browser, "My Apps").await;
+        browser.goto(&format!("{base}/apps/new")).await.unwrap();
+        type_into(&browser, "Name", "Nightly Export").await;
+        press(&browser, "Create app").await;
+        let client_id = text_of(&browser, "#client-id").await;
+        let app_url = browser.current_url().await.unwrap().to_string();
+
+        let key = crate::keys::ed25519_key("export-2026");
+        type_into(
+            &browser,
+            "Public key (JWK or PEM)",
+            &key.public_jwk.to_string(),
+        )
+        .await;
+        press(&browser, "Add public key").await;
+        let row = "//table[@id='public-keys']//tr[.//code[normalize-space()='export-2026']]";
+        wait_for(&browser, Locator::XPath(row)).await;
+        let aud = format!("{base}/oauth/token");
+        let response =
+            crate::keys::token_with(&app, &crate::keys::assertion(&app, &key, &client_id, &aud))
+                .await;
+        assert_eq!(response.status(), StatusCode::OK);
+        browser.goto(&app_url).await.unwrap();
+        let used = text_of(&browser, "#public-keys td.last-used").await;
+        assert_ne!(used, "Never");
+        shoot(&browser, "public-keys").await;
+
+        browser
+            .find(Locator::XPath(&format!(
+                "{row}//button[normalize-space()='Revoke']"
+            )))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        wait_for(&browser, Locator::Css("dialog[open]")).await;
+        // Used a moment ago: the dialog asks for the kid's last four characters.
+        type_into(&browser, "Type 2026 to confirm", "2026").await;
+        press(&browser, "Confirm").await;
+        wait_for(
+            &browser,
+            Locator::XPath(&format!("{row}//span[normalize-space()='Revoked']")),
+        )
+        .await;
+        let response =
+            crate::keys::token_with(&app, &crate::keys::assertion(&app, &key, &client_id, &aud))
+                .await;
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    };
+    with_artifacts("public-keys", &browser, flow).await;
+    browser.close().await.unwrap();
+}
+
 /// Where screenshots go: `docs/screenshots` when regenerating the README's pictures
 /// (`scripts/screenshots`), `target/screenshots` otherwise, so test runs never touch the tree.
 fn screenshot_dir() -> std::path::PathBuf {

@@ -17,14 +17,14 @@ use std::sync::{Arc, Mutex};
 const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 
 /// A client's key pair: what it signs with, and what its owner pastes into Keyturn.
-struct ClientKey {
+pub(crate) struct ClientKey {
     signing: EncodingKey,
     alg: Algorithm,
     kid: Option<String>,
     /// PEM (SubjectPublicKeyInfo) of the public key.
     public_pem: String,
     /// The public key as a JWK, with `kid` when there is one.
-    public_jwk: serde_json::Value,
+    pub(crate) public_jwk: serde_json::Value,
 }
 
 fn b64(bytes: &[u8]) -> String {
@@ -58,7 +58,7 @@ fn ec_key(kid: Option<&str>) -> ClientKey {
     }
 }
 
-fn ed25519_key(kid: &str) -> ClientKey {
+pub(crate) fn ed25519_key(kid: &str) -> ClientKey {
     let key = PKey::generate_ed25519().unwrap();
     ClientKey {
         signing: EncodingKey::from_ed_pem(&key.private_key_to_pem_pkcs8().unwrap()).unwrap(),
@@ -83,8 +83,9 @@ fn rsa_key(bits: u32) -> ClientKey {
     }
 }
 
-fn now() -> i64 {
-    chrono::Utc::now().timestamp()
+/// Now as the test server's clock has it (tests move it forward).
+fn now_at(app: &TestApp) -> i64 {
+    app.clock.now().and_utc().timestamp()
 }
 
 fn unique_jti() -> String {
@@ -98,11 +99,13 @@ fn sign(key: &ClientKey, claims: serde_json::Value) -> String {
     jsonwebtoken::encode(&header, &claims, &key.signing).unwrap()
 }
 
-fn assertion(key: &ClientKey, client_id: &str, aud: &str) -> String {
+/// A good assertion for `aud`, valid for two minutes by `app`'s clock.
+pub(crate) fn assertion(app: &TestApp, key: &ClientKey, client_id: &str, aud: &str) -> String {
+    let now = now_at(app);
     sign(
         key,
         json!({"iss": client_id, "sub": client_id, "aud": aud,
-            "exp": now() + 120, "iat": now(), "jti": unique_jti()}),
+            "exp": now + 120, "iat": now, "jti": unique_jti()}),
     )
 }
 
@@ -116,7 +119,7 @@ async fn post_form(app: &TestApp, path: &str, fields: &[(&str, &str)]) -> Respon
 }
 
 /// client_credentials with a client assertion and nothing else.
-async fn token_with(app: &TestApp, assertion: &str) -> Response {
+pub(crate) async fn token_with(app: &TestApp, assertion: &str) -> Response {
     post_form(
         app,
         "/oauth/token",
@@ -222,7 +225,11 @@ async fn an_ec_key_authenticates_at_the_token_revocation_and_introspection_endpo
     assert!(row.contains("ES256") && row.contains("Active"), "{row}");
     assert_eq!(last_used(&row), "Never");
 
-    let response = token_with(&app, &assertion(&key, &client_id, &token_endpoint(&app))).await;
+    let response = token_with(
+        &app,
+        &assertion(&app, &key, &client_id, &token_endpoint(&app)),
+    )
+    .await;
     assert_eq!(response.status(), StatusCode::OK);
     let token: serde_json::Value = response.json().await.unwrap();
     let access_token = token["access_token"].as_str().unwrap().to_owned();
@@ -239,7 +246,7 @@ async fn an_ec_key_authenticates_at_the_token_revocation_and_introspection_endpo
             ("client_assertion_type", JWT_BEARER),
             (
                 "client_assertion",
-                &assertion(&key, &client_id, &app.address),
+                &assertion(&app, &key, &client_id, &app.address),
             ),
         ],
     )
@@ -258,7 +265,12 @@ async fn an_ec_key_authenticates_at_the_token_revocation_and_introspection_endpo
             ("client_assertion_type", JWT_BEARER),
             (
                 "client_assertion",
-                &assertion(&key, &client_id, &format!("{}/oauth/revoke", app.address)),
+                &assertion(
+                    &app,
+                    &key,
+                    &client_id,
+                    &format!("{}/oauth/revoke", app.address),
+                ),
             ),
         ],
     )
@@ -272,7 +284,7 @@ async fn an_ec_key_authenticates_at_the_token_revocation_and_introspection_endpo
             ("client_assertion_type", JWT_BEARER),
             (
                 "client_assertion",
-                &assertion(&key, &client_id, &app.address),
+                &assertion(&app, &key, &client_id, &app.address),
             ),
         ],
     )
@@ -315,43 +327,40 @@ async fn replayed_expired_misaddressed_forged_and_revoked_assertions_are_refused
     let key = ec_key(Some("ci-key"));
     added(&app, &app_id, &key.public_jwk.to_string(), "").await;
     let aud = token_endpoint(&app);
+    let now = now_at(&app);
     let claims = |exp: i64, aud: &str, jti: &str| json!({"iss": client_id, "sub": client_id, "aud": aud, "exp": exp, "jti": jti});
 
-    let once = assertion(&key, &client_id, &aud);
+    let once = assertion(&app, &key, &client_id, &aud);
     assert_eq!(token_with(&app, &once).await.status(), StatusCode::OK);
     assert_invalid_client(token_with(&app, &once).await, "replayed jti").await;
 
-    let expired = sign(&key, claims(now() - 60, &aud, &unique_jti()));
+    let expired = sign(&key, claims(now - 60, &aud, &unique_jti()));
     assert_invalid_client(token_with(&app, &expired).await, "expired").await;
-    let too_long = sign(&key, claims(now() + 3600, &aud, &unique_jti()));
+    let too_long = sign(&key, claims(now + 3600, &aud, &unique_jti()));
     assert_invalid_client(token_with(&app, &too_long).await, "exp an hour ahead").await;
     let elsewhere = sign(
         &key,
-        claims(
-            now() + 60,
-            "https://other.example/oauth/token",
-            &unique_jti(),
-        ),
+        claims(now + 60, "https://other.example/oauth/token", &unique_jti()),
     );
     assert_invalid_client(token_with(&app, &elsewhere).await, "wrong aud").await;
     let no_jti = sign(
         &key,
-        json!({"iss": client_id, "sub": client_id, "aud": aud, "exp": now() + 60}),
+        json!({"iss": client_id, "sub": client_id, "aud": aud, "exp": now + 60}),
     );
     assert_invalid_client(token_with(&app, &no_jti).await, "no jti").await;
     let other_sub = sign(
         &key,
-        json!({"iss": client_id, "sub": "someone-else", "aud": aud, "exp": now() + 60, "jti": unique_jti()}),
+        json!({"iss": client_id, "sub": "someone-else", "aud": aud, "exp": now + 60, "jti": unique_jti()}),
     );
     assert_invalid_client(token_with(&app, &other_sub).await, "sub is not the client").await;
-    let forged = assertion(&ec_key(Some("ci-key")), &client_id, &aud);
+    let forged = assertion(&app, &ec_key(Some("ci-key")), &client_id, &aud);
     assert_invalid_client(token_with(&app, &forged).await, "another key, same kid").await;
-    let mut unsigned = assertion(&key, &client_id, &aud);
+    let mut unsigned = assertion(&app, &key, &client_id, &aud);
     unsigned.truncate(unsigned.rfind('.').unwrap() + 1);
     assert_invalid_client(token_with(&app, &unsigned).await, "no signature").await;
     let hmac = jsonwebtoken::encode(
         &Header::new(Algorithm::HS256),
-        &claims(now() + 60, &aud, &unique_jti()),
+        &claims(now + 60, &aud, &unique_jti()),
         &EncodingKey::from_secret(key.public_jwk.to_string().as_bytes()),
     )
     .unwrap();
@@ -363,7 +372,7 @@ async fn replayed_expired_misaddressed_forged_and_revoked_assertions_are_refused
             ("grant_type", "client_credentials"),
             ("client_id", "ktc_someone_else"),
             ("client_assertion_type", JWT_BEARER),
-            ("client_assertion", &assertion(&key, &client_id, &aud)),
+            ("client_assertion", &assertion(&app, &key, &client_id, &aud)),
         ],
     )
     .await;
@@ -374,7 +383,7 @@ async fn replayed_expired_misaddressed_forged_and_revoked_assertions_are_refused
         &[
             ("grant_type", "client_credentials"),
             ("client_assertion_type", "urn:example:other"),
-            ("client_assertion", &assertion(&key, &client_id, &aud)),
+            ("client_assertion", &assertion(&app, &key, &client_id, &aud)),
         ],
     )
     .await;
@@ -400,12 +409,12 @@ async fn replayed_expired_misaddressed_forged_and_revoked_assertions_are_refused
         );
     }
     // Still good after all that, once.
-    let fresh = assertion(&key, &client_id, &aud);
+    let fresh = assertion(&app, &key, &client_id, &aud);
     assert_eq!(token_with(&app, &fresh).await.status(), StatusCode::OK);
 
     let response = revoke_key(&app, &app_id, "ci-key").await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
-    let after = assertion(&key, &client_id, &aud);
+    let after = assertion(&app, &key, &client_id, &aud);
     assert_invalid_client(token_with(&app, &after).await, "revoked key").await;
     let row = key_row(&app, &app_id, "ci-key").await;
     assert!(row.contains("Revoked"), "{row}");
@@ -417,7 +426,7 @@ async fn one_assertion_sent_many_times_at_once_is_accepted_once() {
     let (app_id, client_id) = app_with_owner(&app).await;
     let key = ed25519_key("burst");
     added(&app, &app_id, &key.public_jwk.to_string(), "").await;
-    let copied = assertion(&key, &client_id, &token_endpoint(&app));
+    let copied = assertion(&app, &key, &client_id, &token_endpoint(&app));
     let answers = futures_util::future::join_all((0..16).map(|_| token_with(&app, &copied))).await;
     let accepted = answers
         .iter()
@@ -492,7 +501,7 @@ async fn a_key_from_a_jwks_url_authenticates_and_an_unknown_kid_refetches_at_mos
     let aud = token_endpoint(&app);
 
     for _ in 0..3 {
-        let response = token_with(&app, &assertion(&first, &client_id, &aud)).await;
+        let response = token_with(&app, &assertion(&app, &first, &client_id, &aud)).await;
         assert_eq!(response.status(), StatusCode::OK);
     }
     assert_eq!(server.fetches(), 1, "kept as Cache-Control says");
@@ -502,12 +511,12 @@ async fn a_key_from_a_jwks_url_authenticates_and_an_unknown_kid_refetches_at_mos
     // The app publishes its next key; the first assertion with it comes within the minute.
     let next = ed25519_key("2026-12");
     server.publish(&[&first, &next]);
-    let early = token_with(&app, &assertion(&next, &client_id, &aud)).await;
+    let early = token_with(&app, &assertion(&app, &next, &client_id, &aud)).await;
     assert_invalid_client(early, "unknown kid within the minute of the last fetch").await;
     assert_eq!(server.fetches(), 1);
 
     app.clock.advance(chrono::TimeDelta::seconds(61));
-    let response = token_with(&app, &assertion(&next, &client_id, &aud)).await;
+    let response = token_with(&app, &assertion(&app, &next, &client_id, &aud)).await;
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(server.fetches(), 2, "refetched for the unknown kid");
 
@@ -518,7 +527,7 @@ async fn a_key_from_a_jwks_url_authenticates_and_an_unknown_kid_refetches_at_mos
         .collect();
     let made_up: Vec<String> = strangers
         .iter()
-        .map(|k| assertion(k, &client_id, &aud))
+        .map(|k| assertion(&app, k, &client_id, &aud))
         .collect();
     let answers = futures_util::future::join_all(made_up.iter().map(|a| token_with(&app, a))).await;
     assert!(answers
@@ -526,7 +535,7 @@ async fn a_key_from_a_jwks_url_authenticates_and_an_unknown_kid_refetches_at_mos
         .all(|r| r.status() == StatusCode::UNAUTHORIZED));
     assert_eq!(server.fetches(), 3);
     // Known kids keep working meanwhile.
-    let response = token_with(&app, &assertion(&first, &client_id, &aud)).await;
+    let response = token_with(&app, &assertion(&app, &first, &client_id, &aud)).await;
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(server.fetches(), 3);
 }
@@ -539,7 +548,7 @@ async fn rotating_keys_add_the_second_move_to_it_and_revoke_the_first() {
     let old = ed25519_key("old-key");
     added(&app, &app_id, &old.public_jwk.to_string(), "").await;
     assert_eq!(
-        token_with(&app, &assertion(&old, &client_id, &aud))
+        token_with(&app, &assertion(&app, &old, &client_id, &aud))
             .await
             .status(),
         StatusCode::OK
@@ -568,7 +577,7 @@ async fn rotating_keys_add_the_second_move_to_it_and_revoke_the_first() {
     let old_used = last_used(&key_row(&app, &app_id, "old-key").await);
     app.clock.advance(chrono::TimeDelta::seconds(90));
     assert_eq!(
-        token_with(&app, &assertion(&new, &client_id, &aud))
+        token_with(&app, &assertion(&app, &new, &client_id, &aud))
             .await
             .status(),
         StatusCode::OK
@@ -586,12 +595,12 @@ async fn rotating_keys_add_the_second_move_to_it_and_revoke_the_first() {
     let response = revoke_key(&app, &app_id, "old-key").await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     assert_invalid_client(
-        token_with(&app, &assertion(&old, &client_id, &aud)).await,
+        token_with(&app, &assertion(&app, &old, &client_id, &aud)).await,
         "the revoked key, on the very next request",
     )
     .await;
     assert_eq!(
-        token_with(&app, &assertion(&new, &client_id, &aud))
+        token_with(&app, &assertion(&app, &new, &client_id, &aud))
             .await
             .status(),
         StatusCode::OK
@@ -645,7 +654,11 @@ async fn the_form_refuses_what_is_not_a_usable_public_key_with_a_clear_message()
     };
     let response = add_key(&app, &app_id, "", &unreachable).await;
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
-    assert!(response.text().await.unwrap().contains("could not fetch"));
+    assert!(response
+        .text()
+        .await
+        .unwrap()
+        .contains("could not read a key set from this URL"));
     let page = app.browser.get_html(&format!("/apps/{app_id}")).await;
     assert!(page.contains("No public keys"), "nothing was added");
 }
@@ -736,12 +749,14 @@ async fn revoking_a_key_can_revoke_the_tokens_issued_with_it() {
     let key = ec_key(Some("leaked"));
     added(&app, &app_id, &key.public_jwk.to_string(), "").await;
     let kept = app.access_token(&client_id, &secret).await;
-    let issued: serde_json::Value =
-        token_with(&app, &assertion(&key, &client_id, &token_endpoint(&app)))
-            .await
-            .json()
-            .await
-            .unwrap();
+    let issued: serde_json::Value = token_with(
+        &app,
+        &assertion(&app, &key, &client_id, &token_endpoint(&app)),
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
     let issued = issued["access_token"].as_str().unwrap().to_owned();
 
     let row = key_row(&app, &app_id, "leaked").await;
@@ -776,4 +791,321 @@ async fn revoking_a_key_can_revoke_the_tokens_issued_with_it() {
     };
     assert!(!active(issued).await, "issued with the revoked key");
     assert!(active(kept).await, "issued with the secret");
+}
+
+#[tokio::test]
+async fn keys_rotate_through_the_api_as_secrets_do() {
+    use crate::automation::{api_token, call, developer_with_token};
+    use reqwest::Method;
+    let app = crate::helpers::spawn_app().await;
+    let (_, client_id, token) = developer_with_token(&app).await;
+    let keys_path = format!("/api/v1/apps/{client_id}/keys");
+    let aud = token_endpoint(&app);
+
+    let old = ec_key(Some("api-old"));
+    let response = call(
+        &app,
+        Method::POST,
+        &keys_path,
+        &token,
+        Some(json!({"public_key": old.public_jwk})),
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let old_item: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(old_item["kid"], "api-old");
+    assert_eq!(old_item["algorithm"], "ES256");
+    assert_eq!(old_item["status"], "active");
+    assert_eq!(old_item["last_used_at"], serde_json::Value::Null);
+    assert_eq!(
+        token_with(&app, &assertion(&app, &old, &client_id, &aud))
+            .await
+            .status(),
+        StatusCode::OK
+    );
+
+    let new = ed25519_key("api-new");
+    let response = call(
+        &app,
+        Method::POST,
+        &keys_path,
+        &token,
+        Some(json!({"public_key": new.public_pem})),
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let third = call(
+        &app,
+        Method::POST,
+        &keys_path,
+        &token,
+        Some(json!({"public_key": rsa_key(2048).public_pem})),
+    )
+    .await;
+    assert_eq!(third.status(), StatusCode::CONFLICT);
+    let private = call(
+        &app,
+        Method::POST,
+        &keys_path,
+        &token,
+        Some(json!({"public_key": "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----"})),
+    )
+    .await;
+    assert_eq!(private.status(), StatusCode::BAD_REQUEST);
+    let both = call(
+        &app,
+        Method::POST,
+        &keys_path,
+        &token,
+        Some(json!({"public_key": new.public_pem, "jwks_url": "https://example.com/jwks"})),
+    )
+    .await;
+    assert_eq!(both.status(), StatusCode::BAD_REQUEST);
+
+    let listed: serde_json::Value = call(&app, Method::GET, &keys_path, &token, None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let kids: Vec<&str> = listed["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["kid"].as_str().unwrap())
+        .collect();
+    assert_eq!(kids.len(), 2);
+    assert_eq!(kids[0].len(), 43, "a PEM key is named by its thumbprint");
+    assert_eq!(kids[1], "api-old");
+    assert!(listed["keys"][1]["last_used_at"].is_string(), "{listed}");
+
+    let reader = api_token(&app.browser, "reader", &["apps:read"]).await;
+    let refused = call(
+        &app,
+        Method::POST,
+        &keys_path,
+        &reader,
+        Some(json!({"public_key": rsa_key(2048).public_pem})),
+    )
+    .await;
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+
+    let old_id = old_item["id"].as_i64().unwrap();
+    let revoked = call(
+        &app,
+        Method::DELETE,
+        &format!("{keys_path}/{old_id}"),
+        &token,
+        None,
+    )
+    .await;
+    assert_eq!(revoked.status(), StatusCode::NO_CONTENT);
+    assert_invalid_client(
+        token_with(&app, &assertion(&app, &old, &client_id, &aud)).await,
+        "revoked by the API",
+    )
+    .await;
+    assert_eq!(
+        token_with(&app, &assertion(&app, &new, &client_id, &aud))
+            .await
+            .status(),
+        StatusCode::OK
+    );
+    let missing = call(
+        &app,
+        Method::DELETE,
+        &format!("{keys_path}/999999"),
+        &token,
+        None,
+    )
+    .await;
+    assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn an_exp_at_the_end_of_time_or_a_jti_too_long_is_refused_and_the_server_carries_on() {
+    let app = crate::helpers::spawn_app().await;
+    let (app_id, client_id) = app_with_owner(&app).await;
+    let key = ec_key(Some("edge"));
+    added(&app, &app_id, &key.public_jwk.to_string(), "").await;
+    let aud = token_endpoint(&app);
+    let now = now_at(&app);
+    for (exp, nbf, jti) in [
+        (8_210_266_876_799, None, unique_jti()),
+        (i64::MAX, None, unique_jti()),
+        (i64::MIN, None, unique_jti()),
+        (now + 60, Some(i64::MAX), unique_jti()),
+        (now + 60, None, "j".repeat(257)),
+        (now + 60, None, String::new()),
+    ] {
+        let mut claims =
+            json!({"iss": client_id, "sub": client_id, "aud": aud, "exp": exp, "jti": jti});
+        if let Some(nbf) = nbf {
+            claims["nbf"] = nbf.into();
+        }
+        let response = token_with(&app, &sign(&key, claims)).await;
+        assert_invalid_client(response, &format!("exp {exp}, nbf {nbf:?}")).await;
+    }
+    let response = token_with(&app, &assertion(&app, &key, &client_id, &aud)).await;
+    assert_eq!(response.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn an_assertion_sent_to_two_instances_at_once_is_accepted_by_one() {
+    let app = crate::helpers::spawn_app().await;
+    let (app_id, client_id) = app_with_owner(&app).await;
+    let key = ec_key(Some("shared"));
+    added(&app, &app_id, &key.public_jwk.to_string(), "").await;
+    // A second instance on the same database, at the same public URL (behind one load balancer).
+    let mut settings = crate::helpers::test_settings(&app.database_url);
+    settings.public_url = Some(app.address.clone());
+    let (second, _) = crate::helpers::launch(settings, app.clock.clone()).await;
+    let copied = assertion(&app, &key, &client_id, &token_endpoint(&app));
+    let send = |address: String| {
+        let copied = copied.clone();
+        async move {
+            reqwest::Client::new()
+                .post(format!("{address}/oauth/token"))
+                .form(&[
+                    ("grant_type", "client_credentials"),
+                    ("client_assertion_type", JWT_BEARER),
+                    ("client_assertion", copied.as_str()),
+                ])
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
+    };
+    let statuses = futures_util::future::join_all((0..12).map(|i| {
+        send(if i % 2 == 0 {
+            app.address.clone()
+        } else {
+            second.clone()
+        })
+    }))
+    .await;
+    assert_eq!(
+        statuses.iter().filter(|s| **s == StatusCode::OK).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert!(statuses
+        .iter()
+        .all(|s| matches!(*s, StatusCode::OK | StatusCode::UNAUTHORIZED)));
+    // The second instance takes a fresh one, and sees a revocation made on the first at once.
+    let fresh = assertion(&app, &key, &client_id, &token_endpoint(&app));
+    assert_eq!(send(second.clone()).await, StatusCode::UNAUTHORIZED);
+    let response = reqwest::Client::new()
+        .post(format!("{second}/oauth/token"))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_assertion_type", JWT_BEARER),
+            ("client_assertion", fresh.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(
+        revoke_key(&app, &app_id, "shared").await.status(),
+        StatusCode::SEE_OTHER
+    );
+    let after = assertion(&app, &key, &client_id, &token_endpoint(&app));
+    let response = reqwest::Client::new()
+        .post(format!("{second}/oauth/token"))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_assertion_type", JWT_BEARER),
+            ("client_assertion", after.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_invalid_client(response, "revoked on the other instance").await;
+}
+
+#[tokio::test]
+async fn team_roles_decide_who_may_add_and_revoke_keys() {
+    let app = crate::helpers::spawn_app().await;
+    let c = crate::teams::crew(&app).await;
+    let app_id = crate::teams::create_team_app(&c.owner, &c.team, "Team Export").await;
+    let page = format!("/apps/{app_id}");
+    let action = format!("/apps/{app_id}/keys");
+    let developer_key = ec_key(Some("dev-key"));
+    let response = c
+        .developer
+        .submit(
+            &page,
+            &action,
+            &[
+                ("public_key", &developer_key.public_jwk.to_string()),
+                ("jwks_url", ""),
+            ],
+        )
+        .await;
+    assert_eq!(
+        response.status(),
+        StatusCode::SEE_OTHER,
+        "a Developer adds keys"
+    );
+
+    let seen = c.viewer.get_html(&page).await;
+    assert!(seen.contains("dev-key"), "a Viewer sees the keys");
+    assert!(!seen.contains("Add public key"), "but not the form");
+    assert!(
+        !seen.contains(&format!("action=\"/apps/{app_id}/keys/")),
+        "nor Revoke"
+    );
+    let token = crate::helpers::csrf_token(&seen);
+    let forged = c
+        .viewer
+        .post(
+            &action,
+            &[
+                ("csrf_token", &token),
+                ("public_key", &ec_key(None).public_pem),
+                ("jwks_url", ""),
+            ],
+        )
+        .await;
+    assert_eq!(forged.status(), StatusCode::FORBIDDEN);
+    let outsider = c.outsider.get(&format!("/apps/{app_id}/keys/new")).await;
+    assert_eq!(outsider.status(), StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn the_owner_is_mailed_and_the_webhooks_told_when_a_key_is_added_or_revoked() {
+    use crate::notifications::{add_webhook, eventually, MailServer, Receiver};
+    let mail = MailServer::start().await;
+    let receiver = Receiver::start().await;
+    let app = crate::helpers::spawn_mailing_app(&mail, |s| s.webhook_allow_private = true).await;
+    let to = app.browser.signed_up().await;
+    let app_id = app.browser.create_app("Shop").await;
+    let client_id = app.browser.client_id(&app_id).await;
+    add_webhook(&app.browser, &app_id, &receiver.url()).await;
+    let key = ed25519_key("mailed");
+    added(&app, &app_id, &key.public_jwk.to_string(), "").await;
+    eventually("key.added", || receiver.of_type("key.added").len() == 1).await;
+    let data = &receiver.of_type("key.added")[0].json()["data"];
+    assert_eq!(data["client_id"], client_id.as_str());
+    assert_eq!(data["kid"], "mailed");
+    assert_eq!(data["algorithm"], "EdDSA");
+    eventually("the mail", || {
+        mail.mails_to(&to)
+            .iter()
+            .any(|m| m.contains("New public key for Shop"))
+    })
+    .await;
+
+    assert_eq!(
+        revoke_key(&app, &app_id, "mailed").await.status(),
+        StatusCode::SEE_OTHER
+    );
+    eventually("key.revoked", || receiver.of_type("key.revoked").len() == 1).await;
+    eventually("the mail", || {
+        mail.mails_to(&to)
+            .iter()
+            .any(|m| m.contains("The public key mailed of Shop was revoked"))
+    })
+    .await;
 }

@@ -5,6 +5,7 @@
 //! - `secrets`: listing, generating and revoking an app's secrets;
 //! - `openapi`: the OpenAPI document, generated from the handlers' annotations.
 
+pub mod keys;
 pub mod openapi;
 pub mod secrets;
 

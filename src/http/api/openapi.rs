@@ -2,6 +2,7 @@
 //! `/api/v1/openapi.json`. The routes it lists are registered from the same table
 //! (`routes::api`), and a test calls every one of them.
 
+use super::keys::{KeyItem, KeyList, NewKeyRequest};
 use super::secrets::{CreatedSecret, NewSecret, SecretItem, SecretList};
 use super::{AppItem, AppList, Problem};
 use actix_web::http::header;
@@ -13,7 +14,7 @@ use utoipa::{Modify, OpenApi};
 #[openapi(
     info(
         title = "Keyturn API",
-        description = "Rotate OAuth client secrets without a browser. Authenticate with `Authorization: Bearer ktp_...` (an API token from /account/tokens). Errors are problem details (RFC 9457).",
+        description = "Rotate OAuth client secrets and public keys without a browser. Authenticate with `Authorization: Bearer ktp_...` (an API token from /account/tokens). Errors are problem details (RFC 9457).",
     ),
     paths(
         super::me,
@@ -21,6 +22,9 @@ use utoipa::{Modify, OpenApi};
         super::secrets::list,
         super::secrets::create,
         super::secrets::revoke,
+        super::keys::list,
+        super::keys::create,
+        super::keys::revoke,
     ),
     components(schemas(
         AppItem,
@@ -29,6 +33,9 @@ use utoipa::{Modify, OpenApi};
         SecretList,
         CreatedSecret,
         NewSecret,
+        KeyItem,
+        KeyList,
+        NewKeyRequest,
         Problem
     )),
     modifiers(&BearerAuth),

@@ -82,7 +82,7 @@ impl SecretItem {
     }
 }
 
-fn rfc3339(at: NaiveDateTime) -> String {
+pub(super) fn rfc3339(at: NaiveDateTime) -> String {
     at.and_utc()
         .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
@@ -139,14 +139,24 @@ pub struct SecretPath {
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct RevokeQuery {
-    /// `true`: also revoke every token issued with this secret (a leaked secret), even if the
-    /// secret was revoked before.
+    /// `true`: also revoke every token issued with this secret or key (a leak), even if it was
+    /// revoked before.
     #[param(value_type = Option<bool>)]
     pub revoke_tokens: Option<String>,
 }
 
 impl RevokeQuery {
-    fn also_tokens(&self) -> Result<bool, ApiError> {
+    /// Parsed from the query string here, so a misspelt or repeated parameter gets a clear
+    /// 400, never a silent `false`.
+    pub(super) fn from_request_query(req: &HttpRequest) -> Result<Self, ApiError> {
+        serde_urlencoded::from_str(req.query_string()).map_err(|e| {
+            ApiError::BadRequest(format!(
+                "The only query parameter is revoke_tokens=true or false ({e})."
+            ))
+        })
+    }
+
+    pub(super) fn also_tokens(&self) -> Result<bool, ApiError> {
         match self
             .revoke_tokens
             .as_deref()
@@ -349,12 +359,7 @@ pub async fn revoke(
     state: web::Data<AppState>,
     path: web::Path<SecretPath>,
 ) -> Result<HttpResponse, ApiError> {
-    // Parsed here, so a misspelt or repeated parameter gets a clear 400, never a silent `false`.
-    let query: RevokeQuery = serde_urlencoded::from_str(req.query_string()).map_err(|e| {
-        ApiError::BadRequest(format!(
-            "The only query parameter is revoke_tokens=true or false ({e})."
-        ))
-    })?;
+    let query = RevokeQuery::from_request_query(&req)?;
     let caller = token_with(&req, &state, ApiScope::SecretsWrite).await?;
     let SecretPath { client_id, id } = path.into_inner();
     let (app, _) =

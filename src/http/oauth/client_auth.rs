@@ -236,6 +236,7 @@ async fn by_assertion(
     }
     let checks = AssertionChecks {
         pool: state.pool(),
+        writer: state.writer(),
         jwks: state.jwks(),
         secret_checks: state.secret_checks(),
         throttles: state.throttles(),

@@ -2,6 +2,7 @@
 //! behind the same confirmations as secrets.
 
 use super::access::{path_id, EditForm, EditableApp};
+use super::account_links::VERIFY_EMAIL_FIRST;
 use super::secrets::RECENT_USE;
 use super::security::require_recent_authentication;
 use super::{html, see_other, Page, TimeView};
@@ -26,6 +27,7 @@ impl From<KeyError> for AppError {
             KeyError::NotFound => AppError::NotFound,
             KeyError::Forbidden(message) => AppError::Forbidden(message),
             KeyError::Unexpected(cause) => AppError::Unexpected(cause),
+            KeyError::TooManyTries(_) => AppError::TooManyRequests(e.to_string()),
             other => AppError::BadRequest(other.to_string()),
         }
     }
@@ -154,12 +156,16 @@ pub async fn add(
     session: TypedSession,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
+    if !user.email_verified {
+        return Err(AppError::Forbidden(VERIFY_EMAIL_FIRST));
+    }
     require_recent_authentication(&state, &user, format!("/apps/{}/keys/new", app.id))?;
     let now = state.clock().now();
     let added = match NewKey::parse(&fields.public_key, &fields.jwks_url) {
         Ok(key) => {
             let actor = Actor::new(&user, client_ip(&req));
-            keys::add_key(state.pool(), state.jwks(), app.id, key, actor, now).await
+            let tries = &state.throttles().jwks_app;
+            keys::add_key(state.pool(), state.jwks(), tries, app.id, key, actor, now).await
         }
         Err(refused) => Err(KeyError::Input(refused)),
     };

@@ -9,6 +9,7 @@
 //! instance or another, is refused. Every failure is the same `invalid_client`.
 
 use crate::db::client_keys::{self, ClientKeyRow};
+use crate::db::writer::Writer;
 use crate::db::{self, DbPool};
 use crate::domain::client_key::{verifier, ASSERTION_ALGORITHMS};
 use crate::domain::{hex_sha256, Credential, JwksUrl, RequestOrigin};
@@ -23,14 +24,18 @@ use jsonwebtoken::jwk::Jwk;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde::Deserialize;
 
-/// An assertion may expire at most this far ahead: a copied one is useless soon after.
-pub const MAX_LIFETIME: TimeDelta = TimeDelta::minutes(5);
+/// An assertion may expire at most this far ahead (5 minutes): a copied one is useless soon
+/// after.
+pub const MAX_LIFETIME_SECONDS: i64 = 300;
 /// Clock difference tolerated between the client and Keyturn.
-const LEEWAY: TimeDelta = TimeDelta::seconds(5);
+const LEEWAY_SECONDS: i64 = 5;
 /// Longer assertions are not read (a signed JWT with an RSA-8192 signature is under 2 KB).
 const MAX_ASSERTION_LEN: usize = 8 * 1024;
 /// Longer `jti`s are refused.
-const MAX_JTI_LEN: usize = 256;
+const MAX_JTI_BYTES: usize = 256;
+/// At most this many keys are tried for one assertion: an assertion without a `kid` against a
+/// large JWKS must not cost many signature checks.
+const MAX_CANDIDATES: usize = 4;
 /// "Last Used" moves at most this often per key.
 const LAST_USED_PRECISION: TimeDelta = TimeDelta::minutes(1);
 
@@ -47,6 +52,7 @@ pub struct AssertionAttempt<'a> {
 /// What the server keeps for checking assertions.
 pub struct AssertionChecks<'a> {
     pub pool: &'a DbPool,
+    pub writer: &'a Writer,
     pub jwks: &'a JwksCache,
     pub secret_checks: &'a SecretChecks,
     pub throttles: &'a Throttles,
@@ -89,7 +95,7 @@ pub async fn authenticate_by_assertion(
     })
     .await?;
     let Some((app_id, keys)) = found else {
-        return refuse(ClientRefusal::UnknownSecret).await;
+        return refuse(ClientRefusal::UnknownClient).await;
     };
     if keys.is_empty() {
         return refuse(ClientRefusal::Inactive).await;
@@ -102,54 +108,63 @@ pub async fn authenticate_by_assertion(
     // Times are checked below against Keyturn's clock.
     validation.validate_exp = false;
     validation.validate_nbf = false;
-    let mut verified = None;
+    // Only keys of the header's algorithm's type, and only a few: each costs a signature check.
+    let mut candidates = Vec::new();
     for key in &keys {
         for jwk in candidate_jwks(checks.jwks, key, kid.as_deref(), now).await {
-            let Some((decoding, algorithms)) = verifier(&jwk) else {
-                continue;
-            };
-            if !algorithms.contains(&header_alg) {
-                continue;
+            if candidates.len() < MAX_CANDIDATES && fits(&jwk, header_alg) {
+                candidates.push((key.id, jwk));
             }
-            if let Ok(data) =
-                jsonwebtoken::decode::<Claims>(attempt.assertion, &decoding, &validation)
-            {
-                verified = Some((key.id, data.claims));
-                break;
-            }
-        }
-        if verified.is_some() {
-            break;
         }
     }
+    let verified = candidates.iter().find_map(|(key_id, jwk)| {
+        let (decoding, algorithms) = verifier(jwk)?;
+        if !algorithms.contains(&header_alg) {
+            return None;
+        }
+        jsonwebtoken::decode::<Claims>(attempt.assertion, &decoding, &validation)
+            .ok()
+            .map(|data| (*key_id, data.claims))
+    });
     let Some((key_id, claims)) = verified else {
         return refuse(ClientRefusal::BadAssertion).await;
     };
-    let (Some(expires_at), nbf) = (
-        timestamp(claims.exp),
-        claims.nbf.map(timestamp).unwrap_or(Some(now)),
-    ) else {
+    // Compared as numbers first: a far-away `exp` must not overflow the date arithmetic.
+    let now_seconds = now.and_utc().timestamp();
+    let in_time = claims.exp.saturating_add(LEEWAY_SECONDS) > now_seconds
+        && claims.exp <= now_seconds + MAX_LIFETIME_SECONDS + LEEWAY_SECONDS
+        && claims
+            .nbf
+            .is_none_or(|nbf| nbf <= now_seconds + LEEWAY_SECONDS);
+    let remember_until = timestamp(claims.exp.saturating_add(LEEWAY_SECONDS));
+    let jti_ok = !claims.jti.is_empty() && claims.jti.len() <= MAX_JTI_BYTES;
+    let (true, true, Some(remember_until)) = (in_time, jti_ok, remember_until) else {
         return refuse(ClientRefusal::BadAssertion).await;
     };
-    let in_time = expires_at + LEEWAY > now
-        && expires_at <= now + MAX_LIFETIME + LEEWAY
-        && nbf.is_some_and(|nbf| nbf <= now + LEEWAY);
-    if !in_time || claims.jti.is_empty() || claims.jti.len() > MAX_JTI_LEN {
-        return refuse(ClientRefusal::BadAssertion).await;
-    }
     let jti_hash = hex_sha256(claims.jti.as_bytes());
-    let first_use = db::run(checks.pool, move |conn| {
-        let first = client_keys::remember_assertion(conn, app_id, &jti_hash, expires_at + LEEWAY)
-            .context("recording a client assertion")?;
-        if first {
-            client_keys::record_use(conn, key_id, now, now - LAST_USED_PRECISION)
-                .context("recording a key's use")?;
-        }
-        anyhow::Ok(first)
-    })
-    .await?;
-    if !first_use {
-        return refuse(ClientRefusal::ReplayedAssertion).await;
+    // On the writer, in one transaction: the key is still active (a revocation that committed
+    // while this request fetched a JWKS counts), the jti is new, and Last Used moves.
+    let accepted = checks
+        .writer
+        .run(move |conn| {
+            client_keys::accept_assertion(
+                conn,
+                &client_keys::Assertion {
+                    app_id,
+                    key_id,
+                    jti_hash: &jti_hash,
+                    remember_until,
+                },
+                now,
+                now - LAST_USED_PRECISION,
+            )
+            .context("recording a client assertion")
+        })
+        .await?;
+    match accepted {
+        client_keys::Accepted::Yes => {}
+        client_keys::Accepted::KeyRevoked => return refuse(ClientRefusal::Inactive).await,
+        client_keys::Accepted::Replayed => return refuse(ClientRefusal::ReplayedAssertion).await,
     }
     Ok(ClientCheck::Authenticated(AuthenticatedClient {
         app_id,
@@ -211,6 +226,24 @@ async fn candidate_jwks(
             .collect(),
         Err(_) => Vec::new(),
     }
+}
+
+/// Whether `jwk` is of the key type `alg` signs with (read before any costly check).
+fn fits(jwk: &Jwk, alg: Algorithm) -> bool {
+    use jsonwebtoken::jwk::AlgorithmParameters as Params;
+    matches!(
+        (&jwk.algorithm, alg),
+        (
+            Params::RSA(_),
+            Algorithm::RS256
+                | Algorithm::RS384
+                | Algorithm::RS512
+                | Algorithm::PS256
+                | Algorithm::PS384
+                | Algorithm::PS512
+        ) | (Params::EllipticCurve(_), Algorithm::ES256)
+            | (Params::OctetKeyPair(_), Algorithm::EdDSA)
+    )
 }
 
 fn timestamp(seconds: i64) -> Option<NaiveDateTime> {

@@ -8,8 +8,10 @@ use crate::db::client_keys::{self, ClientKeyRow, NewClientKey};
 use crate::db::{self, DbPool};
 use crate::domain::{JwksUrl, KeyInputError, PublicKey};
 use crate::infra::jwks::{JwksCache, JwksError};
+use crate::infra::throttle::{Throttle, ThrottleError};
 use crate::service::apps::{self, AppsError};
 use crate::service::audit::{self, Actor};
+use crate::service::notifications;
 use anyhow::Context;
 use chrono::NaiveDateTime;
 
@@ -22,10 +24,14 @@ pub enum KeyError {
     TooManyActive,
     #[error("This key is already one of the app's active keys.")]
     AlreadyActive,
+    #[error("An active key of this app already has the kid {0}: give the new key another kid.")]
+    KidInUse(String),
     #[error(transparent)]
     Input(#[from] KeyInputError),
     #[error(transparent)]
     Jwks(#[from] JwksError),
+    #[error("Too many JWKS URLs were tried for this app. Try again in {} minutes.", (.0 + 59) / 60)]
+    TooManyTries(i64),
     #[error("Key not found.")]
     NotFound,
     #[error("{0}")]
@@ -71,6 +77,7 @@ impl NewKey {
 pub async fn add_key(
     pool: &DbPool,
     jwks: &JwksCache,
+    tries: &Throttle,
     app_id: i32,
     key: NewKey,
     actor: Actor,
@@ -89,6 +96,12 @@ pub async fn add_key(
             )
         }
         NewKey::Jwks(url) => {
+            // Counted whatever the answer (the reservation is kept).
+            let _tried = match tries.reserve(&app_id.to_string(), now).await {
+                Ok(tried) => tried,
+                Err(ThrottleError::Exceeded(wait)) => return Err(KeyError::TooManyTries(wait)),
+                Err(ThrottleError::Unexpected(e)) => return Err(KeyError::Unexpected(e)),
+            };
             let set = jwks.fetch_now(&url, now).await?;
             let detail = format!(
                 "Added JWKS URL {} ({} keys at the time)",
@@ -113,6 +126,9 @@ pub async fn add_key(
             if active.iter().any(|k| k.fingerprint == fingerprint) {
                 return Err(KeyError::AlreadyActive);
             }
+            if !kid.is_empty() && active.iter().any(|k| k.kid == kid) {
+                return Err(KeyError::KidInUse(kid));
+            }
             if active.len() >= MAX_ACTIVE_KEYS {
                 return Err(KeyError::TooManyActive);
             }
@@ -130,6 +146,7 @@ pub async fn add_key(
                 },
             )?;
             audit::record(conn, &actor, "key.added", Some(app_id), None, &detail, now)?;
+            notifications::record_key(conn, notifications::KEY_ADDED, &row, &actor, now)?;
             Ok(row)
         })
     })
@@ -184,6 +201,9 @@ pub async fn revoke_key(
                 &detail,
                 now,
             )?;
+            if revoked_now {
+                notifications::record_key(conn, notifications::KEY_REVOKED, &row, &actor, now)?;
+            }
             Ok(if revoked_now {
                 KeyRevocation::Revoked(row)
             } else {

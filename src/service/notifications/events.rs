@@ -1,5 +1,6 @@
 //! The events, and recording one in the caller's transaction (the outbox).
 
+use crate::db::client_keys::ClientKeyRow;
 use crate::db::notifications::{self as outbox, NewEvent};
 use crate::db::secrets::SecretRow;
 use crate::db::Conn;
@@ -17,6 +18,10 @@ pub const SECRET_EXPIRED: &str = "secret.expired";
 pub const ROTATION_COMPLETED: &str = "rotation.completed";
 /// Mail only: a scheduled revocation is a day away and the secret is still in use.
 pub const REVOCATION_REMINDER: &str = "secret.revocation_reminder";
+/// A public key (or JWKS URL) was added to an app, or revoked: as much a new way to
+/// authenticate as a secret, so its owners hear of it the same way.
+pub const KEY_ADDED: &str = "key.added";
+pub const KEY_REVOKED: &str = "key.revoked";
 
 /// Records an event about one of an app's secrets, in the caller's transaction. `dedupe`:
 /// recorded at most once per key (time-based events). Returns whether it was recorded.
@@ -65,6 +70,42 @@ pub fn record(
             data: &data,
             created_at: now,
             dedupe_key: dedupe,
+        },
+    )
+    .context("recording an event")
+}
+
+/// Records an event about one of an app's public keys, in the caller's transaction.
+pub fn record_key(
+    conn: &mut Conn,
+    event_type: &str,
+    key: &ClientKeyRow,
+    actor: &Actor,
+    now: NaiveDateTime,
+) -> anyhow::Result<bool> {
+    let (client_id, app_name) = crate::db::apps::find(conn, key.app_id)
+        .context("loading the app of an event")?
+        .map(|app| (app.client_id, app.name))
+        .unwrap_or_default();
+    let data = json!({
+        "client_id": client_id,
+        "app_name": app_name,
+        "key_id": key.id,
+        "kid": (!key.kid.is_empty()).then_some(&key.kid),
+        "jwks_url": key.jwks_url,
+        "algorithm": key.algorithm,
+        "actor": actor.email,
+        "by_admin": actor.is_admin,
+    })
+    .to_string();
+    outbox::record(
+        conn,
+        &NewEvent {
+            event_type,
+            app_id: key.app_id,
+            data: &data,
+            created_at: now,
+            dedupe_key: None,
         },
     )
     .context("recording an event")

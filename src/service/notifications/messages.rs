@@ -3,8 +3,8 @@
 //! a link that acts by itself.
 
 use super::events::{
-    REVOCATION_REMINDER, ROTATION_COMPLETED, SECRET_CREATED, SECRET_EXPIRED, SECRET_EXPIRING,
-    SECRET_REVOKED,
+    KEY_ADDED, KEY_REVOKED, REVOCATION_REMINDER, ROTATION_COMPLETED, SECRET_CREATED,
+    SECRET_EXPIRED, SECRET_EXPIRING, SECRET_REVOKED,
 };
 use crate::db::notifications::EventRow;
 use crate::domain::MailedLink;
@@ -18,6 +18,8 @@ pub fn for_webhooks(event_type: &str) -> bool {
         SECRET_EXPIRING,
         SECRET_EXPIRED,
         ROTATION_COMPLETED,
+        KEY_ADDED,
+        KEY_REVOKED,
     ]
     .contains(&event_type)
 }
@@ -30,6 +32,8 @@ pub fn for_mail(event_type: &str) -> bool {
         SECRET_EXPIRING,
         SECRET_EXPIRED,
         REVOCATION_REMINDER,
+        KEY_ADDED,
+        KEY_REVOKED,
     ]
     .contains(&event_type)
 }
@@ -112,6 +116,24 @@ pub fn mail(event: &EventRow, app_page: &str) -> (String, String) {
             format!("Client secret {hint} of {app} expired"),
             format!("The client secret {hint}{label} of {app} has expired and no longer works."),
         ),
+        KEY_ADDED | KEY_REVOKED => {
+            let key = match (data["kid"].as_str(), data["jwks_url"].as_str()) {
+                (_, Some(url)) => format!("JWKS URL {url}"),
+                (Some(kid), None) => format!("public key {kid}"),
+                (None, None) => "public key".to_owned(),
+            };
+            if event.event_type == KEY_ADDED {
+                (
+                    format!("New public key for {app}"),
+                    format!("The {key} was added to {app}{by}: client assertions signed with it now authenticate as the app."),
+                )
+            } else {
+                (
+                    format!("The {key} of {app} was revoked"),
+                    format!("The {key} of {app} was revoked{by}. Assertions signed with it no longer work."),
+                )
+            }
+        }
         REVOCATION_REMINDER => (
             format!("Client secret {hint} of {app} is revoked in 24 hours and still in use"),
             format!("The client secret {hint}{label} of {app} is scheduled to be revoked within 24 hours, and it was used in the last hour.{ends} Move your app to the newer secret, or cancel the schedule."),

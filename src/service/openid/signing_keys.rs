@@ -21,6 +21,9 @@ pub struct SigningKeys {
     publish_ahead: TimeDelta,
     token_lifetime: TimeDelta,
     opened: Mutex<HashMap<String, Arc<SigningKey>>>,
+    /// Held while a key that signs at once is generated: a burst of requests on a server
+    /// without a usable key (anyone may ask for /oauth/jwks) generates one key, not one each.
+    adding: tokio::sync::Mutex<()>,
 }
 
 /// A key `rotate` added.
@@ -39,6 +42,7 @@ impl SigningKeys {
             publish_ahead,
             token_lifetime,
             opened: Mutex::new(HashMap::new()),
+            adding: tokio::sync::Mutex::new(()),
         }
     }
 
@@ -151,20 +155,19 @@ impl SigningKeys {
         now: NaiveDateTime,
         replacing: Replacing,
     ) -> anyhow::Result<()> {
+        let _one_at_a_time = self.adding.lock().await;
+        // Whoever held the lock before may have added it already.
+        if !replacing.still_needed(&load(pool).await?, now) {
+            return Ok(());
+        }
         let new = generate(&self.seal).await?;
         let lifetime = self.token_lifetime;
         let row = row_of(&new, now, now)?;
         let key = Arc::new(new.key);
         let added = db::run(pool, move |conn| {
             db::write_transaction(conn, |conn| {
-                let rows = signing_keys::all(conn)?;
-                let signing = signing_at(&times(&rows), now).and_then(|i| rows.get(i));
-                let still_needed = match (&replacing, signing) {
-                    (Replacing::Nothing, None) => true,
-                    (Replacing::Unreadable(kid), Some(row)) => row.kid == *kid,
-                    _ => false,
-                };
-                if !still_needed {
+                // Another instance may have added it meanwhile.
+                if !replacing.still_needed(&signing_keys::all(conn)?, now) {
                     return Ok(false);
                 }
                 purge(conn, now, lifetime)?;
@@ -189,6 +192,18 @@ impl std::fmt::Debug for SigningKeys {
             .field("publish_ahead", &self.publish_ahead)
             .field("token_lifetime", &self.token_lifetime)
             .finish_non_exhaustive()
+    }
+}
+
+impl Replacing {
+    /// Whether the key is still to be added, given the stored keys.
+    fn still_needed(&self, rows: &[SigningKeyRow], now: NaiveDateTime) -> bool {
+        let signing = signing_at(&times(rows), now).and_then(|i| rows.get(i));
+        match (self, signing) {
+            (Replacing::Nothing, None) => true,
+            (Replacing::Unreadable(kid), Some(row)) => row.kid == *kid,
+            _ => false,
+        }
     }
 }
 

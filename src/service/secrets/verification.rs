@@ -164,6 +164,8 @@ pub enum ClientRefusal {
     Inactive,
     /// bcrypt said no.
     WrongSecret,
+    /// A client assertion naming a client id that does not exist.
+    UnknownClient,
     /// A client assertion that is malformed, badly signed, for another audience or out of time.
     BadAssertion,
     /// A client assertion whose jti was already used.
@@ -179,6 +181,7 @@ impl ClientRefusal {
             ClientRefusal::OtherClient => "other_client",
             ClientRefusal::Inactive => "inactive",
             ClientRefusal::WrongSecret => "wrong_secret",
+            ClientRefusal::UnknownClient => "unknown_client",
             ClientRefusal::BadAssertion => "bad_assertion",
             ClientRefusal::ReplayedAssertion => "replayed_assertion",
         }

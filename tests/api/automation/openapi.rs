@@ -8,12 +8,15 @@ use serde_json::json;
 use std::collections::BTreeSet;
 
 /// The API's routes (method and path template), as clients and this suite use them.
-const API_ROUTES: [(&str, &str); 5] = [
+const API_ROUTES: [(&str, &str); 8] = [
     ("get", "/api/v1/me"),
     ("get", "/api/v1/apps"),
     ("get", "/api/v1/apps/{client_id}/secrets"),
     ("post", "/api/v1/apps/{client_id}/secrets"),
     ("delete", "/api/v1/apps/{client_id}/secrets/{id}"),
+    ("get", "/api/v1/apps/{client_id}/keys"),
+    ("post", "/api/v1/apps/{client_id}/keys"),
+    ("delete", "/api/v1/apps/{client_id}/keys/{id}"),
 ];
 
 #[tokio::test]
@@ -21,6 +24,19 @@ async fn the_document_lists_exactly_the_api_routes_and_each_of_them_answers() {
     let app = spawn_app().await;
     let (app_id, client_id, token) = developer_with_token(&app).await;
     app.browser.generate_secret(&app_id).await;
+    let key = crate::keys::ed25519_key("openapi");
+    let added = call(
+        &app,
+        Method::POST,
+        &format!("/api/v1/apps/{client_id}/keys"),
+        &token,
+        Some(json!({"public_key": key.public_jwk})),
+    )
+    .await;
+    assert_eq!(added.status(), StatusCode::CREATED);
+    let key_id = added.json::<serde_json::Value>().await.unwrap()["id"]
+        .as_i64()
+        .unwrap();
     let response = app
         .machine()
         .get(format!("{}/api/v1/openapi.json", app.address))
@@ -45,10 +61,13 @@ async fn the_document_lists_exactly_the_api_routes_and_each_of_them_answers() {
                 .keys()
                 .map(|k| k.parse().unwrap())
                 .collect();
-            let secret_id = latest_secret(&app, &client_id, &token).await;
+            let id = match path.contains("/keys") {
+                true => key_id,
+                false => latest_secret(&app, &client_id, &token).await,
+            };
             let concrete = path
                 .replace("{client_id}", &client_id)
-                .replace("{id}", &secret_id.to_string());
+                .replace("{id}", &id.to_string());
             let method = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
             let answer = call(&app, method.clone(), &concrete, &token, Some(json!({}))).await;
             let status = answer.status().as_u16();
@@ -103,7 +122,14 @@ async fn the_document_lists_exactly_the_api_routes_and_each_of_them_answers() {
         let answer = call(&app, method.clone(), &path, &token, None).await;
         assert_eq!(answer.status(), status, "{method} {path}");
     }
-    for schema in ["SecretItem", "CreatedSecret", "NewSecret", "Problem"] {
+    for schema in [
+        "SecretItem",
+        "CreatedSecret",
+        "NewSecret",
+        "KeyItem",
+        "NewKeyRequest",
+        "Problem",
+    ] {
         assert!(
             document["components"]["schemas"][schema].is_object(),
             "{schema}"
