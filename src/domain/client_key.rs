@@ -7,7 +7,7 @@
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use jsonwebtoken::jwk::{AlgorithmParameters, Jwk, JwkSet, PublicKeyUse};
+use jsonwebtoken::jwk::{Jwk, JwkSet};
 use jsonwebtoken::{Algorithm, DecodingKey};
 use openssl::bn::{BigNum, BigNumContext};
 use openssl::ec::{EcGroup, EcKey};
@@ -139,6 +139,12 @@ impl PublicKey {
 const PRIVATE_MEMBERS: &[&str] = &["d", "p", "q", "dp", "dq", "qi", "oth", "k"];
 
 fn from_jwk_value(value: &Value) -> Result<PublicKey, KeyInputError> {
+    let (material, kid, alg) = read_jwk(value)?;
+    material.into_public_key(kid, alg.as_deref())
+}
+
+/// A JWK's key, `kid` and `alg`, whether pasted or from a JWKS: the one place a JWK is read.
+fn read_jwk(value: &Value) -> Result<(KeyMaterial, Option<String>, Option<String>), KeyInputError> {
     let object = value.as_object().ok_or(KeyInputError::Unreadable)?;
     if PRIVATE_MEMBERS.iter().any(|m| object.contains_key(*m)) {
         return Err(match object.get("kty").and_then(Value::as_str) {
@@ -174,7 +180,7 @@ fn from_jwk_value(value: &Value) -> Result<PublicKey, KeyInputError> {
         Some(Value::String(kid)) => Some(kid.clone()),
         Some(_) => return Err(KeyInputError::BadKid),
     };
-    material.into_public_key(kid, text("alg"))
+    Ok((material, kid, text("alg").map(str::to_owned)))
 }
 
 fn from_pem(pem: &[u8]) -> Result<PublicKey, KeyInputError> {
@@ -344,39 +350,10 @@ impl KeyMaterial {
 /// `alg`, or every algorithm of its type. `None` for a key that verifies no client assertion
 /// (encryption keys, HMAC secrets, other curves, short RSA keys).
 pub fn verifier(jwk: &Jwk) -> Option<(DecodingKey, Vec<Algorithm>)> {
-    if matches!(
-        jwk.common.public_key_use,
-        Some(PublicKeyUse::Encryption | PublicKeyUse::Other(_))
-    ) {
-        return None;
-    }
-    // The same checks as a pasted key: a JWKS is read through the same door.
-    let value = serde_json::to_value(jwk).ok()?;
-    let pinned = value.get("alg").and_then(Value::as_str);
-    let material = match &jwk.algorithm {
-        AlgorithmParameters::RSA(p) => KeyMaterial::Rsa {
-            n: URL_SAFE_NO_PAD.decode(p.n.trim_end_matches('=')).ok()?,
-            e: URL_SAFE_NO_PAD.decode(p.e.trim_end_matches('=')).ok()?,
-        },
-        AlgorithmParameters::EllipticCurve(p)
-            if p.curve == jsonwebtoken::jwk::EllipticCurve::P256 =>
-        {
-            KeyMaterial::P256 {
-                x: URL_SAFE_NO_PAD.decode(p.x.trim_end_matches('=')).ok()?,
-                y: URL_SAFE_NO_PAD.decode(p.y.trim_end_matches('=')).ok()?,
-            }
-        }
-        AlgorithmParameters::OctetKeyPair(p)
-            if p.curve == jsonwebtoken::jwk::EllipticCurve::Ed25519 =>
-        {
-            KeyMaterial::Ed25519 {
-                x: URL_SAFE_NO_PAD.decode(p.x.trim_end_matches('=')).ok()?,
-            }
-        }
-        _ => return None,
-    };
+    // Through the same door as a pasted key: the same checks for a key from a JWKS.
+    let (material, _, pinned) = read_jwk(&serde_json::to_value(jwk).ok()?).ok()?;
     material.check().ok()?;
-    let names: Vec<&str> = match pinned {
+    let names: Vec<&str> = match pinned.as_deref() {
         Some(alg) if material.algorithms().contains(&alg) => vec![alg],
         Some(_) => return None,
         None => material.algorithms().to_vec(),

@@ -178,7 +178,7 @@ async fn validate(pool: &DbPool, params: &Params) -> Result<AuthorizationRequest
         Some(nonce) if nonce.len() > openid::NONCE_MAX_LEN => {
             return Err(refuse(
                 "invalid_request",
-                "nonce may be at most 512 characters long.",
+                "nonce may be at most 512 bytes long.",
             ))
         }
         nonce => nonce.map(str::to_owned),

@@ -6,12 +6,13 @@
 //! log in first.
 
 use crate::db::apps::App;
+use crate::db::client_keys::ClientKeyRow;
 use crate::db::secrets::SecretRow;
 use crate::domain::access::AppAction;
 use crate::domain::{Account, TeamRole};
 use crate::http::error::AppError;
 use crate::http::{CsrfForm, CurrentUser};
-use crate::service::{apps, secrets};
+use crate::service::{apps, keys, secrets};
 use crate::state::AppState;
 use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpRequest};
@@ -29,6 +30,13 @@ pub struct EditableSecret {
     pub user: Account,
     pub app: App,
     pub secret: SecretRow,
+}
+
+/// A public key of an app the signed-in user may change, from `{id}` and `{key_id}`.
+pub struct EditableKey {
+    pub user: Account,
+    pub app: App,
+    pub key: ClientKeyRow,
 }
 
 /// A secret of an app the signed-in user may see, and their role in the app's team.
@@ -106,6 +114,23 @@ impl FromRequest for EditableSecret {
     }
 }
 
+impl FromRequest for EditableKey {
+    type Error = AppError;
+    type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let loaded = load_app(req, payload, AppAction::Change);
+        let req = req.clone();
+        Box::pin(async move {
+            let Loaded { user, app, .. } = loaded.await?;
+            let key_id = path_id(&req, "key_id")?;
+            let state = AppState::of(&req)?;
+            let key = keys::find_key(state.pool(), app.id, key_id).await?;
+            Ok(EditableKey { user, app, key })
+        })
+    }
+}
+
 impl FromRequest for VisibleSecret {
     type Error = AppError;
     type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
@@ -126,7 +151,8 @@ impl FromRequest for VisibleSecret {
     }
 }
 
-/// A CSRF-checked form that changes an app (`O` is [`EditableApp`] or [`EditableSecret`]).
+/// A CSRF-checked form that changes an app (`O` is [`EditableApp`], [`EditableSecret`] or
+/// [`EditableKey`]).
 /// The form is checked first: a forged POST is refused with 403 before anything is looked up.
 pub struct EditForm<O, T> {
     pub owned: O,

@@ -1,7 +1,7 @@
 //! An app's public keys on its page: adding one (pasted, or a JWKS URL) and revoking one,
 //! behind the same confirmations as secrets.
 
-use super::access::{path_id, EditForm, EditableApp};
+use super::access::{EditForm, EditableApp, EditableKey};
 use super::account_links::VERIFY_EMAIL_FIRST;
 use super::secrets::RECENT_USE;
 use super::security::require_recent_authentication;
@@ -220,14 +220,11 @@ pub struct RevokeChoices {
 
 /// `GET /apps/{id}/keys/{key_id}/revoke`: the confirmation.
 pub async fn confirm_revoke(
-    req: HttpRequest,
-    EditableApp { app, .. }: EditableApp,
+    EditableKey { app, key: row, .. }: EditableKey,
     session: TypedSession,
     state: web::Data<AppState>,
     chosen: web::Query<RevokeChoices>,
 ) -> Result<HttpResponse, AppError> {
-    let key_id = path_id(&req, "key_id")?;
-    let row = keys::find_key(state.pool(), app.id, key_id).await?;
     let mut key = KeyView::new(row, None, state.clock().now());
     key.revoke_tokens = chosen.revoke_tokens.is_some();
     html(
@@ -251,15 +248,18 @@ pub struct RevokeFields {
 pub async fn revoke(
     req: HttpRequest,
     EditForm {
-        owned: EditableApp { user, app },
+        owned: EditableKey {
+            user,
+            app,
+            key: row,
+        },
         form: fields,
-    }: EditForm<EditableApp, RevokeFields>,
+    }: EditForm<EditableKey, RevokeFields>,
     session: TypedSession,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
-    let key_id = path_id(&req, "key_id")?;
     let now = state.clock().now();
-    let row = keys::find_key(state.pool(), app.id, key_id).await?;
+    let key_id = row.id;
     let view = KeyView::new(row, None, now);
     let also_tokens = fields.revoke_tokens.is_some();
     let back_here = match also_tokens {
