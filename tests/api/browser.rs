@@ -384,6 +384,10 @@ async fn a_public_key_is_added_used_and_revoked_in_a_real_browser() {
         browser.goto(&app_url).await.unwrap();
         let used = text_of(&browser, "#public-keys td.last-used").await;
         assert_ne!(used, "Never");
+        browser
+            .execute("document.getElementById('keys').scrollIntoView()", vec![])
+            .await
+            .unwrap();
         shoot(&browser, "public-keys").await;
 
         browser
