@@ -2,6 +2,7 @@
 # Requests a client credentials token with a private key instead of a secret (private_key_jwt):
 # signs a one-minute client assertion with client-key.pem (Ed25519) and sends it.
 # Usage: CLIENT_ID=ktc_... [KEYTURN=http://127.0.0.1:8080] [KEY=client-key.pem] ./token-with-key.sh
+# KEYTURN must be the server's public URL exactly: the assertion's aud names it.
 # Needs OpenSSL 3 and curl.
 set -eu
 KEYTURN=${KEYTURN:-http://127.0.0.1:8080}
