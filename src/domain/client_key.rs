@@ -76,7 +76,7 @@ pub enum KeyInputError {
     #[error("Keyturn accepts RSA keys of 2048 to 8192 bits, EC keys on P-256 and Ed25519 keys.")]
     Unsupported,
     #[error(
-        "This key is for encryption (\"use\": \"enc\"); client assertions need a signing key."
+        "This key is not for signatures (its \"use\" is not \"sig\", or its \"key_ops\" lack \"verify\"); client assertions need a signing key."
     )]
     NotForSigning,
     #[error("The key's \"alg\" must be one of RS256, RS384, RS512, PS256, PS384, PS512 (RSA), ES256 (P-256) or EdDSA (Ed25519), matching the key.")]
@@ -152,9 +152,19 @@ fn read_jwk(value: &Value) -> Result<(KeyMaterial, Option<String>, Option<String
             _ => KeyInputError::PrivateKey,
         });
     }
-    match object.get("use").and_then(Value::as_str) {
-        None | Some("sig") => {}
+    match object.get("use") {
+        None => {}
+        Some(Value::String(key_use)) if key_use == "sig" => {}
         Some(_) => return Err(KeyInputError::NotForSigning),
+    }
+    // `key_ops`, when given, must allow verifying (RFC 7517 §4.3).
+    if let Some(ops) = object.get("key_ops") {
+        let verifies = ops
+            .as_array()
+            .is_some_and(|ops| ops.iter().any(|op| op == "verify"));
+        if !verifies {
+            return Err(KeyInputError::NotForSigning);
+        }
     }
     let text = |name: &str| object.get(name).and_then(Value::as_str);
     let bytes = |name: &str| -> Result<Vec<u8>, KeyInputError> {
@@ -258,8 +268,19 @@ impl KeyMaterial {
                     .map_err(|_| KeyInputError::Unreadable)?;
                 key.check_key().map_err(|_| KeyInputError::Unreadable)
             }
-            KeyMaterial::Ed25519 { x } if x.len() == 32 => Ok(()),
-            KeyMaterial::Ed25519 { .. } => Err(KeyInputError::Unreadable),
+            KeyMaterial::Ed25519 { x } => {
+                // A point of small order (the identity, say) has no private key, and lenient
+                // verifiers accept forged signatures for it; a point with a torsion part is no
+                // key anyone generated either. Only a prime-order point is a public key.
+                let bytes: [u8; 32] = x
+                    .as_slice()
+                    .try_into()
+                    .map_err(|_| KeyInputError::Unreadable)?;
+                match curve25519_dalek::edwards::CompressedEdwardsY(bytes).decompress() {
+                    Some(point) if !point.is_small_order() && point.is_torsion_free() => Ok(()),
+                    _ => Err(KeyInputError::Unreadable),
+                }
+            }
         }
     }
 
@@ -365,13 +386,31 @@ pub fn verifier(jwk: &Jwk) -> Option<(DecodingKey, Vec<Algorithm>)> {
     Some((DecodingKey::from_jwk(jwk).ok()?, algorithms))
 }
 
-/// Reads a JWKS document; `None` if it is not one.
-pub fn parse_jwks(body: &[u8]) -> Option<JwkSet> {
+/// Why a JWKS document is not used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JwksRefusal {
+    NotAJwks,
+    /// It publishes private key material: whoever can read it can sign as the app.
+    PrivateKeys,
+}
+
+/// Reads a JWKS document.
+pub fn parse_jwks(body: &[u8]) -> Result<JwkSet, JwksRefusal> {
+    let value: Value = serde_json::from_slice(body).map_err(|_| JwksRefusal::NotAJwks)?;
+    let keys = value
+        .get("keys")
+        .and_then(Value::as_array)
+        .ok_or(JwksRefusal::NotAJwks)?;
+    let private = keys.iter().any(|k| {
+        k.as_object()
+            .is_some_and(|k| PRIVATE_MEMBERS.iter().any(|m| k.contains_key(*m)))
+    });
+    if private {
+        return Err(JwksRefusal::PrivateKeys);
+    }
     // Keys of types `jsonwebtoken` does not know would fail the whole set: keep the ones it
     // reads and skip the rest.
-    let value: Value = serde_json::from_slice(body).ok()?;
-    let keys = value.get("keys")?.as_array()?;
-    Some(JwkSet {
+    Ok(JwkSet {
         keys: keys
             .iter()
             .filter_map(|k| serde_json::from_value::<Jwk>(k.clone()).ok())
@@ -487,6 +526,23 @@ mod tests {
         assert_eq!(
             PublicKey::parse(&wrong_alg.to_string()),
             Err(KeyInputError::WrongAlgorithm)
+        );
+        for small_order in [
+            "AQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+            "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+            "7P___________________________________________38",
+        ] {
+            let key = json!({"kty":"OKP","crv":"Ed25519","x": small_order});
+            assert_eq!(
+                PublicKey::parse(&key.to_string()),
+                Err(KeyInputError::Unreadable),
+                "{small_order}"
+            );
+        }
+        let ops = json!({"kty":"OKP","crv":"Ed25519","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo","key_ops":["encrypt"]});
+        assert_eq!(
+            PublicKey::parse(&ops.to_string()),
+            Err(KeyInputError::NotForSigning)
         );
         let off_curve = json!({"kty":"EC","crv":"P-256","x":"AAAA","y":"AAAA"});
         assert_eq!(

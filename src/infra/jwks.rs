@@ -8,7 +8,7 @@
 //! goes to exactly those addresses.
 
 use super::webhook_client;
-use crate::domain::client_key::parse_jwks;
+use crate::domain::client_key::{parse_jwks, JwksRefusal};
 use crate::domain::JwksUrl;
 use chrono::{NaiveDateTime, TimeDelta};
 use jsonwebtoken::jwk::JwkSet;
@@ -47,6 +47,8 @@ pub enum JwksError {
     TooLarge,
     #[error("The JWKS URL's answer is not a JWKS with at least one signing key Keyturn accepts (RSA 2048+, EC P-256, Ed25519).")]
     NoKeys,
+    #[error("The JWKS at this URL publishes private key material (\"d\"): anyone who can read it can sign as your app. Serve only the public keys, and replace the exposed ones.")]
+    PrivateKeys,
     #[error("The JWKS URL was tried less than a minute ago and failed; retrying after a minute.")]
     RecentlyFailed,
     /// Any failure of a URL on this machine, told in the same words: the form must not become
@@ -62,16 +64,35 @@ struct Fetched {
     fresh_until: NaiveDateTime,
 }
 
-#[derive(Default)]
-struct UrlState {
+#[derive(Default, Clone)]
+struct Known {
     fetched: Option<Fetched>,
     last_attempt: Option<NaiveDateTime>,
     last_error: Option<JwksError>,
 }
 
+/// What is known of one URL, and the turn to fetch it. A request whose key is known reads
+/// `known` and goes on; only requests that need a fetch wait, one fetch at a time, so an
+/// unknown kid sent by anyone never holds up the app's own requests.
+#[derive(Default)]
+struct UrlState {
+    known: Mutex<Known>,
+    fetching: tokio::sync::Mutex<()>,
+}
+
+impl UrlState {
+    fn known(&self) -> Known {
+        self.known.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    fn update(&self, change: impl FnOnce(&mut Known)) {
+        change(&mut self.known.lock().unwrap_or_else(|e| e.into_inner()));
+    }
+}
+
 /// The sets fetched by this server, per URL.
 pub struct JwksCache {
-    urls: Mutex<LruCache<String, Arc<tokio::sync::Mutex<UrlState>>>>,
+    urls: Mutex<LruCache<String, Arc<UrlState>>>,
     /// KEYTURN_WEBHOOK_ALLOW_PRIVATE: development setups call private addresses.
     allow_private: bool,
 }
@@ -92,7 +113,7 @@ impl JwksCache {
         }
     }
 
-    fn state_of(&self, url: &JwksUrl) -> Arc<tokio::sync::Mutex<UrlState>> {
+    fn state_of(&self, url: &JwksUrl) -> Arc<UrlState> {
         let mut urls = self.urls.lock().unwrap_or_else(|e| e.into_inner());
         urls.get_or_insert(url.as_str().to_owned(), Default::default)
             .clone()
@@ -107,16 +128,17 @@ impl JwksCache {
         now: NaiveDateTime,
     ) -> Result<Arc<JwkSet>, JwksError> {
         let state = self.state_of(url);
-        let mut state = state.lock().await;
-        let recently_tried = state.last_attempt.is_some_and(|at| now < at + MIN_REFETCH);
-        if let Some(fetched) = &state.fetched {
-            let knows_kid = kid.is_none_or(|kid| fetched.keys.find(kid).is_some());
-            if now < fetched.fresh_until && (knows_kid || recently_tried) {
-                return Ok(fetched.keys.clone());
-            }
+        if let Some(keys) = usable(&state.known(), kid, now) {
+            return Ok(keys);
         }
-        if recently_tried {
-            return match (&state.fetched, &state.last_error) {
+        let _turn = state.fetching.lock().await;
+        // Whoever had the turn before may have fetched what this request needs.
+        let known = state.known();
+        if let Some(keys) = usable(&known, kid, now) {
+            return Ok(keys);
+        }
+        if known.last_attempt.is_some_and(|at| now < at + MIN_REFETCH) {
+            return match (&known.fetched, &known.last_error) {
                 (Some(fetched), _) if now < fetched.fresh_until + STALE_GRACE => {
                     Ok(fetched.keys.clone())
                 }
@@ -124,15 +146,17 @@ impl JwksCache {
                 _ => Err(JwksError::RecentlyFailed),
             };
         }
-        state.last_attempt = Some(now);
+        state.update(|known| known.last_attempt = Some(now));
         match self.fetch(url).await {
             Ok((keys, max_age)) => {
                 let keys = Arc::new(keys);
-                state.fetched = Some(Fetched {
-                    keys: keys.clone(),
-                    fresh_until: now + max_age,
+                state.update(|known| {
+                    known.fetched = Some(Fetched {
+                        keys: keys.clone(),
+                        fresh_until: now + max_age,
+                    });
+                    known.last_error = None;
                 });
-                state.last_error = None;
                 Ok(keys)
             }
             Err(error) => {
@@ -141,8 +165,8 @@ impl JwksCache {
                     ?error,
                     "fetching a client's JWKS failed"
                 );
-                state.last_error = Some(error.clone());
-                match &state.fetched {
+                state.update(|known| known.last_error = Some(error.clone()));
+                match &known.fetched {
                     Some(fetched) if now < fetched.fresh_until + STALE_GRACE => {
                         Ok(fetched.keys.clone())
                     }
@@ -161,14 +185,14 @@ impl JwksCache {
     ) -> Result<Arc<JwkSet>, JwksError> {
         let (keys, max_age) = self.fetch(url).await?;
         let keys = Arc::new(keys);
-        let state = self.state_of(url);
-        let mut state = state.lock().await;
-        state.fetched = Some(Fetched {
-            keys: keys.clone(),
-            fresh_until: now + max_age,
+        self.state_of(url).update(|known| {
+            known.fetched = Some(Fetched {
+                keys: keys.clone(),
+                fresh_until: now + max_age,
+            });
+            known.last_attempt = Some(now);
+            known.last_error = None;
         });
-        state.last_attempt = Some(now);
-        state.last_error = None;
         Ok(keys)
     }
 
@@ -263,7 +287,10 @@ impl JwksCache {
             }
             body.extend_from_slice(&chunk);
         }
-        let keys = parse_jwks(&body).ok_or(JwksError::NoKeys)?;
+        let keys = parse_jwks(&body).map_err(|refused| match refused {
+            JwksRefusal::NotAJwks => JwksError::NoKeys,
+            JwksRefusal::PrivateKeys => JwksError::PrivateKeys,
+        })?;
         if !keys
             .keys
             .iter()
@@ -273,6 +300,15 @@ impl JwksCache {
         }
         Ok((keys, max_age))
     }
+}
+
+/// The cached set, if it is fresh and has `kid`, or if it is fresh and a fetch for an unknown
+/// kid was tried within the last minute (the set stays what it is until then).
+fn usable(known: &Known, kid: Option<&str>, now: NaiveDateTime) -> Option<Arc<JwkSet>> {
+    let fetched = known.fetched.as_ref()?;
+    let knows_kid = kid.is_none_or(|kid| fetched.keys.find(kid).is_some());
+    let recently_tried = known.last_attempt.is_some_and(|at| now < at + MIN_REFETCH);
+    (now < fetched.fresh_until && (knows_kid || recently_tried)).then(|| fetched.keys.clone())
 }
 
 /// A reqwest error in a few words, without the URL (the owner typed it; the log has it).

@@ -365,6 +365,28 @@ async fn replayed_expired_misaddressed_forged_and_revoked_assertions_are_refused
     )
     .unwrap();
     assert_invalid_client(token_with(&app, &hmac).await, "HMAC with the public key").await;
+    for header in [
+        json!({"alg": "ES256", "kid": "ci-key", "crit": ["urn:example:must-understand"], "urn:example:must-understand": true}),
+        json!({"alg": "ES256", "kid": "ci-key", "b64": false, "crit": ["b64"]}),
+    ] {
+        use base64::Engine;
+        let encode = |v: &serde_json::Value| {
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string())
+        };
+        let input = format!(
+            "{}.{}",
+            encode(&header),
+            encode(&claims(now + 60, &aud, &unique_jti()))
+        );
+        let signature =
+            jsonwebtoken::crypto::sign(input.as_bytes(), &key.signing, Algorithm::ES256).unwrap();
+        let extended = format!("{input}.{signature}");
+        assert_invalid_client(
+            token_with(&app, &extended).await,
+            "an extension Keyturn does not understand",
+        )
+        .await;
+    }
     let mismatched = post_form(
         &app,
         "/oauth/token",
@@ -443,6 +465,9 @@ struct JwksServer {
     url: String,
     document: Arc<Mutex<String>>,
     fetches: Arc<AtomicUsize>,
+    /// While set, answers wait until `release` is notified (a slow key server).
+    held: Arc<std::sync::atomic::AtomicBool>,
+    release: Arc<tokio::sync::Notify>,
 }
 
 async fn serve_jwks(keys: &[&ClientKey]) -> JwksServer {
@@ -451,10 +476,14 @@ async fn serve_jwks(keys: &[&ClientKey]) -> JwksServer {
     let port = listener.local_addr().unwrap().port();
     let document = Arc::new(Mutex::new(String::new()));
     let fetches = Arc::new(AtomicUsize::new(0));
+    let held = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let release = Arc::new(tokio::sync::Notify::new());
     let server = JwksServer {
         url: format!("http://127.0.0.1:{port}/.well-known/jwks.json"),
         document: document.clone(),
         fetches: fetches.clone(),
+        held: held.clone(),
+        release: release.clone(),
     };
     server.publish(keys);
     tokio::spawn(async move {
@@ -463,10 +492,14 @@ async fn serve_jwks(keys: &[&ClientKey]) -> JwksServer {
                 return;
             };
             let (document, fetches) = (document.clone(), fetches.clone());
+            let (held, release) = (held.clone(), release.clone());
             tokio::spawn(async move {
                 let mut request = [0u8; 4096];
                 let _ = socket.read(&mut request).await;
                 fetches.fetch_add(1, Ordering::SeqCst);
+                if held.load(Ordering::SeqCst) {
+                    release.notified().await;
+                }
                 let body = document.lock().unwrap().clone();
                 let response = format!(
                     "HTTP/1.1 200 OK\r\ncontent-type: application/jwk-set+json\r\ncache-control: public, max-age=600\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
@@ -1108,4 +1141,68 @@ async fn the_owner_is_mailed_and_the_webhooks_told_when_a_key_is_added_or_revoke
             .any(|m| m.contains("The public key mailed of Shop was revoked"))
     })
     .await;
+}
+
+#[tokio::test]
+async fn a_known_kid_does_not_wait_while_an_unknown_one_refetches_a_slow_jwks() {
+    let app = crate::helpers::spawn_app().await;
+    let (app_id, client_id) = app_with_owner(&app).await;
+    let known = ec_key(Some("known"));
+    let server = serve_jwks(&[&known]).await;
+    added(&app, &app_id, "", &server.url).await;
+    let aud = token_endpoint(&app);
+    app.clock.advance(chrono::TimeDelta::seconds(61));
+
+    // Anyone may send an unknown kid for a public client id: it makes Keyturn fetch the set,
+    // and the key server is slow now.
+    server.held.store(true, Ordering::SeqCst);
+    let stranger = assertion(&app, &ec_key(Some("unknown")), &client_id, &aud);
+    let (app_address, stranger_sent) = (app.address.clone(), stranger.clone());
+    let refetching = tokio::spawn(async move {
+        reqwest::Client::new()
+            .post(format!("{app_address}/oauth/token"))
+            .form(&[
+                ("grant_type", "client_credentials"),
+                ("client_assertion_type", JWT_BEARER),
+                ("client_assertion", stranger_sent.as_str()),
+            ])
+            .send()
+            .await
+            .unwrap()
+            .status()
+    });
+    crate::notifications::eventually("the refetch to start", || server.fetches() == 2).await;
+
+    // The app's own requests, with the kid already known, are answered meanwhile.
+    let mine = assertion(&app, &known, &client_id, &aud);
+    let answered = tokio::time::timeout(std::time::Duration::from_secs(4), token_with(&app, &mine))
+        .await
+        .expect("answered while the refetch waits on the key server");
+    assert_eq!(answered.status(), StatusCode::OK);
+    server.release.notify_waiters();
+    server.held.store(false, Ordering::SeqCst);
+    assert_eq!(refetching.await.unwrap(), StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn a_jwks_with_private_keys_or_a_small_order_ed25519_key_is_refused() {
+    let app = crate::helpers::spawn_app().await;
+    let (app_id, _) = app_with_owner(&app).await;
+    // The identity point: a "public key" for which anyone can forge a signature.
+    let identity = json!({"kty": "OKP", "crv": "Ed25519", "kid": "nobody",
+        "x": "AQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"});
+    let response = add_key(&app, &app_id, &identity.to_string(), "").await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    let key = ed25519_key("leaky");
+    let server = serve_jwks(&[&key]).await;
+    let mut leaky = key.public_jwk.clone();
+    leaky["d"] = "nWGxne_9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A".into();
+    *server.document.lock().unwrap() = json!({"keys": [leaky]}).to_string();
+    let response = add_key(&app, &app_id, "", &server.url).await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    *server.document.lock().unwrap() = json!({"keys": [identity]}).to_string();
+    let response = add_key(&app, &app_id, "", &server.url).await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    let page = app.browser.get_html(&format!("/apps/{app_id}")).await;
+    assert!(page.contains("No public keys"), "nothing was added");
 }

@@ -23,7 +23,7 @@ impl From<KeyError> for ApiError {
                 ApiError::Conflict(e.to_string())
             }
             KeyError::Input(_) | KeyError::Jwks(_) => ApiError::BadRequest(e.to_string()),
-            KeyError::TooManyTries(wait) => ApiError::TooManyRequests(wait),
+            KeyError::TooManyTries(wait) => ApiError::Throttled(wait, e.to_string()),
             KeyError::NotFound => ApiError::NotFound,
             KeyError::Forbidden(message) => ApiError::Forbidden(message.to_owned()),
             KeyError::Unexpected(cause) => ApiError::Unexpected(cause),

@@ -51,6 +51,9 @@ pub enum ApiError {
     KeyReused,
     #[error("Too many refused tokens from this address. Try again in {0} seconds.")]
     TooManyRequests(i64),
+    /// Another throttle: what it limits, and after how many seconds to retry.
+    #[error("{1}")]
+    Throttled(i64, String),
     /// The caller already has as many generations in flight as one person may.
     #[error("{0}")]
     TooManyAtOnce(String),
@@ -94,7 +97,9 @@ impl ApiError {
             ApiError::Conflict(_) => "conflict",
             ApiError::BadRequest(_) => "invalid_request",
             ApiError::KeyReused => "idempotency_key_reused",
-            ApiError::TooManyRequests(_) | ApiError::TooManyAtOnce(_) => "too_many_requests",
+            ApiError::TooManyRequests(_) | ApiError::TooManyAtOnce(_) | ApiError::Throttled(..) => {
+                "too_many_requests"
+            }
             ApiError::Unexpected(_) => "server_error",
         }
     }
@@ -112,7 +117,7 @@ impl ResponseError for ApiError {
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::KeyReused => StatusCode::UNPROCESSABLE_ENTITY,
-            ApiError::TooManyRequests(_) | ApiError::TooManyAtOnce(_) => {
+            ApiError::TooManyRequests(_) | ApiError::TooManyAtOnce(_) | ApiError::Throttled(..) => {
                 StatusCode::TOO_MANY_REQUESTS
             }
             ApiError::Unexpected(cause) if hashing::is_busy(cause) => {
@@ -150,7 +155,7 @@ impl ResponseError for ApiError {
                     ),
                 ));
             }
-            ApiError::TooManyRequests(wait) => {
+            ApiError::TooManyRequests(wait) | ApiError::Throttled(wait, _) => {
                 response.insert_header((header::RETRY_AFTER, wait.to_string()));
             }
             ApiError::TooManyAtOnce(_) => {

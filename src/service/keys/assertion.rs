@@ -181,6 +181,9 @@ fn read_unverified(attempt: &AssertionAttempt) -> Option<(Algorithm, Option<Stri
         return None;
     }
     let header = jsonwebtoken::decode_header(attempt.assertion).ok()?;
+    if has_extensions(attempt.assertion) {
+        return None;
+    }
     let alg_name = serde_json::to_value(header.alg).ok()?;
     if !ASSERTION_ALGORITHMS.contains(&alg_name.as_str()?) {
         return None;
@@ -225,6 +228,23 @@ async fn candidate_jwks(
             .cloned()
             .collect(),
         Err(_) => Vec::new(),
+    }
+}
+
+/// Whether the JWS header asks for extensions (`crit`, RFC 7515 §4.1.11; `b64`, RFC 7797):
+/// Keyturn understands none, and a JWS that needs one must be refused, not read as a plain one.
+fn has_extensions(assertion: &str) -> bool {
+    use base64::Engine;
+    let encoded = assertion.split('.').next().unwrap_or_default();
+    let header = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(encoded)
+        .ok()
+        .and_then(|json| serde_json::from_slice::<serde_json::Value>(&json).ok());
+    match header {
+        Some(serde_json::Value::Object(members)) => {
+            members.contains_key("crit") || members.contains_key("b64")
+        }
+        _ => true,
     }
 }
 
