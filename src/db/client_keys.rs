@@ -114,25 +114,38 @@ pub fn revoke(
 }
 
 /// Records a use: Last Used moves forward when it is older than `stale_before`, and only on a
-/// still-active key.
+/// still-active key. On PostgreSQL a row another instance is updating right now is skipped
+/// (that instance moves it): Last Used never waits for a lock.
 fn record_use(
     conn: &mut Conn,
     key_id: i32,
     now: NaiveDateTime,
     stale_before: NaiveDateTime,
 ) -> QueryResult<()> {
-    diesel::update(
-        client_keys::table
-            .filter(client_keys::id.eq(key_id))
-            .filter(client_keys::revoked_at.is_null())
-            .filter(
-                client_keys::last_used_at
-                    .is_null()
-                    .or(client_keys::last_used_at.lt(stale_before)),
-            ),
-    )
-    .set(client_keys::last_used_at.eq(now))
-    .execute(conn)
+    match conn {
+        Conn::Sqlite(c) => diesel::update(
+            client_keys::table
+                .filter(client_keys::id.eq(key_id))
+                .filter(client_keys::revoked_at.is_null())
+                .filter(
+                    client_keys::last_used_at
+                        .is_null()
+                        .or(client_keys::last_used_at.lt(stale_before)),
+                ),
+        )
+        .set(client_keys::last_used_at.eq(now))
+        .execute(c),
+        Conn::Postgres(c) => diesel::sql_query(
+            "UPDATE client_keys SET last_used_at = $1 WHERE id = (\
+               SELECT id FROM client_keys WHERE id = $2 AND revoked_at IS NULL \
+               AND (last_used_at IS NULL OR last_used_at < $3) \
+               FOR NO KEY UPDATE SKIP LOCKED)",
+        )
+        .bind::<diesel::sql_types::Timestamp, _>(now)
+        .bind::<diesel::sql_types::Integer, _>(key_id)
+        .bind::<diesel::sql_types::Timestamp, _>(stale_before)
+        .execute(c),
+    }
     .map(drop)
 }
 
@@ -155,28 +168,22 @@ pub enum Accepted {
     Replayed,
 }
 
-/// Accepts an assertion once, inside the caller's transaction: the key is still active (on
-/// PostgreSQL the row is share-locked, so a revocation waits for, or is seen by, this
-/// transaction), the jti is recorded, and Last Used moves when older than `stale_before`.
+/// Accepts an assertion once: the key is still active (a revocation committed before this
+/// read counts; one committing at the same moment is no different from one a moment later),
+/// the jti is recorded by one conditional insert, and Last Used moves when older than
+/// `stale_before`. Each statement commits on its own on PostgreSQL (see
+/// [`super::writer::Writer::run_statements`]).
 pub fn accept_assertion(
     conn: &mut Conn,
     assertion: &Assertion,
     now: NaiveDateTime,
     stale_before: NaiveDateTime,
 ) -> QueryResult<Accepted> {
-    let revoked: Option<Option<NaiveDateTime>> = match conn {
-        Conn::Sqlite(c) => client_keys::table
-            .find(assertion.key_id)
-            .select(client_keys::revoked_at)
-            .first(c)
-            .optional()?,
-        Conn::Postgres(c) => client_keys::table
-            .find(assertion.key_id)
-            .select(client_keys::revoked_at)
-            .for_share()
-            .first(c)
-            .optional()?,
-    };
+    let revoked: Option<Option<NaiveDateTime>> = client_keys::table
+        .find(assertion.key_id)
+        .select(client_keys::revoked_at)
+        .first(conn)
+        .optional()?;
     if !matches!(revoked, Some(None)) {
         return Ok(Accepted::KeyRevoked);
     }

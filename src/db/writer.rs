@@ -83,6 +83,18 @@ impl Writer {
         }
     }
 
+    /// Runs work made of statements that may each commit on their own (a conditional insert,
+    /// a conditional update). SQLite: in the next batch, on the one writer. PostgreSQL: on a
+    /// pooled connection, outside any transaction, so each statement's row locks last that
+    /// statement only and can never deadlock with another instance's batch.
+    pub async fn run_statements<T, F>(&self, work: F) -> anyhow::Result<T>
+    where
+        F: FnOnce(&mut Conn) -> anyhow::Result<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        self.read(work).await
+    }
+
     /// Runs `work` in the next batch and returns its result once the batch committed.
     pub async fn run<T, F>(&self, work: F) -> anyhow::Result<T>
     where

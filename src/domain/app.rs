@@ -37,6 +37,12 @@ impl ClientId {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// Whether `raw` could be a client id worth looking up: 1 to 128 printable ASCII characters.
+    /// Anything else (a NUL byte, which PostgreSQL refuses in text, or a megabyte) is no client.
+    pub fn may_be(raw: &str) -> bool {
+        (1..=128).contains(&raw.len()) && raw.bytes().all(|b| b.is_ascii_graphic())
+    }
 }
 
 /// The redirect URIs an app registered, one per line in the form. Each is absolute, has no

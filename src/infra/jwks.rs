@@ -128,10 +128,22 @@ impl JwksCache {
         now: NaiveDateTime,
     ) -> Result<Arc<JwkSet>, JwksError> {
         let state = self.state_of(url);
-        if let Some(keys) = usable(&state.known(), kid, now) {
+        let known = state.known();
+        if let Some(keys) = usable(&known, kid, now) {
             return Ok(keys);
         }
-        let _turn = state.fetching.lock().await;
+        let turn = match state.fetching.try_lock() {
+            Ok(turn) => turn,
+            Err(_) => {
+                // Another request is fetching: a set past its freshness that has this kid
+                // still serves meanwhile, rather than making the app's requests wait.
+                if let Some(keys) = stale_with(&known, kid, now) {
+                    return Ok(keys);
+                }
+                state.fetching.lock().await
+            }
+        };
+        let _turn = turn;
         // Whoever had the turn before may have fetched what this request needs.
         let known = state.known();
         if let Some(keys) = usable(&known, kid, now) {
@@ -147,7 +159,7 @@ impl JwksCache {
             };
         }
         state.update(|known| known.last_attempt = Some(now));
-        match self.fetch(url).await {
+        match self.fetch(url).await.0 {
             Ok((keys, max_age)) => {
                 let keys = Arc::new(keys);
                 state.update(|known| {
@@ -165,9 +177,20 @@ impl JwksCache {
                     ?error,
                     "fetching a client's JWKS failed"
                 );
-                state.update(|known| known.last_error = Some(error.clone()));
+                // The server said what it holds (no usable keys, or the URL is gone): the old
+                // set goes now. Only an outage keeps it for a while.
+                let answered = matches!(
+                    error,
+                    JwksError::NoKeys | JwksError::PrivateKeys | JwksError::TooLarge
+                ) || matches!(error, JwksError::Status(status) if status < 500);
+                state.update(|known| {
+                    known.last_error = Some(error.clone());
+                    if answered {
+                        known.fetched = None;
+                    }
+                });
                 match &known.fetched {
-                    Some(fetched) if now < fetched.fresh_until + STALE_GRACE => {
+                    Some(fetched) if !answered && now < fetched.fresh_until + STALE_GRACE => {
                         Ok(fetched.keys.clone())
                     }
                     _ => Err(error),
@@ -183,7 +206,20 @@ impl JwksCache {
         url: &JwksUrl,
         now: NaiveDateTime,
     ) -> Result<Arc<JwkSet>, JwksError> {
-        let (keys, max_age) = self.fetch(url).await?;
+        let (keys, max_age) = match self.fetch(url).await {
+            (Ok(fetched), _) => fetched,
+            // Why a fetch from this machine failed is logged, not told: the form must not map
+            // the server's own ports.
+            (Err(error), true) if error != JwksError::NotAllowed => {
+                tracing::info!(
+                    url = url.as_str(),
+                    ?error,
+                    "a JWKS URL on this machine failed"
+                );
+                return Err(JwksError::Unusable);
+            }
+            (Err(error), _) => return Err(error),
+        };
         let keys = Arc::new(keys);
         self.state_of(url).update(|known| {
             known.fetched = Some(Fetched {
@@ -196,36 +232,26 @@ impl JwksCache {
         Ok(keys)
     }
 
-    /// One GET of the set, with how long it may be kept. A set without a single usable
-    /// signing key is refused.
-    async fn fetch(&self, url: &JwksUrl) -> Result<(JwkSet, TimeDelta), JwksError> {
+    /// One GET of the set, with how long it may be kept, and whether any address it resolved
+    /// to is this machine's. A set without a single usable signing key is refused.
+    async fn fetch(&self, url: &JwksUrl) -> (Result<(JwkSet, TimeDelta), JwksError>, bool) {
         let parsed = url.url();
-        let host = parsed.host_str().ok_or(JwksError::NotAllowed)?;
+        let Some(host) = parsed.host_str() else {
+            return (Err(JwksError::NotAllowed), false);
+        };
         let host = host
             .trim_start_matches('[')
             .trim_end_matches(']')
             .to_owned();
-        let port = parsed
-            .port_or_known_default()
-            .ok_or(JwksError::NotAllowed)?;
-        let addrs = webhook_client::lookup(host.clone(), port)
-            .await
-            .ok_or_else(|| JwksError::Unreachable("its host name does not resolve".into()))?;
-        let fetched = self.fetch_from(url, &host, &addrs).await;
-        match fetched {
-            // Why a fetch from this machine failed is logged, not told.
-            Err(error)
-                if error != JwksError::NotAllowed && addrs.iter().all(|a| a.ip().is_loopback()) =>
-            {
-                tracing::info!(
-                    url = url.as_str(),
-                    ?error,
-                    "a JWKS URL on this machine failed"
-                );
-                Err(JwksError::Unusable)
-            }
-            other => other,
-        }
+        let Some(port) = parsed.port_or_known_default() else {
+            return (Err(JwksError::NotAllowed), false);
+        };
+        let Some(addrs) = webhook_client::lookup(host.clone(), port).await else {
+            let unresolved = JwksError::Unreachable("its host name does not resolve".into());
+            return (Err(unresolved), false);
+        };
+        let on_this_machine = addrs.iter().any(|a| a.ip().is_loopback());
+        (self.fetch_from(url, &host, &addrs).await, on_this_machine)
     }
 
     async fn fetch_from(
@@ -300,6 +326,14 @@ impl JwksCache {
         }
         Ok((keys, max_age))
     }
+}
+
+/// The cached set past its freshness but within the grace, if it has `kid`: what serves while
+/// another request refetches.
+fn stale_with(known: &Known, kid: Option<&str>, now: NaiveDateTime) -> Option<Arc<JwkSet>> {
+    let fetched = known.fetched.as_ref()?;
+    let knows_kid = kid.is_none_or(|kid| fetched.keys.find(kid).is_some());
+    (knows_kid && now < fetched.fresh_until + STALE_GRACE).then(|| fetched.keys.clone())
 }
 
 /// The cached set, if it is fresh and has `kid`, or if it is fresh and a fetch for an unknown

@@ -113,6 +113,9 @@ pub async fn app_by_client_id(
     user_id: i32,
     action: AppAction,
 ) -> Result<(App, Option<TeamRole>), AppsError> {
+    if !ClientId::may_be(&client_id) {
+        return Err(AppsError::NotFound);
+    }
     db::run(pool, move |conn| {
         let app = apps::find_by_client_id(conn, &client_id)
             .context("loading an app by client id")?

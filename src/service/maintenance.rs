@@ -1,6 +1,6 @@
 //! Housekeeping, once a minute: expired tokens, ended sessions, old throttle counts, mailed
-//! links, unfinished passkey ceremonies, expired client assertions' jti and notifications delivered long ago are deleted, so
-//! the tables stay the size of what is live.
+//! links, unfinished passkey ceremonies, expired client assertions' jti and notifications
+//! delivered long ago are deleted, so the tables stay the size of what is live.
 
 use crate::db::{self, writer::Writer};
 use crate::infra::throttle;

@@ -571,6 +571,14 @@ async fn a_key_from_a_jwks_url_authenticates_and_an_unknown_kid_refetches_at_mos
     let response = token_with(&app, &assertion(&app, &first, &client_id, &aud)).await;
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(server.fetches(), 3);
+
+    // Once the set has expired, what the key server answers decides: it now holds no keys,
+    // so the cached ones go at once (an outage would have kept them a while).
+    app.clock.advance(chrono::TimeDelta::seconds(601));
+    *server.document.lock().unwrap() = json!({"keys": []}).to_string();
+    let response = token_with(&app, &assertion(&app, &first, &client_id, &aud)).await;
+    assert_invalid_client(response, "a key the set no longer has").await;
+    assert_eq!(server.fetches(), 4);
 }
 
 #[tokio::test]
@@ -952,6 +960,8 @@ async fn keys_rotate_through_the_api_as_secrets_do() {
     )
     .await;
     assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+    let odd = call(&app, Method::GET, "/api/v1/apps/ktc_%00/keys", &token, None).await;
+    assert_eq!(odd.status(), StatusCode::NOT_FOUND);
 }
 
 #[tokio::test]
@@ -977,6 +987,12 @@ async fn an_exp_at_the_end_of_time_or_a_jti_too_long_is_refused_and_the_server_c
         }
         let response = token_with(&app, &sign(&key, claims)).await;
         assert_invalid_client(response, &format!("exp {exp}, nbf {nbf:?}")).await;
+    }
+    for iss in ["\u{0}", "ktc_\u{0}", "\t", &"k".repeat(5000)] {
+        let claims =
+            json!({"iss": iss, "sub": iss, "aud": aud, "exp": now + 60, "jti": unique_jti()});
+        let response = token_with(&app, &sign(&key, claims)).await;
+        assert_invalid_client(response, "an iss that is no client id").await;
     }
     let response = token_with(&app, &assertion(&app, &key, &client_id, &aud)).await;
     assert_eq!(response.status(), StatusCode::OK);

@@ -34,3 +34,6 @@ CREATE INDEX client_assertions_expires_at ON client_assertions (expires_at);
 -- Which key a user's tokens were issued with, for "also revoke tokens issued with this key".
 ALTER TABLE access_tokens ADD COLUMN key_id INTEGER REFERENCES client_keys (id) ON DELETE SET NULL;
 ALTER TABLE refresh_tokens ADD COLUMN key_id INTEGER REFERENCES client_keys (id) ON DELETE SET NULL;
+-- "Also revoke tokens issued with this key" finds them by it.
+CREATE INDEX access_tokens_key_id ON access_tokens (key_id);
+CREATE INDEX refresh_tokens_key_id ON refresh_tokens (key_id);

@@ -146,7 +146,8 @@ pub async fn list(
         (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The token lacks `secrets:write`, or the caller's team role cannot change the app", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such app, or not one of the caller's", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The app already has two active keys, or this key is one of them", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The app already has two active keys, or this key (or its kid) is one of them", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many JWKS URLs were tried for this app (`Retry-After`)", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn create(

@@ -12,7 +12,7 @@ use crate::db::client_keys::{self, ClientKeyRow};
 use crate::db::writer::Writer;
 use crate::db::{self, DbPool};
 use crate::domain::client_key::{verifier, ASSERTION_ALGORITHMS};
-use crate::domain::{hex_sha256, Credential, JwksUrl, RequestOrigin};
+use crate::domain::{hex_sha256, ClientId, Credential, JwksUrl, RequestOrigin};
 use crate::infra::jwks::JwksCache;
 use crate::infra::throttle::Throttles;
 use crate::service::secrets::{
@@ -142,11 +142,11 @@ pub async fn authenticate_by_assertion(
         return refuse(ClientRefusal::BadAssertion).await;
     };
     let jti_hash = hex_sha256(claims.jti.as_bytes());
-    // On the writer, in one transaction: the key is still active (a revocation that committed
-    // while this request fetched a JWKS counts), the jti is new, and Last Used moves.
+    // After the signature: the key is still active (a revocation that committed while this
+    // request fetched a JWKS counts), the jti is new, and Last Used moves.
     let accepted = checks
         .writer
-        .run(move |conn| {
+        .run_statements(move |conn| {
             client_keys::accept_assertion(
                 conn,
                 &client_keys::Assertion {
@@ -198,7 +198,7 @@ fn read_unverified(attempt: &AssertionAttempt) -> Option<(Algorithm, Option<Stri
             .ok()?
             .claims
             .iss;
-    if issuer.is_empty() || attempt.client_id.is_some_and(|id| id != issuer) {
+    if !ClientId::may_be(&issuer) || attempt.client_id.is_some_and(|id| id != issuer) {
         return None;
     }
     Some((header.alg, header.kid, issuer))

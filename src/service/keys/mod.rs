@@ -96,6 +96,19 @@ pub async fn add_key(
             )
         }
         NewKey::Jwks(url) => {
+            // A URL that could not be added anyway is not fetched (the transaction below
+            // checks again).
+            let fingerprint = url.fingerprint();
+            let active = db::run(pool, move |conn| {
+                client_keys::active_for_app(conn, app_id).context("loading an app's keys")
+            })
+            .await?;
+            if active.iter().any(|k| k.fingerprint == fingerprint) {
+                return Err(KeyError::AlreadyActive);
+            }
+            if active.len() >= MAX_ACTIVE_KEYS {
+                return Err(KeyError::TooManyActive);
+            }
             // Counted whatever the answer (the reservation is kept).
             let _tried = match tries.reserve(&app_id.to_string(), now).await {
                 Ok(tried) => tried,
