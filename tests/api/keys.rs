@@ -1219,6 +1219,19 @@ async fn a_jwks_with_private_keys_or_a_small_order_ed25519_key_is_refused() {
     *server.document.lock().unwrap() = json!({"keys": [identity]}).to_string();
     let response = add_key(&app, &app_id, "", &server.url).await;
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    // A good key in a set past the 64 KB limit.
+    let padding = "x".repeat(70_000);
+    *server.document.lock().unwrap() =
+        json!({"keys": [key.public_jwk], "padding": padding}).to_string();
+    let response = add_key(&app, &app_id, "", &server.url).await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    server.publish(&[&key]);
+    added(&app, &app_id, "", &server.url).await;
     let page = app.browser.get_html(&format!("/apps/{app_id}")).await;
-    assert!(page.contains("No public keys"), "nothing was added");
+    let table = page.split("id=\"public-keys\"").nth(1).unwrap();
+    assert_eq!(
+        table.matches("<code class=\"selectable\">").count(),
+        1,
+        "only the good set"
+    );
 }
