@@ -121,7 +121,6 @@ pub async fn add_key(
                 url.as_str(),
                 set.keys.len()
             );
-            let fingerprint = url.fingerprint();
             (
                 String::new(),
                 "JWKS".to_owned(),
