@@ -93,6 +93,15 @@ where
     }
 }
 
+/// Signs up on the page as a person does, and waits for My Apps.
+async fn sign_up(browser: &Client, base: &str, email: &str) {
+    browser.goto(&format!("{base}/signup")).await.unwrap();
+    type_into(browser, "Email", email).await;
+    type_into(browser, "Password", PASSWORD).await;
+    press(browser, "Sign up").await;
+    wait_for_heading(browser, "My Apps").await;
+}
+
 fn field(label: &str) -> String {
     format!("//*[@id=//label[normalize-space()='{label}']/@for]")
 }
@@ -169,16 +178,8 @@ async fn token_status(app: &TestApp, client_id: &str, secret: &str) -> StatusCod
 /// first, log out: the whole lifecycle as a person does it.
 async fn lifecycle(app: &TestApp, browser: &Client, javascript: bool) {
     let base = &app.address;
-    browser.goto(&format!("{base}/signup")).await.unwrap();
-    type_into(
-        browser,
-        "Email",
-        &format!("e2e{}@example.com", u8::from(javascript)),
-    )
-    .await;
-    type_into(browser, "Password", PASSWORD).await;
-    press(browser, "Sign up").await;
-    wait_for_heading(browser, "My Apps").await;
+    let email = format!("e2e{}@example.com", u8::from(javascript));
+    sign_up(browser, base, &email).await;
 
     browser
         .find(Locator::LinkText("New app"))
@@ -355,11 +356,7 @@ async fn a_public_key_is_added_used_and_revoked_in_a_real_browser() {
     let browser = driver.browser(true).await;
     let flow = async {
         let base = &app.address;
-        browser.goto(&format!("{base}/signup")).await.unwrap();
-        type_into(&browser, "Email", "grace@example.com").await;
-        type_into(&browser, "Password", PASSWORD).await;
-        press(&browser, "Sign up").await;
-        wait_for_heading(&browser, "My Apps").await;
+        sign_up(&browser, base, "grace@example.com").await;
         browser.goto(&format!("{base}/apps/new")).await.unwrap();
         type_into(&browser, "Name", "Nightly Export").await;
         press(&browser, "Create app").await;
@@ -445,11 +442,7 @@ async fn the_readme_screenshots_and_a_360_pixel_wide_screen() {
     let browser = driver.browser(true).await;
     let flow = async {
         let base = &app.address;
-        browser.goto(&format!("{base}/signup")).await.unwrap();
-        type_into(&browser, "Email", "ada@example.com").await;
-        type_into(&browser, "Password", PASSWORD).await;
-        press(&browser, "Sign up").await;
-        wait_for_heading(&browser, "My Apps").await;
+        sign_up(&browser, base, "ada@example.com").await;
         for name in ["Acme Shop", "Billing Worker"] {
             browser.goto(&format!("{base}/apps/new")).await.unwrap();
             type_into(&browser, "Name", name).await;

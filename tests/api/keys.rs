@@ -120,11 +120,30 @@ async fn post_form(app: &TestApp, path: &str, fields: &[(&str, &str)]) -> Respon
 
 /// client_credentials with a client assertion and nothing else.
 pub(crate) async fn token_with(app: &TestApp, assertion: &str) -> Response {
+    token_at(&app.address, assertion).await
+}
+
+/// [`token_with`], to the instance at `address`.
+async fn token_at(address: &str, assertion: &str) -> Response {
+    reqwest::Client::new()
+        .post(format!("{address}/oauth/token"))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_assertion_type", JWT_BEARER),
+            ("client_assertion", assertion),
+        ])
+        .send()
+        .await
+        .unwrap()
+}
+
+/// `token` to the revocation or introspection endpoint (`path`), with a client assertion.
+async fn about_token(app: &TestApp, path: &str, token: &str, assertion: &str) -> Response {
     post_form(
         app,
-        "/oauth/token",
+        path,
         &[
-            ("grant_type", "client_credentials"),
+            ("token", token),
             ("client_assertion_type", JWT_BEARER),
             ("client_assertion", assertion),
         ],
@@ -257,36 +276,20 @@ async fn an_ec_key_authenticates_at_the_token_revocation_and_introspection_endpo
     assert_eq!(introspected["active"], true, "{introspected}");
     assert_eq!(introspected["client_id"], client_id.as_str());
 
-    let revoked = post_form(
+    let revoke_aud = format!("{}/oauth/revoke", app.address);
+    let revoked = about_token(
         &app,
         "/oauth/revoke",
-        &[
-            ("token", &access_token),
-            ("client_assertion_type", JWT_BEARER),
-            (
-                "client_assertion",
-                &assertion(
-                    &app,
-                    &key,
-                    &client_id,
-                    &format!("{}/oauth/revoke", app.address),
-                ),
-            ),
-        ],
+        &access_token,
+        &assertion(&app, &key, &client_id, &revoke_aud),
     )
     .await;
     assert_eq!(revoked.status(), StatusCode::OK);
-    let after: serde_json::Value = post_form(
+    let after: serde_json::Value = about_token(
         &app,
         "/oauth/introspect",
-        &[
-            ("token", &access_token),
-            ("client_assertion_type", JWT_BEARER),
-            (
-                "client_assertion",
-                &assertion(&app, &key, &client_id, &app.address),
-            ),
-        ],
+        &access_token,
+        &assertion(&app, &key, &client_id, &app.address),
     )
     .await
     .json()
@@ -1009,28 +1012,9 @@ async fn an_assertion_sent_to_two_instances_at_once_is_accepted_by_one() {
     settings.public_url = Some(app.address.clone());
     let (second, _) = crate::helpers::launch(settings, app.clock.clone()).await;
     let copied = assertion(&app, &key, &client_id, &token_endpoint(&app));
-    let send = |address: String| {
-        let copied = copied.clone();
-        async move {
-            reqwest::Client::new()
-                .post(format!("{address}/oauth/token"))
-                .form(&[
-                    ("grant_type", "client_credentials"),
-                    ("client_assertion_type", JWT_BEARER),
-                    ("client_assertion", copied.as_str()),
-                ])
-                .send()
-                .await
-                .unwrap()
-                .status()
-        }
-    };
     let statuses = futures_util::future::join_all((0..12).map(|i| {
-        send(if i % 2 == 0 {
-            app.address.clone()
-        } else {
-            second.clone()
-        })
+        let address = if i % 2 == 0 { &app.address } else { &second };
+        async { token_at(address, &copied).await.status() }
     }))
     .await;
     assert_eq!(
@@ -1043,34 +1027,21 @@ async fn an_assertion_sent_to_two_instances_at_once_is_accepted_by_one() {
         .all(|s| matches!(*s, StatusCode::OK | StatusCode::UNAUTHORIZED)));
     // The second instance takes a fresh one, and sees a revocation made on the first at once.
     let fresh = assertion(&app, &key, &client_id, &token_endpoint(&app));
-    assert_eq!(send(second.clone()).await, StatusCode::UNAUTHORIZED);
-    let response = reqwest::Client::new()
-        .post(format!("{second}/oauth/token"))
-        .form(&[
-            ("grant_type", "client_credentials"),
-            ("client_assertion_type", JWT_BEARER),
-            ("client_assertion", fresh.as_str()),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(
+        token_at(&second, &copied).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(token_at(&second, &fresh).await.status(), StatusCode::OK);
     assert_eq!(
         revoke_key(&app, &app_id, "shared").await.status(),
         StatusCode::SEE_OTHER
     );
     let after = assertion(&app, &key, &client_id, &token_endpoint(&app));
-    let response = reqwest::Client::new()
-        .post(format!("{second}/oauth/token"))
-        .form(&[
-            ("grant_type", "client_credentials"),
-            ("client_assertion_type", JWT_BEARER),
-            ("client_assertion", after.as_str()),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_invalid_client(response, "revoked on the other instance").await;
+    assert_invalid_client(
+        token_at(&second, &after).await,
+        "revoked on the other instance",
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -1173,20 +1144,8 @@ async fn a_known_kid_does_not_wait_while_an_unknown_one_refetches_a_slow_jwks() 
     // and the key server is slow now.
     server.held.store(true, Ordering::SeqCst);
     let stranger = assertion(&app, &ec_key(Some("unknown")), &client_id, &aud);
-    let (app_address, stranger_sent) = (app.address.clone(), stranger.clone());
-    let refetching = tokio::spawn(async move {
-        reqwest::Client::new()
-            .post(format!("{app_address}/oauth/token"))
-            .form(&[
-                ("grant_type", "client_credentials"),
-                ("client_assertion_type", JWT_BEARER),
-                ("client_assertion", stranger_sent.as_str()),
-            ])
-            .send()
-            .await
-            .unwrap()
-            .status()
-    });
+    let address = app.address.clone();
+    let refetching = tokio::spawn(async move { token_at(&address, &stranger).await.status() });
     crate::notifications::eventually("the refetch to start", || server.fetches() == 2).await;
 
     // The app's own requests, with the kid already known, are answered meanwhile.
